@@ -1,0 +1,10 @@
+"""Optional publish extensions (extra objects derived from each publish), wired in one place."""
+
+from __future__ import annotations
+
+from publisher.config import Config
+from publisher.publish import Publisher
+
+
+def install(publisher: Publisher, cfg: Config) -> None:
+    """Attach the extensions a deployed publisher runs with."""

@@ -1,0 +1,139 @@
+"""Publisher Lambda: DynamoDB Stream batches and ops rebuilds in, snapshot objects in S3 out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from publisher import aws
+from publisher.config import METRICS_NAMESPACE, Config
+from publisher.publish import Publisher, PublishResult
+from publisher.snapshot import StreamChange, parse_iso
+from publisher.store import SiteStore, StoreError
+from publisher.stream import parse_record, scan_items
+
+logger = Logger(service="publisher")
+metrics = Metrics(namespace=METRICS_NAMESPACE, service="publisher")
+tracer = Tracer(service="publisher")
+
+REBUILD_ACTION = "rebuild"
+
+
+@lru_cache(maxsize=1)
+def config() -> Config:
+    return Config.from_env()
+
+
+def build_publisher(cfg: Config) -> Publisher:
+    from publisher import extensions
+
+    publisher = Publisher(store=SiteStore(aws.client("s3"), cfg.site_bucket))
+    extensions.install(publisher, cfg)
+    return publisher
+
+
+@lru_cache(maxsize=1)
+def publisher() -> Publisher:
+    return build_publisher(config())
+
+
+def reset() -> None:
+    """Drop cached config and clients (tests change the environment between cases)."""
+    config.cache_clear()
+    publisher.cache_clear()
+    aws.reset_clients()
+
+
+def _record_metrics(result: PublishResult, received: int, malformed: int) -> None:
+    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=received)
+    metrics.add_metric(name="RecordsApplied", unit=MetricUnit.Count, value=result.changed)
+    metrics.add_metric(name="InvalidRecords", unit=MetricUnit.Count, value=len(result.rejected) + malformed)
+    metrics.add_metric(name="WriteConflicts", unit=MetricUnit.Count, value=result.conflicts)
+    metrics.add_metric(name="SnapshotPublished", unit=MetricUnit.Count, value=1 if result.published else 0)
+    metrics.add_metric(name="SnapshotBytes", unit=MetricUnit.Bytes, value=result.bytes)
+    metrics.add_metric(name="PublishDurationMs", unit=MetricUnit.Milliseconds, value=result.duration_ms)
+    for rejected in result.rejected:
+        logger.warning("invalid item left out of the snapshot",
+                       extra={"model_name": rejected.key, "reason": rejected.reason})
+
+
+def _log_published(result: PublishResult, kind: str) -> None:
+    logger.info(
+        f"{kind}: version {result.version}, {result.changed} changed, {result.written} objects written",
+        extra={
+            "version": result.version,
+            "changed": result.changed,
+            "written": result.written,
+            "skipped": result.skipped,
+            "bytes": result.bytes,
+            "conflicts": result.conflicts,
+            "invalid": len(result.rejected),
+            "duration_ms": round(result.duration_ms, 1),
+        },
+    )
+
+
+def handle_stream(event: dict[str, Any], pub: Publisher) -> dict[str, Any]:
+    records = event.get("Records") or []
+    changes: list[StreamChange] = []
+
+    def parse(record: DynamoDBRecord) -> None:
+        changes.append(parse_record(record.raw_event))
+
+    processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+    with processor(records=records, handler=parse):
+        processor.process()
+    malformed = len(records) - len(changes)
+    if malformed:
+        # The trigger retries these, bisects the batch and finally parks them in the DLQ.
+        logger.error("malformed stream records", extra={"count": malformed})
+    try:
+        result = pub.apply_stream(changes) if changes else None
+    except StoreError as exc:
+        logger.exception("publish failed; reporting the whole batch for retry",
+                         extra={"records": len(records), "error": type(exc).__name__})
+        metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
+        return {"batchItemFailures": [
+            {"itemIdentifier": r.get("dynamodb", {}).get("SequenceNumber", "")} for r in records
+        ]}
+    if result is not None:
+        _record_metrics(result, len(records), malformed)
+        if changes:
+            oldest = min(parse_iso(c.at) for c in changes)
+            lag = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
+            metrics.add_metric(name="PublishLagSeconds", unit=MetricUnit.Seconds, value=lag)
+        if result.published:
+            _log_published(result, "published")
+    return processor.response()
+
+
+def handle_rebuild(pub: Publisher, cfg: Config, reason: str) -> dict[str, Any]:
+    items = scan_items(aws.client("dynamodb"), cfg.table_name)
+    result = pub.rebuild(items)
+    _record_metrics(result, 0, 0)
+    metrics.add_metric(name="DriftRepaired", unit=MetricUnit.Count, value=result.changed)
+    if result.changed:
+        logger.warning("rebuild repaired drift", extra={"drift": result.changed, "reason": reason})
+    _log_published(result, f"rebuild ({reason})")
+    return {"version": result.version, "drift": result.changed, "written": result.written,
+            "invalid": len(result.rejected)}
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise ValueError("event must be a JSON object")
+    if event.get("action") == REBUILD_ACTION:
+        reason = str(event.get("reason", "ops"))[:64]
+        return handle_rebuild(publisher(), config(), reason)
+    if "Records" in event:
+        return handle_stream(event, publisher())
+    raise ValueError('unknown event: expected DynamoDB Stream "Records" or {"action": "rebuild"}')

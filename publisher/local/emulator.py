@@ -1,0 +1,92 @@
+"""Start (or find) the AWS emulator: moto in server mode, every service on one port."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+LOCAL_REGION = "us-east-1"
+DEFAULT_EMULATOR_PORT = 4566
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def local_aws_env(endpoint: str) -> dict[str, str]:
+    """Environment for any AWS SDK to talk to the emulator. The keys are the emulator's dummies."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_DEFAULT_REGION": LOCAL_REGION,
+        "AWS_REGION": LOCAL_REGION,
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        # botocore >= 1.44.4 resolves account-scoped endpoints that moto's streams do not serve.
+        "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    }
+
+
+@dataclass
+class Emulator:
+    host: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> Emulator:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def start_emulator(host: str = "127.0.0.1", port: int = DEFAULT_EMULATOR_PORT, timeout: float = 30.0,
+                   reuse: bool = True, log_path: str | None = None) -> Emulator:
+    """Start moto's server on host:port, or reuse one already listening there."""
+    if port_open(host, port):
+        if reuse:
+            return Emulator(host, port, None)
+        raise RuntimeError(f"port {port} on {host} is already in use")
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    url = f"http://{host}:{port}/moto-api/"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the emulator exited with code {process.returncode} (port {port})")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - a loopback URL we built
+                return Emulator(host, port, process)
+        except OSError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"the emulator did not answer on {url} within {timeout:.0f} s")

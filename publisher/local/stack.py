@@ -1,0 +1,154 @@
+"""`make run`: emulator + table + bucket + seed + stream poller + edge, stopped cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from publisher.config import DEFAULT_TABLE_NAME, ENV_SITE_BUCKET, ENV_TABLE_NAME
+from publisher.local.edge import Edge
+from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
+from publisher.local.poller import StreamPoller
+from publisher.local.resources import ensure_bucket, ensure_table
+
+log = logging.getLogger(__name__)
+LOCAL_BUCKET = "llm-catalogue-site-local"
+DEFAULT_EDGE_PORT = 8000
+
+
+@dataclass
+class StackOptions:
+    host: str = "127.0.0.1"
+    emulator_port: int = DEFAULT_EMULATOR_PORT
+    edge_port: int = DEFAULT_EDGE_PORT
+    table: str = DEFAULT_TABLE_NAME
+    bucket: str = LOCAL_BUCKET
+    seed: bool = True
+    batch_size: int = 100
+    window: float = 0.5
+    edge_ttl: float = 1.0
+    state_dir: Path = field(default_factory=lambda: Path(".local"))
+
+
+class LocalStack:
+    def __init__(self, options: StackOptions, out: Any = None) -> None:
+        self.options = options
+        self.out = out or (lambda line: print(line, flush=True))
+        self.emulator: Emulator | None = None
+        self.poller: StreamPoller | None = None
+        self.edge: Edge | None = None
+
+    def configure_environment(self, endpoint: str) -> None:
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
+        os.environ.update(local_aws_env(endpoint))
+        os.environ[ENV_TABLE_NAME] = self.options.table
+        os.environ[ENV_SITE_BUCKET] = self.options.bucket
+        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        # The console shows one line per publish; EMF blobs and INFO logs would drown it.
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+        os.environ.setdefault("PUBLIC_BASE_URL", f"http://{self.options.host}:{self.options.edge_port}")
+
+    def start(self) -> None:
+        opts = self.options
+        opts.state_dir.mkdir(parents=True, exist_ok=True)
+        self.emulator = start_emulator(opts.host, opts.emulator_port,
+                                       log_path=str(opts.state_dir / "emulator.log"))
+        self.configure_environment(self.emulator.endpoint)
+
+        from publisher import aws
+        from publisher.handlers import publish as publish_handler
+
+        publish_handler.reset()
+        stream_arn = ensure_table(aws.client("dynamodb"), opts.table)
+        ensure_bucket(aws.client("s3"), opts.bucket)
+        if opts.seed:
+            from publisher.seed import sample_models, seed
+
+            count = seed(aws.client("dynamodb"), opts.table, sample_models())
+            self.out(f"seeded {count} models into {opts.table}")
+
+        def on_batch(size: int, response: dict[str, Any] | None, elapsed: float) -> None:
+            failed = len((response or {}).get("batchItemFailures", [])) if response is not None else size
+            state = f"{failed} failed" if failed else "ok"
+            version = self._published_version()
+            self.out(f"publish: {size} records in {elapsed * 1000:.0f} ms, snapshot v{version}, {state}")
+
+        self.poller = StreamPoller(
+            aws.client("dynamodbstreams"), stream_arn, publish_handler.handler,
+            batch_size=opts.batch_size, window=opts.window,
+            dlq_path=opts.state_dir / "dlq.jsonl", on_batch=on_batch,
+        )
+        self.poller.start()
+        self.edge = Edge(aws.client("s3"), opts.bucket, read_handler=self._read_handler(),
+                         max_ttl=opts.edge_ttl)
+        self.edge.start(opts.host, opts.edge_port)
+
+    def _read_handler(self) -> Any:
+        try:
+            from publisher.handlers import read
+        except ImportError:
+            return None
+        return read.handler
+
+    def _published_version(self) -> int | str:
+        from publisher import aws
+        from publisher.store import SiteStore
+
+        try:
+            current = SiteStore(aws.client("s3"), self.options.bucket).head("llms.json")
+        except Exception:
+            return "?"
+        return current[1] if current else "?"
+
+    def banner(self) -> str:
+        assert self.emulator and self.edge
+        edge = self.edge.url
+        return "\n".join([
+            "LLM catalogue local stack is up",
+            f"  site (CDN stand-in): {edge}/",
+            f"  snapshot:            {edge}/llms.json   (PoC contract: {edge}/llms)",
+            f"  read API:            {edge}/api/llms   (OpenAPI: {edge}/api/openapi.json)",
+            f"  AWS emulator:        {self.emulator.endpoint}  (region us-east-1, any credentials)",
+            f"  try: AWS_ENDPOINT_URL={self.emulator.endpoint} aws dynamodb put-item --table-name "
+            f"{self.options.table} --item '{{\"model_name\":{{\"S\":\"My Model\"}},"
+            f"\"provider\":{{\"S\":\"Me\"}},\"score\":{{\"N\":\"91\"}}}}'",
+            "Ctrl-C to stop.",
+        ])
+
+    def stop(self) -> None:
+        if self.poller:
+            self.poller.stop()
+        if self.edge:
+            self.edge.stop()
+        if self.emulator:
+            self.emulator.stop()
+
+
+def run(options: StackOptions) -> int:
+    stack = LocalStack(options)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stack.start()
+        print(stack.banner(), flush=True)
+        while not stopping.is_set():
+            stopping.wait(0.5)
+    finally:
+        print("stopping...", flush=True)
+        started = time.monotonic()
+        stack.stop()
+        print(f"stopped in {time.monotonic() - started:.1f} s", flush=True)
+    return 0

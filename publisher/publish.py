@@ -1,0 +1,121 @@
+"""The publisher core: apply changes to the state, commit it conditionally, render and write the site."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from publisher.model import Rejected, slugify
+from publisher.render import SiteObject, render_site
+from publisher.snapshot import Change, State, StreamChange, apply_changes, commit, iso, reconcile
+from publisher.store import SiteStore, SnapshotConflict
+
+log = logging.getLogger(__name__)
+MAX_STATE_ATTEMPTS = 8
+PROVIDER_SLUGS = "provider_slugs"
+
+# Extra renderers (e.g. the change feed) get the committed state and the changes of this publish
+# and return more objects to write. They may keep bounded data in `state.extra` before the commit.
+Extension = Callable[[State, list[Change], SiteStore], list[SiteObject]]
+StateHook = Callable[[State, list[Change]], None]
+
+
+@dataclass
+class PublishResult:
+    version: int
+    changed: int
+    rejected: list[Rejected]
+    written: int = 0
+    skipped: int = 0
+    bytes: int = 0
+    conflicts: int = 0
+    duration_ms: float = 0.0
+    published: bool = False
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass
+class Publisher:
+    store: SiteStore
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    state_hooks: list[StateHook] = field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)
+    links: dict[str, str | None] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+
+    def apply_stream(self, changes: list[StreamChange]) -> PublishResult:
+        """Apply a batch of stream changes; a replayed batch changes nothing and writes no state."""
+        return self._transact(lambda state: apply_changes(state, changes), force_render=False)
+
+    def rebuild(self, items: Iterable[dict[str, Any]]) -> PublishResult:
+        """Make the snapshot equal the scanned table and (re)write every public object."""
+        scanned = list(items)
+        at = iso(self.now())
+        return self._transact(lambda state: reconcile(state, scanned, at), force_render=True)
+
+    def _transact(
+        self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool
+    ) -> PublishResult:
+        started = time.perf_counter()
+        conflicts = 0
+        for attempt in range(MAX_STATE_ATTEMPTS):
+            state, etag = self.store.load_state()
+            changes, rejected = mutate(state)
+            for hook in self.state_hooks:
+                hook(state, changes)
+            if not changes and etag is not None and not force_render:
+                if self._site_is_current(state.version):
+                    return PublishResult(state.version, 0, rejected, conflicts=conflicts,
+                                         duration_ms=(time.perf_counter() - started) * 1000)
+                # The state was committed but its objects never all landed (a write failed after
+                # the commit): write them now, under the same version.
+                return self._write(state, [], rejected, conflicts, started, set())
+            commit(state, changes, self.now())
+            previous_slugs = set(state.extra.get(PROVIDER_SLUGS, []))
+            current_slugs = sorted({slugify(m["provider"]) for m in state.models.values()})
+            state.extra[PROVIDER_SLUGS] = current_slugs
+            try:
+                self.store.save_state(state, etag)
+            except SnapshotConflict:
+                conflicts += 1
+                # Full jitter: racing publishers spread out instead of colliding again.
+                self.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+                continue
+            return self._write(state, changes, rejected, conflicts, started, previous_slugs - set(current_slugs))
+        raise SnapshotConflict(f"state write lost {MAX_STATE_ATTEMPTS} races in a row")
+
+    def _site_is_current(self, version: int) -> bool:
+        current = self.store.head("llms.json")
+        return current is not None and current[1] >= version
+
+    def _write(self, state: State, changes: list[Change], rejected: list[Rejected], conflicts: int,
+               started: float, orphans: set[str]) -> PublishResult:
+        objects = render_site(state.version, state.generated_at, state.models, links=self.links)
+        for extension in self.extensions:
+            objects.extend(extension(state, changes, self.store))
+        report = self.store.publish(objects, state.version)
+        self._delete_orphans(orphans, state.version)
+        return PublishResult(
+            version=state.version,
+            changed=len(changes),
+            rejected=rejected,
+            written=report.written,
+            skipped=report.skipped,
+            bytes=report.bytes,
+            conflicts=conflicts + report.conflicts,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            published=True,
+            changes=changes,
+        )
+
+    def _delete_orphans(self, slugs: set[str], version: int) -> None:
+        for slug in sorted(slugs):
+            key = f"providers/{slug}.json"
+            current = self.store.head(key)
+            if current is not None and current[1] <= version:
+                self.store.s3.delete_object(Bucket=self.store.bucket, Key=key)

@@ -1,0 +1,186 @@
+"""Render the catalogue into the site objects: JSON documents, the page and its static assets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from publisher.config import HTML_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.model import slugify, sorted_records
+
+SCHEMA_VERSION = 1
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+ENV_SITE_DIR = "SITE_DIR"
+_STATIC_TYPES = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+    ".webmanifest": "application/manifest+json",
+}
+
+
+@dataclass(frozen=True)
+class SiteObject:
+    key: str
+    body: bytes
+    content_type: str
+    cache_control: str
+
+    @property
+    def md5(self) -> str:
+        # S3's ETag for a single-part upload with SSE-S3 is the MD5 of the bytes.
+        return hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+
+
+def dumps(document: Any) -> bytes:
+    """Deterministic JSON bytes: fixed separators, UTF-8, no trailing whitespace."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+
+
+def site_dir() -> Path:
+    configured = os.environ.get(ENV_SITE_DIR)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parent.parent / "site"
+
+
+def json_object(key: str, document: Any) -> SiteObject:
+    return SiteObject(key, dumps(document), JSON_TYPE, JSON_CACHE_CONTROL)
+
+
+def catalogue_document(version: int, generated_at: str, models: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "version": version,
+        "generated_at": generated_at,
+        "count": len(models),
+        "models": models,
+    }
+
+
+def provider_summaries(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per provider slug (names that differ only in case share a slug), best first."""
+    groups: dict[str, dict[str, Any]] = {}
+    for record in models:
+        slug = slugify(record["provider"])
+        group = groups.setdefault(
+            slug, {"name": record["provider"], "slug": slug, "count": 0, "best_score": record["score"]}
+        )
+        group["count"] += 1
+        group["best_score"] = max(group["best_score"], record["score"])
+    return sorted(groups.values(), key=lambda g: (-g["best_score"], g["name"].lower(), g["slug"]))
+
+
+@dataclass(frozen=True)
+class StaticAsset:
+    name: str  # path under site/static, e.g. "app.js"
+    key: str  # content-addressed key, e.g. "static/app.3f2a9c1b.js"
+    body: bytes
+    content_type: str
+
+
+@lru_cache(maxsize=4)
+def static_assets(root: str) -> tuple[StaticAsset, ...]:
+    base = Path(root) / "static"
+    assets = []
+    if base.is_dir():
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            rel = path.relative_to(base).as_posix()
+            body = path.read_bytes()
+            digest = hashlib.sha256(body).hexdigest()[:10]
+            stem, dot, ext = rel.rpartition(".")
+            hashed = f"{stem}.{digest}.{ext}" if dot else f"{rel}.{digest}"
+            content_type = _STATIC_TYPES.get(f".{ext}" if dot else "", "application/octet-stream")
+            assets.append(StaticAsset(rel, f"static/{hashed}", body, content_type))
+    return tuple(assets)
+
+
+@lru_cache(maxsize=4)
+def _environment(root: str) -> Any:
+    # jinja2 is imported here, not at module import: only the publisher renders HTML.
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(root) / "templates")),
+        autoescape=jinja2.select_autoescape(("html", "htm", "xml", "j2", "svg")),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    assets = {asset.name: "/" + asset.key for asset in static_assets(root)}
+
+    def asset_url(name: str) -> str:
+        try:
+            return assets[name]
+        except KeyError:
+            raise jinja2.TemplateError(f"no static asset {name!r} under site/static") from None
+
+    env.globals["asset"] = asset_url
+    return env
+
+
+def render_template(name: str, root: Path | None = None, **context: Any) -> bytes:
+    env = _environment(str(root or site_dir()))
+    return env.get_template(name).render(**context).encode()
+
+
+def render_site(
+    version: int,
+    generated_at: str,
+    models_by_name: dict[str, dict[str, Any]],
+    root: Path | None = None,
+    links: dict[str, str | None] | None = None,
+) -> list[SiteObject]:
+    """Every public object for one snapshot, in a deterministic order."""
+    root = root or site_dir()
+    models = sorted_records(models_by_name.values())
+    providers = provider_summaries(models)
+    snapshot = catalogue_document(version, generated_at, models)
+    objects = [
+        json_object("llms.json", snapshot),
+        # The PoC's contract: a bare array of the same model objects.
+        json_object("llms", models),
+    ]
+    by_slug: dict[str, list[dict[str, Any]]] = {}
+    for record in models:
+        by_slug.setdefault(slugify(record["provider"]), []).append(record)
+    for provider in providers:
+        members = by_slug[provider["slug"]]
+        objects.append(
+            json_object(
+                f"providers/{provider['slug']}.json",
+                {
+                    "schema_version": SCHEMA_VERSION,
+                    "version": version,
+                    "generated_at": generated_at,
+                    "provider": provider["name"],
+                    "slug": provider["slug"],
+                    "count": len(members),
+                    "best_score": provider["best_score"],
+                    "models": members,
+                },
+            )
+        )
+    page_links = {"json": "/llms.json", "openapi": "/api/openapi.json", "changes": None}
+    page_links.update(links or {})
+    context = {
+        "snapshot": {"version": version, "generated_at": generated_at, "count": len(models)},
+        "models": models,
+        "providers": providers,
+        "links": page_links,
+    }
+    objects.append(SiteObject("index.html", render_template("index.html.j2", root, **context), HTML_TYPE,
+                              HTML_CACHE_CONTROL))
+    for asset in static_assets(str(root)):
+        objects.append(SiteObject(asset.key, asset.body, asset.content_type, IMMUTABLE_CACHE_CONTROL))
+    return objects

@@ -1,0 +1,156 @@
+"""The publisher's state: the current catalogue plus the bookkeeping that makes replays idempotent."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from publisher.model import InvalidItem, Rejected, to_record
+
+STATE_SCHEMA = 1
+# DynamoDB Streams keep records for 24 hours; a tombstone older than that can never be replayed.
+TOMBSTONE_TTL = timedelta(hours=25)
+EPOCH = "1970-01-01T00:00:00Z"
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+@dataclass(frozen=True)
+class StreamChange:
+    """One stream record reduced to what the publisher needs."""
+
+    key: str
+    sequence: str
+    event_name: str  # INSERT | MODIFY | REMOVE
+    new_item: dict[str, Any] | None
+    at: str  # ISO time the change was made (ApproximateCreationDateTime)
+    old_item: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change to the published catalogue: `old`/`new` are records (None when absent)."""
+
+    key: str
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    at: str
+    sequence: str | None
+    source: str  # "stream" | "reconcile"
+
+
+@dataclass
+class State:
+    version: int = 0
+    generated_at: str = EPOCH
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sequences: dict[str, str] = field(default_factory=dict)
+    tombstones: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        doc = {
+            "schema": STATE_SCHEMA,
+            "version": self.version,
+            "generated_at": self.generated_at,
+            "models": self.models,
+            "sequences": self.sequences,
+            "tombstones": self.tombstones,
+            "extra": self.extra,
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_bytes(cls, body: bytes) -> State:
+        doc = json.loads(body)
+        if doc.get("schema") != STATE_SCHEMA:
+            raise ValueError(f"unknown state schema {doc.get('schema')!r}")
+        return cls(
+            version=int(doc["version"]),
+            generated_at=doc["generated_at"],
+            models=doc["models"],
+            sequences=doc["sequences"],
+            tombstones=doc.get("tombstones", {}),
+            extra=doc.get("extra", {}),
+        )
+
+
+def _newer(sequence: str, seen: str | None) -> bool:
+    # Sequence numbers of one key's changes increase (same shard, or a child shard of it).
+    return seen is None or int(sequence) > int(seen)
+
+
+def apply_changes(
+    state: State, changes: list[StreamChange]
+) -> tuple[list[Change], list[Rejected]]:
+    """Apply stream changes in order; stale or replayed ones (sequence not newer) are skipped."""
+    applied: list[Change] = []
+    rejected: list[Rejected] = []
+    for change in changes:
+        if not _newer(change.sequence, state.sequences.get(change.key)):
+            continue
+        state.sequences[change.key] = change.sequence
+        old = state.models.get(change.key)
+        new: dict[str, Any] | None = None
+        if change.new_item is None:
+            state.tombstones[change.key] = change.at
+        else:
+            state.tombstones.pop(change.key, None)
+            try:
+                new = to_record(change.new_item)
+                if new["model_name"] != change.key:
+                    raise InvalidItem(change.key, "model_name does not match the record key")
+            except InvalidItem as exc:
+                rejected.append(Rejected(change.key, exc.reason))
+                new = None
+        if new is None:
+            state.models.pop(change.key, None)
+        else:
+            state.models[change.key] = new
+        if old != new:
+            applied.append(Change(change.key, old, new, change.at, change.sequence, "stream"))
+    return applied, rejected
+
+
+def reconcile(
+    state: State, items: list[dict[str, Any]], at: str
+) -> tuple[list[Change], list[Rejected]]:
+    """Make the state equal a full scan of the table; return the drift it repaired."""
+    desired: dict[str, dict[str, Any]] = {}
+    rejected: list[Rejected] = []
+    for item in items:
+        try:
+            record = to_record(item)
+        except InvalidItem as exc:
+            rejected.append(Rejected(exc.key, exc.reason))
+            continue
+        desired[record["model_name"]] = record
+    drift: list[Change] = []
+    for key in sorted(set(state.models) | set(desired)):
+        old, new = state.models.get(key), desired.get(key)
+        if old != new:
+            drift.append(Change(key, old, new, at, None, "reconcile"))
+    state.models = desired
+    return drift, rejected
+
+
+def commit(state: State, changes: list[Change], now: datetime) -> None:
+    """Move the version forward for a non-empty set of changes and prune expired tombstones."""
+    if not changes:
+        return
+    state.version += 1
+    latest = max(change.at for change in changes)
+    state.generated_at = max(state.generated_at, latest)
+    horizon = iso(now - TOMBSTONE_TTL)
+    for key, removed_at in list(state.tombstones.items()):
+        if removed_at < horizon:
+            del state.tombstones[key]
+            state.sequences.pop(key, None)

@@ -1,0 +1,168 @@
+"""S3 access for the publisher: the private state and the public objects, with conditional writes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from publisher.config import STATE_KEY
+from publisher.render import SiteObject
+from publisher.snapshot import State
+
+log = logging.getLogger(__name__)
+VERSION_META = "snapshot-version"
+_MISSING = {"404", "NoSuchKey", "NotFound"}
+# 412: the object changed since we read it. 409: a concurrent conditional write is in flight.
+_CONFLICT = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
+
+
+class StoreError(RuntimeError):
+    """S3 failed in a way a retry of the whole batch may fix."""
+
+
+class SnapshotConflict(StoreError):
+    """Someone else wrote the object between our read and our conditional write."""
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    written: int
+    skipped: int
+    bytes: int
+    conflicts: int
+
+
+def _code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _strip(etag: str) -> str:
+    return etag.strip('"')
+
+
+class SiteStore:
+    """The site bucket. `s3` is a boto3 S3 client."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def load_state(self) -> tuple[State, str | None]:
+        """The current state and its ETag, or an empty state and None when none was written yet."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=STATE_KEY)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return State(), None
+            raise StoreError(f"reading s3://{self.bucket}/{STATE_KEY}: {_code(exc)}") from exc
+        body = response["Body"].read()
+        return State.from_bytes(body), _strip(response["ETag"])
+
+    def save_state(self, state: State, etag: str | None) -> str:
+        """Write the state only if it is still the one we read (or still absent)."""
+        from botocore.exceptions import ClientError
+
+        condition = {"IfMatch": f'"{etag}"'} if etag else {"IfNoneMatch": "*"}
+        try:
+            response = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=STATE_KEY,
+                Body=state.to_bytes(),
+                ContentType="application/json",
+                CacheControl="no-store",
+                Metadata={VERSION_META: str(state.version)},
+                **condition,
+            )
+        except ClientError as exc:
+            if _code(exc) in _CONFLICT:
+                raise SnapshotConflict(f"state changed under us (version {state.version})") from exc
+            raise StoreError(f"writing s3://{self.bucket}/{STATE_KEY}: {_code(exc)}") from exc
+        return _strip(response["ETag"])
+
+    def head(self, key: str) -> tuple[str, int] | None:
+        """(ETag, snapshot version) of an object, or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
+        raw = response.get("Metadata", {}).get(VERSION_META, "-1")
+        try:
+            version = int(raw)
+        except ValueError:
+            version = -1
+        return _strip(response["ETag"]), version
+
+    def put_if_newer(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int]:
+        """Write `obj` unless the bucket already holds it or a newer snapshot's copy of it.
+
+        Returns (written, conflicts). The write is conditional on the ETag seen by the check, so a
+        slower publisher holding an older version can never overwrite a newer object.
+        """
+        from botocore.exceptions import ClientError
+
+        conflicts = 0
+        for _ in range(attempts):
+            current = self.head(obj.key)
+            if current is not None:
+                etag, current_version = current
+                if current_version > version or (current_version == version and etag == obj.md5):
+                    return False, conflicts
+            condition = {"IfMatch": f'"{current[0]}"'} if current else {"IfNoneMatch": "*"}
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket,
+                    Key=obj.key,
+                    Body=obj.body,
+                    ContentType=obj.content_type,
+                    CacheControl=obj.cache_control,
+                    Metadata={VERSION_META: str(version)},
+                    **condition,
+                )
+                return True, conflicts
+            except ClientError as exc:
+                if _code(exc) not in _CONFLICT:
+                    raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {_code(exc)}") from exc
+                conflicts += 1
+        raise SnapshotConflict(f"{obj.key}: gave up after {attempts} conflicting writes")
+
+    def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 8) -> WriteReport:
+        """Write the objects in parallel; `llms.json` last, so its version never runs ahead of the rest."""
+        objects = list(objects)
+        head = [o for o in objects if o.key != "llms.json"]
+        tail = [o for o in objects if o.key == "llms.json"]
+        written = skipped = size = conflicts = 0
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for obj, (did_write, obj_conflicts) in zip(
+                head, pool.map(lambda o: self.put_if_newer(o, version), head), strict=True
+            ):
+                written += did_write
+                skipped += not did_write
+                size += len(obj.body) if did_write else 0
+                conflicts += obj_conflicts
+        for obj in tail:
+            did_write, obj_conflicts = self.put_if_newer(obj, version)
+            written += did_write
+            skipped += not did_write
+            size += len(obj.body) if did_write else 0
+            conflicts += obj_conflicts
+        return WriteReport(written, skipped, size, conflicts)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
