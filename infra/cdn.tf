@@ -1,0 +1,130 @@
+locals {
+  # AWS-managed policies, referenced by ID (they exist in every account; creating our own would
+  # duplicate them, and the emulator has no cache-policy API):
+  # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/using-managed-cache-policies.html
+  # CachingOptimized honours the origin's Cache-Control (the publisher's s-maxage bounds edge
+  # staleness) within min 1 s / max 1 year; it keeps query strings and cookies out of the key.
+  cache_policy_caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+  # UseOriginCacheControlHeaders-QueryStrings: the API decides cacheability; filters are in the key.
+  cache_policy_origin_headers_qs = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
+  # AllViewerExceptHostHeader: API Gateway needs its own Host, the function needs query strings.
+  origin_request_policy_all_viewer_except_host = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+  # SecurityHeadersPolicy: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy, XSS.
+  response_headers_policy_security_headers = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+  site_origin_id     = "site-bucket"
+  api_origin_id      = "read-api"
+  snapshot_origin_id = "snapshot-with-api-failover"
+}
+
+resource "aws_cloudfront_origin_access_control" "site" {
+  name                              = "${var.name}-site"
+  description                       = "CloudFront reads the private site bucket (SigV4)."
+  origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+resource "aws_cloudfront_distribution" "this" {
+  # checkov:skip=CKV_AWS_86:Standard access logs need an ACL-enabled bucket (this stack enforces owner-only objects); CloudFront metrics, the 5xx alarm and WAF sampled requests cover operations.
+  # checkov:skip=CKV_AWS_174:With the default *.cloudfront.net certificate CloudFront fixes the TLS policy itself; setting var.acm_certificate_arn switches to TLSv1.2_2021.
+  # checkov:skip=CKV2_AWS_42:A custom certificate needs a domain the operator owns; supported through var.aliases and var.acm_certificate_arn.
+  # checkov:skip=CKV_AWS_374:A public catalogue for readers anywhere; there is no jurisdiction to exclude.
+  # checkov:skip=CKV2_AWS_32:Every behaviour attaches the AWS-managed SecurityHeadersPolicy by ID (local.response_headers_policy_security_headers); the check only recognises a policy resource declared in this module.
+  # checkov:skip=CKV2_AWS_47:The ACL (waf.tf) runs AWSManagedRulesKnownBadInputsRuleSet, which holds the Log4j rules; this check also demands AWSManagedRulesAnonymousIpList, which would block VPN and cloud-hosted readers (API clients) of a public catalogue.
+  enabled             = true
+  comment             = "${var.name}: snapshot site + read API"
+  default_root_object = "index.html"
+  price_class         = var.price_class
+  http_version        = "http2and3"
+  is_ipv6_enabled     = true
+  aliases             = var.aliases
+  web_acl_id          = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : null
+
+  origin {
+    origin_id                = local.site_origin_id
+    domain_name              = aws_s3_bucket.site.bucket_regional_domain_name
+    origin_access_control_id = aws_cloudfront_origin_access_control.site.id
+  }
+
+  origin {
+    origin_id   = local.api_origin_id
+    domain_name = replace(aws_apigatewayv2_api.this.api_endpoint, "https://", "")
+
+    custom_origin_config {
+      http_port              = 80
+      https_port             = 443
+      origin_protocol_policy = "https-only"
+      origin_ssl_protocols   = ["TLSv1.2"]
+    }
+  }
+
+  # The snapshot's list objects fall back to the read API when S3 cannot serve them: 403 is how
+  # S3 answers a missing key without s3:ListBucket, 404 in case that is granted later, 5xx for
+  # an S3 outage. Origin groups only allow GET/HEAD/OPTIONS behaviours, which is all these need.
+  origin_group {
+    origin_id = local.snapshot_origin_id
+
+    failover_criteria {
+      status_codes = [403, 404, 500, 502, 503, 504]
+    }
+
+    member {
+      origin_id = local.site_origin_id
+    }
+
+    member {
+      origin_id = local.api_origin_id
+    }
+  }
+
+  default_cache_behavior {
+    target_origin_id           = local.site_origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = local.cache_policy_caching_optimized
+    response_headers_policy_id = local.response_headers_policy_security_headers
+  }
+
+  ordered_cache_behavior {
+    path_pattern               = "/api/*"
+    target_origin_id           = local.api_origin_id
+    viewer_protocol_policy     = "redirect-to-https"
+    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
+    cached_methods             = ["GET", "HEAD"]
+    compress                   = true
+    cache_policy_id            = local.cache_policy_origin_headers_qs
+    origin_request_policy_id   = local.origin_request_policy_all_viewer_except_host
+    response_headers_policy_id = local.response_headers_policy_security_headers
+  }
+
+  dynamic "ordered_cache_behavior" {
+    for_each = ["/llms.json", "/llms"]
+
+    content {
+      path_pattern               = ordered_cache_behavior.value
+      target_origin_id           = local.snapshot_origin_id
+      viewer_protocol_policy     = "redirect-to-https"
+      allowed_methods            = ["GET", "HEAD"]
+      cached_methods             = ["GET", "HEAD"]
+      compress                   = true
+      cache_policy_id            = local.cache_policy_caching_optimized
+      response_headers_policy_id = local.response_headers_policy_security_headers
+    }
+  }
+
+  restrictions {
+    geo_restriction {
+      restriction_type = "none"
+    }
+  }
+
+  viewer_certificate {
+    cloudfront_default_certificate = var.acm_certificate_arn == ""
+    acm_certificate_arn            = var.acm_certificate_arn != "" ? var.acm_certificate_arn : null
+    ssl_support_method             = var.acm_certificate_arn != "" ? "sni-only" : null
+    minimum_protocol_version       = var.acm_certificate_arn != "" ? "TLSv1.2_2021" : "TLSv1"
+  }
+}

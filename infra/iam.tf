@@ -1,0 +1,203 @@
+# One role per function, each with one inline policy from a policy document: named actions on
+# named resources. Only X-Ray's actions are on "*" (they have no resource type). The actions each
+# handler's code calls are proven against these documents by tests/infra/test_least_privilege.py.
+
+data "aws_iam_policy_document" "lambda_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+# --- publisher ---------------------------------------------------------------------------------
+
+resource "aws_iam_role" "publisher" {
+  name               = "${local.publisher_name}-role"
+  description        = "Execution role of the snapshot publisher."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "publisher" {
+  name   = "publisher"
+  role   = aws_iam_role.publisher.id
+  policy = data.aws_iam_policy_document.publisher.json
+}
+
+data "aws_iam_policy_document" "publisher" {
+  # checkov:skip=CKV_AWS_356:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
+  # checkov:skip=CKV_AWS_111:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.publisher.arn}:*"]
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  # s3:GetObject also authorises HeadObject; PutObject carries If-Match / If-None-Match.
+  statement {
+    sid       = "ReadAndWriteSnapshotObjects"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.site.arn}/*"]
+  }
+
+  # Without ListBucket a missing key answers 403 AccessDenied, not 404 NoSuchKey, and the
+  # publisher could not tell "first publish" from "misconfigured".
+  statement {
+    sid       = "MissingKeysAre404"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.site.arn]
+  }
+
+  statement {
+    sid       = "RebuildScansTable"
+    actions   = ["dynamodb:Scan"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+
+  # Used by the Lambda service's stream poller (event source mapping) on the function's behalf.
+  statement {
+    sid = "StreamTriggerReadsStream"
+    actions = [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+      "dynamodb:ListStreams",
+    ]
+    resources = ["${aws_dynamodb_table.this.arn}/stream/*"]
+  }
+
+  # Used by the Lambda service: the trigger's on-failure destination and the async DLQ.
+  statement {
+    sid       = "FailedBatchesToDlq"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.publisher_dlq.arn]
+  }
+
+  # SSE-KMS objects, the encrypted table/stream and the encrypted DLQ.
+  statement {
+    sid       = "UseServiceKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+# --- read API ----------------------------------------------------------------------------------
+
+resource "aws_iam_role" "read" {
+  name               = "${local.read_name}-role"
+  description        = "Execution role of the read API."
+  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+}
+
+resource "aws_iam_role_policy" "read" {
+  name   = "read-api"
+  role   = aws_iam_role.read.id
+  policy = data.aws_iam_policy_document.read.json
+}
+
+data "aws_iam_policy_document" "read" {
+  # checkov:skip=CKV_AWS_356:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
+  # checkov:skip=CKV_AWS_111:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
+  statement {
+    sid       = "WriteOwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.read.arn}:*"]
+  }
+
+  statement {
+    sid       = "Tracing"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
+  }
+
+  # The snapshot and the per-model history; nothing else (in particular not internal/*).
+  statement {
+    sid       = "ReadSnapshot"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/history/*"]
+  }
+
+  statement {
+    sid       = "MissingKeysAre404"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.site.arn]
+  }
+
+  # Fallback when the snapshot cannot be read.
+  statement {
+    sid       = "FallbackScan"
+    actions   = ["dynamodb:Scan"]
+    resources = [aws_dynamodb_table.this.arn]
+  }
+
+  statement {
+    sid       = "UseServiceKey"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+}
+
+# --- scheduler ---------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  count = var.enable_reconcile_schedule ? 1 : 0
+
+  name               = "${var.name}-reconcile-scheduler-role"
+  description        = "EventBridge Scheduler invokes the publisher's rebuild."
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  count = var.enable_reconcile_schedule ? 1 : 0
+
+  name   = "invoke-publisher"
+  role   = aws_iam_role.scheduler[0].id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokePublisher"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.publisher.arn]
+  }
+
+  # The schedule's input is encrypted with the service key.
+  statement {
+    sid       = "DecryptScheduleInput"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.this.arn]
+  }
+}

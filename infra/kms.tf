@@ -1,0 +1,91 @@
+# One customer managed key encrypts the service's data at rest: table (and its stream), site
+# bucket, DLQ, alarm topic, log groups and the reconcile schedule. One key keeps the key policy
+# reviewable in one place and costs $1/month; the bucket key keeps S3's KMS calls (and cost) low.
+resource "aws_kms_key" "this" {
+  description             = "${var.name}: table, site bucket, DLQ, alarm topic, logs"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms.json
+}
+
+resource "aws_kms_alias" "this" {
+  name          = "alias/${var.name}"
+  target_key_id = aws_kms_key.this.key_id
+}
+
+data "aws_iam_policy_document" "kms" {
+  # checkov:skip=CKV_AWS_109:In a key policy, Resource "*" means this key only; the account statement is the standard one that delegates to IAM policies.
+  # checkov:skip=CKV_AWS_111:In a key policy, Resource "*" means this key only; write use is granted to services with SourceArn/SourceAccount conditions.
+  # checkov:skip=CKV_AWS_356:In a key policy, Resource "*" means this key only (a key policy cannot name other resources).
+  statement {
+    sid       = "AccountAdministersKeyThroughIam"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid = "CloudWatchLogsEncryptsThisAccountsLogGroups"
+    actions = [
+      "kms:Encrypt*",
+      "kms:Decrypt*",
+      "kms:ReEncrypt*",
+      "kms:GenerateDataKey*",
+      "kms:Describe*",
+    ]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+    }
+  }
+
+  # CloudWatch alarms publish to the encrypted alarm topic.
+  statement {
+    sid       = "CloudWatchAlarmsPublishToEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
+  # CloudFront (OAC) reads SSE-KMS objects. Scoped to this account's distributions rather than
+  # the exact ARN: the exact ARN would make a cycle (distribution -> API -> read Lambda -> its
+  # encrypted log group -> this key). The bucket policy is the gate and names the exact ARN.
+  statement {
+    sid       = "CloudFrontOacDecryptsSiteObjects"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudfront::${local.account_id}:distribution/*"]
+    }
+  }
+}

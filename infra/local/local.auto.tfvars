@@ -1,0 +1,3 @@
+# Emulator settings: a throwaway stack that `terraform destroy` can remove.
+table_deletion_protection = false
+kms_deletion_window_days  = 7

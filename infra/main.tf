@@ -1,0 +1,24 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_partition" "current" {}
+
+data "aws_region" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  partition  = data.aws_partition.current.partition
+  region     = data.aws_region.current.name
+
+  tags = merge(var.tags, {
+    service    = var.name
+    managed_by = "terraform"
+  })
+
+  publisher_name = "${var.name}-publisher"
+  read_name      = "${var.name}-read-api"
+
+  # The publisher's links and feeds need the public origin. It cannot come from the distribution
+  # for the read function (CloudFront -> HTTP API -> read Lambda would be a cycle), so the read
+  # function only gets the configured value and falls back to the request's own host.
+  public_base_url = var.public_base_url != "" ? var.public_base_url : "https://${aws_cloudfront_distribution.this.domain_name}"
+}

@@ -1,0 +1,44 @@
+output "cdn_url" {
+  description = "Public URL of the site (CloudFront)."
+  value       = var.public_base_url != "" ? var.public_base_url : "https://${aws_cloudfront_distribution.this.domain_name}"
+}
+
+output "api_url" {
+  description = "Direct URL of the HTTP API (readers should use cdn_url/api/...)."
+  value       = aws_apigatewayv2_api.this.api_endpoint
+}
+
+output "table_name" {
+  description = "DynamoDB table holding the catalogue."
+  value       = aws_dynamodb_table.this.name
+}
+
+output "site_bucket" {
+  description = "Private S3 bucket holding the published snapshot."
+  value       = aws_s3_bucket.site.bucket
+}
+
+output "publisher_function" {
+  description = "Name of the publisher Lambda (invoke with {\"action\": \"rebuild\"} for a full rebuild)."
+  value       = aws_lambda_function.publisher.function_name
+}
+
+output "read_function" {
+  description = "Name of the read API Lambda."
+  value       = aws_lambda_function.read.function_name
+}
+
+output "dlq_url" {
+  description = "URL of the publisher's dead-letter queue."
+  value       = aws_sqs_queue.publisher_dlq.url
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic every alarm notifies (subscribe on-call to it)."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of the service."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}

@@ -1,0 +1,121 @@
+locals {
+  publisher_zip = var.publisher_zip_path != "" ? var.publisher_zip_path : "${path.module}/../dist/publisher.zip"
+  layers        = var.powertools_layer_arn != "" ? [var.powertools_layer_arn] : []
+
+  common_environment = {
+    TABLE_NAME                   = aws_dynamodb_table.this.name
+    SITE_BUCKET                  = aws_s3_bucket.site.bucket
+    CHANGES_LIMIT                = tostring(var.changes_limit)
+    HISTORY_LIMIT                = tostring(var.history_limit)
+    POWERTOOLS_METRICS_NAMESPACE = "LlmCatalogue"
+    POWERTOOLS_LOG_LEVEL         = var.log_level
+  }
+}
+
+resource "aws_cloudwatch_log_group" "publisher" {
+  # checkov:skip=CKV_AWS_338:Operational logs: retention is var.log_retention_days (30 by default) to bound cost; the audit trail of writes is CloudTrail's.
+  name              = "/aws/lambda/${local.publisher_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+}
+
+resource "aws_lambda_function" "publisher" {
+  # checkov:skip=CKV_AWS_117:It talks only to regional AWS APIs (DynamoDB, S3); a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
+  # checkov:skip=CKV_AWS_173:The environment holds only resource names and limits, no secrets; Lambda encrypts it at rest with its service key.
+  # checkov:skip=CKV_AWS_272:Zips are built reproducibly (same sha256 twice) in CI and deployed only through the OIDC deploy role; an AWS Signer profile adds no control here.
+  function_name    = local.publisher_name
+  description      = "Applies DynamoDB stream batches to the site snapshot in S3; {\"action\": \"rebuild\"} rebuilds it."
+  role             = aws_iam_role.publisher.arn
+  runtime          = "python3.13"
+  architectures    = ["arm64"]
+  handler          = "publisher.handlers.publish.handler"
+  filename         = local.publisher_zip
+  source_code_hash = filebase64sha256(local.publisher_zip)
+  memory_size      = var.publisher_memory_mb
+  timeout          = var.publisher_timeout_seconds
+  layers           = local.layers
+
+  reserved_concurrent_executions = var.publisher_reserved_concurrency
+
+  environment {
+    variables = merge(local.common_environment, {
+      PUBLIC_BASE_URL         = local.public_base_url
+      POWERTOOLS_SERVICE_NAME = "publisher"
+    })
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  # Failed asynchronous invocations (the scheduled rebuild) land in the DLQ after Lambda's retries.
+  dead_letter_config {
+    target_arn = aws_sqs_queue.publisher_dlq.arn
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.publisher.name
+  }
+
+  depends_on = [aws_iam_role_policy.publisher]
+}
+
+resource "aws_sqs_queue" "publisher_dlq" {
+  name                      = "${local.publisher_name}-dlq"
+  message_retention_seconds = 1209600
+  kms_master_key_id         = aws_kms_key.this.arn
+
+  kms_data_key_reuse_period_seconds = 3600
+}
+
+# The stream trigger. A poison record is isolated by bisecting, retried a bounded number of times
+# and then recorded (shard, sequence range, not the data) in the DLQ; the scheduled rebuild
+# repairs whatever was skipped. ReportBatchItemFailures lets the handler name the first failed
+# record so the records before it are not replayed.
+resource "aws_lambda_event_source_mapping" "publisher" {
+  function_name     = aws_lambda_function.publisher.arn
+  event_source_arn  = aws_dynamodb_table.this.stream_arn
+  starting_position = "TRIM_HORIZON"
+
+  batch_size                         = var.stream_batch_size
+  maximum_batching_window_in_seconds = var.stream_batching_window_seconds
+  bisect_batch_on_function_error     = true
+  maximum_retry_attempts             = var.stream_max_retries
+  maximum_record_age_in_seconds      = var.stream_max_record_age_seconds
+  parallelization_factor             = 1
+  function_response_types            = ["ReportBatchItemFailures"]
+
+  destination_config {
+    on_failure {
+      destination_arn = aws_sqs_queue.publisher_dlq.arn
+    }
+  }
+}
+
+resource "aws_scheduler_schedule" "reconcile" {
+  count = var.enable_reconcile_schedule ? 1 : 0
+
+  name                         = "${var.name}-reconcile"
+  description                  = "Full rebuild of the snapshot from a paginated scan (repairs drift)."
+  schedule_expression          = var.reconcile_schedule_expression
+  schedule_expression_timezone = "UTC"
+  kms_key_arn                  = aws_kms_key.this.arn
+
+  flexible_time_window {
+    mode                      = "FLEXIBLE"
+    maximum_window_in_minutes = 5
+  }
+
+  target {
+    arn      = aws_lambda_function.publisher.arn
+    role_arn = aws_iam_role.scheduler[0].arn
+    input    = jsonencode({ action = "rebuild" })
+
+    # A missed rebuild is harmless (the next one repairs the same drift); don't pile them up.
+    retry_policy {
+      maximum_event_age_in_seconds = 900
+      maximum_retry_attempts       = 2
+    }
+  }
+}

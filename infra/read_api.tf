@@ -1,0 +1,79 @@
+locals {
+  read_zip = var.read_zip_path != "" ? var.read_zip_path : "${path.module}/../dist/read_api.zip"
+
+  # SnapStart and provisioned concurrency both apply to published versions only, so either one
+  # makes the API call the `live` alias instead of $LATEST.
+  read_uses_alias = var.read_snapstart || var.read_provisioned_concurrency > 0
+  read_invoke_arn = local.read_uses_alias ? aws_lambda_alias.read_live[0].invoke_arn : aws_lambda_function.read.invoke_arn
+}
+
+resource "aws_cloudwatch_log_group" "read" {
+  # checkov:skip=CKV_AWS_338:Operational logs: retention is var.log_retention_days (30 by default) to bound cost; the audit trail of writes is CloudTrail's.
+  name              = "/aws/lambda/${local.read_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.this.arn
+}
+
+resource "aws_lambda_function" "read" {
+  # checkov:skip=CKV_AWS_117:It talks only to regional AWS APIs (DynamoDB, S3); a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
+  # checkov:skip=CKV_AWS_173:The environment holds only resource names and limits, no secrets; Lambda encrypts it at rest with its service key.
+  # checkov:skip=CKV_AWS_272:Zips are built reproducibly (same sha256 twice) in CI and deployed only through the OIDC deploy role; an AWS Signer profile adds no control here.
+  # checkov:skip=CKV_AWS_116:Only invoked synchronously by the HTTP API: a failed request is answered, there is no asynchronous event to dead-letter.
+  function_name    = local.read_name
+  description      = "Read API behind /api/* and CloudFront's failover origin for /llms.json and /llms."
+  role             = aws_iam_role.read.arn
+  runtime          = "python3.13"
+  architectures    = ["arm64"]
+  handler          = "publisher.handlers.read.handler"
+  filename         = local.read_zip
+  source_code_hash = filebase64sha256(local.read_zip)
+  memory_size      = var.read_memory_mb
+  timeout          = var.read_timeout_seconds
+  layers           = local.layers
+  publish          = local.read_uses_alias
+
+  reserved_concurrent_executions = var.read_reserved_concurrency
+
+  environment {
+    variables = merge(local.common_environment, {
+      PUBLIC_BASE_URL             = var.public_base_url
+      SNAPSHOT_REVALIDATE_SECONDS = tostring(var.snapshot_revalidate_seconds)
+      POWERTOOLS_SERVICE_NAME     = "read-api"
+    })
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  dynamic "snap_start" {
+    for_each = var.read_snapstart ? [1] : []
+    content {
+      apply_on = "PublishedVersions"
+    }
+  }
+
+  logging_config {
+    log_format = "JSON"
+    log_group  = aws_cloudwatch_log_group.read.name
+  }
+
+  depends_on = [aws_iam_role_policy.read]
+}
+
+resource "aws_lambda_alias" "read_live" {
+  count = local.read_uses_alias ? 1 : 0
+
+  name             = "live"
+  description      = "Version the HTTP API invokes (SnapStart / provisioned concurrency)."
+  function_name    = aws_lambda_function.read.function_name
+  function_version = aws_lambda_function.read.version
+}
+
+resource "aws_lambda_provisioned_concurrency_config" "read_live" {
+  count = var.read_provisioned_concurrency > 0 ? 1 : 0
+
+  function_name                     = aws_lambda_function.read.function_name
+  qualifier                         = aws_lambda_alias.read_live[0].name
+  provisioned_concurrent_executions = var.read_provisioned_concurrency
+}

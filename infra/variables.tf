@@ -1,0 +1,462 @@
+variable "name" {
+  description = "Prefix for every named resource (functions, roles, queue, topic, alarms, dashboard)."
+  type        = string
+  default     = "llm-catalogue"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
+    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  description = "AWS region for the stack. CloudFront-scoped pieces (WAF, CloudFront alarm) always go to us-east-1."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "tags" {
+  description = "Extra tags applied to every resource through the provider's default_tags."
+  type        = map(string)
+  default     = {}
+}
+
+# --- data ------------------------------------------------------------------------------------
+
+variable "table_name" {
+  description = "DynamoDB table holding the catalogue. Keep `llm_scores` to adopt the PoC table with `terraform import`."
+  type        = string
+  default     = "llm_scores"
+}
+
+variable "table_deletion_protection" {
+  description = "Refuse to delete the table (turn off only to tear down a test stack)."
+  type        = bool
+  default     = true
+}
+
+variable "site_bucket_name" {
+  description = "Name of the private site bucket. Empty: `<name>-site-<account id>`."
+  type        = string
+  default     = ""
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days a replaced snapshot object version is kept for rollback before it expires."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1 && var.noncurrent_version_expiration_days <= 3650
+    error_message = "noncurrent_version_expiration_days must be between 1 and 3650."
+  }
+}
+
+variable "kms_deletion_window_days" {
+  description = "Waiting period before the service's KMS key is deleted after `terraform destroy`."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.kms_deletion_window_days >= 7 && var.kms_deletion_window_days <= 30
+    error_message = "kms_deletion_window_days must be between 7 and 30."
+  }
+}
+
+# --- functions -------------------------------------------------------------------------------
+
+variable "publisher_zip_path" {
+  description = "Path of the publisher's deployment zip built by `make package`. Empty: dist/publisher.zip at the repository root."
+  type        = string
+  default     = ""
+}
+
+variable "read_zip_path" {
+  description = "Path of the read API's deployment zip built by `make package`. Empty: dist/read_api.zip at the repository root."
+  type        = string
+  default     = ""
+}
+
+variable "powertools_layer_arn" {
+  description = <<-EOT
+    ARN of the AWS-managed Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64
+    (arn:aws:lambda:<region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:<n>).
+    Empty: Powertools is bundled in the zips (the default, so the build is self-contained).
+    If set, build with `scripts/package.py --powertools-layer` so the zip does not shadow the layer.
+  EOT
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.powertools_layer_arn == "" || can(regex("^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$", var.powertools_layer_arn))
+    error_message = "powertools_layer_arn must be empty or a versioned Lambda layer ARN."
+  }
+}
+
+variable "log_level" {
+  description = "POWERTOOLS_LOG_LEVEL for both functions."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group of the stack (Lambda, HTTP API access logs, WAF)."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ... 3653)."
+  }
+}
+
+variable "public_base_url" {
+  description = "Public https origin of the site (custom domain). Empty: the publisher uses the distribution's *.cloudfront.net URL and the read API uses the request's host."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.public_base_url == "" || can(regex("^https://[^/]+$", var.public_base_url))
+    error_message = "public_base_url must be empty or https://host with no trailing slash."
+  }
+}
+
+variable "changes_limit" {
+  description = "CHANGES_LIMIT: how many recent changes changes.json / changes.xml keep."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.changes_limit >= 1 && var.changes_limit <= 1000
+    error_message = "changes_limit must be between 1 and 1000."
+  }
+}
+
+variable "history_limit" {
+  description = "HISTORY_LIMIT: how many score changes are kept per model under history/."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.history_limit >= 1 && var.history_limit <= 10000
+    error_message = "history_limit must be between 1 and 10000."
+  }
+}
+
+variable "publisher_memory_mb" {
+  description = "Publisher memory (MB). CPU scales with it; rendering a few thousand models fits in 512."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.publisher_memory_mb >= 128 && var.publisher_memory_mb <= 10240
+    error_message = "publisher_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "publisher_timeout_seconds" {
+  description = "Publisher timeout (s). A full rebuild scans the table and rewrites every object."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.publisher_timeout_seconds >= 3 && var.publisher_timeout_seconds <= 900
+    error_message = "publisher_timeout_seconds must be between 3 and 900."
+  }
+}
+
+variable "publisher_reserved_concurrency" {
+  description = "Reserved concurrency of the publisher: caps parallel publishers (conditional writes make them safe, but each conflict is a retry) and guarantees it capacity. -1 leaves it unreserved (accounts with a concurrency quota of 10 cannot reserve any)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.publisher_reserved_concurrency == -1 || (var.publisher_reserved_concurrency >= 1 && var.publisher_reserved_concurrency <= 1000)
+    error_message = "publisher_reserved_concurrency must be -1 or between 1 and 1000."
+  }
+}
+
+variable "stream_batch_size" {
+  description = "Maximum stream records per publisher invocation. One invocation rewrites the snapshot once, so larger batches mean fewer writes."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.stream_batch_size >= 1 && var.stream_batch_size <= 10000
+    error_message = "stream_batch_size must be between 1 and 10000."
+  }
+}
+
+variable "stream_batching_window_seconds" {
+  description = "How long the trigger gathers records before invoking (s). Adds at most this much to publish lag; 0 invokes as soon as records arrive."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.stream_batching_window_seconds >= 0 && var.stream_batching_window_seconds <= 300
+    error_message = "stream_batching_window_seconds must be between 0 and 300."
+  }
+}
+
+variable "stream_max_retries" {
+  description = "Retries of a failing stream batch (after bisecting) before it goes to the DLQ."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.stream_max_retries >= 0 && var.stream_max_retries <= 10000
+    error_message = "stream_max_retries must be between 0 and 10000."
+  }
+}
+
+variable "stream_max_record_age_seconds" {
+  description = "Records older than this (s) are sent to the DLQ instead of retried; the reconcile rebuild repairs the snapshot anyway."
+  type        = number
+  default     = 3600
+
+  validation {
+    condition     = var.stream_max_record_age_seconds >= 60 && var.stream_max_record_age_seconds <= 604800
+    error_message = "stream_max_record_age_seconds must be between 60 and 604800."
+  }
+}
+
+variable "enable_reconcile_schedule" {
+  description = "Create the EventBridge Scheduler schedule that invokes the publisher with {\"action\": \"rebuild\"}."
+  type        = bool
+  default     = true
+}
+
+variable "reconcile_schedule_expression" {
+  description = "EventBridge Scheduler expression of the reconcile rebuild (repairs drift, e.g. after records aged out of the stream)."
+  type        = string
+  default     = "rate(1 hour)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.reconcile_schedule_expression))
+    error_message = "reconcile_schedule_expression must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "read_memory_mb" {
+  description = "Read API memory (MB). It holds one in-memory copy of the snapshot."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.read_memory_mb >= 128 && var.read_memory_mb <= 10240
+    error_message = "read_memory_mb must be between 128 and 10240."
+  }
+}
+
+variable "read_timeout_seconds" {
+  description = "Read API timeout (s); below the HTTP API's 30 s integration limit."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.read_timeout_seconds >= 1 && var.read_timeout_seconds <= 29
+    error_message = "read_timeout_seconds must be between 1 and 29."
+  }
+}
+
+variable "read_reserved_concurrency" {
+  description = "Reserved concurrency of the read API: a cost ceiling under a flood (with the stage throttle and WAF in front) that also keeps the publisher's capacity. -1 leaves it unreserved."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.read_reserved_concurrency == -1 || (var.read_reserved_concurrency >= 1 && var.read_reserved_concurrency <= 10000)
+    error_message = "read_reserved_concurrency must be -1 or between 1 and 10000."
+  }
+}
+
+variable "snapshot_revalidate_seconds" {
+  description = "SNAPSHOT_REVALIDATE_SECONDS: how long the read API trusts its in-memory snapshot before a conditional GET."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.snapshot_revalidate_seconds >= 0 && var.snapshot_revalidate_seconds <= 3600
+    error_message = "snapshot_revalidate_seconds must be between 0 and 3600."
+  }
+}
+
+variable "read_snapstart" {
+  description = <<-EOT
+    Lambda SnapStart for the read API (python3.12+). Cuts cold starts by restoring a snapshot of
+    the initialised runtime instead of importing Powertools on every cold start. It needs a
+    published version, so this also publishes versions and routes the API to the `live` alias;
+    SnapStart for Python is billed per cached snapshot and per restore. Off by default: the read
+    API is off the hot path (CloudFront serves the list) and its cold start is ~300 ms.
+  EOT
+  type        = bool
+  default     = false
+}
+
+variable "read_provisioned_concurrency" {
+  description = <<-EOT
+    Provisioned concurrency on the read API's `live` alias: that many always-warm environments,
+    billed for every hour they exist, whether used or not. 0 (the default) disables it; use it only
+    when p99 latency including cold starts is an SLO. Needs published versions (enabled with it).
+  EOT
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.read_provisioned_concurrency >= 0 && var.read_provisioned_concurrency <= 100
+    error_message = "read_provisioned_concurrency must be between 0 and 100."
+  }
+}
+
+# --- API and CDN ----------------------------------------------------------------------------
+
+variable "api_throttling_rate_limit" {
+  description = "HTTP API stage steady-state request rate limit (requests per second)."
+  type        = number
+  default     = 50
+
+  validation {
+    condition     = var.api_throttling_rate_limit >= 1 && var.api_throttling_rate_limit <= 10000
+    error_message = "api_throttling_rate_limit must be between 1 and 10000."
+  }
+}
+
+variable "api_throttling_burst_limit" {
+  description = "HTTP API stage burst limit (requests)."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.api_throttling_burst_limit >= 1 && var.api_throttling_burst_limit <= 5000
+    error_message = "api_throttling_burst_limit must be between 1 and 5000."
+  }
+}
+
+variable "price_class" {
+  description = "CloudFront price class (edge locations used)."
+  type        = string
+  default     = "PriceClass_100"
+
+  validation {
+    condition     = contains(["PriceClass_100", "PriceClass_200", "PriceClass_All"], var.price_class)
+    error_message = "price_class must be PriceClass_100, PriceClass_200 or PriceClass_All."
+  }
+}
+
+variable "aliases" {
+  description = "Custom domain names of the distribution; needs acm_certificate_arn."
+  type        = list(string)
+  default     = []
+}
+
+variable "acm_certificate_arn" {
+  description = "ACM certificate (in us-east-1) for the aliases. Empty: the default *.cloudfront.net certificate."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.acm_certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$", var.acm_certificate_arn))
+    error_message = "acm_certificate_arn must be empty or an ACM certificate ARN in us-east-1."
+  }
+}
+
+variable "enable_waf" {
+  description = "Attach a WAF web ACL (rate-based rule and AWS known-bad-inputs rules) to the distribution. About $6/month plus $0.60 per million requests."
+  type        = bool
+  default     = true
+}
+
+variable "waf_rate_limit" {
+  description = "Requests per client IP per 5-minute window before the WAF rate-based rule blocks it."
+  type        = number
+  default     = 2000
+
+  validation {
+    condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
+    error_message = "waf_rate_limit must be between 100 and 2000000000."
+  }
+}
+
+# --- observability ----------------------------------------------------------------------------
+
+variable "alarm_email" {
+  description = "Email address subscribed to the alarm topic (confirm the subscription mail). Empty: no subscription."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be empty or an email address."
+  }
+}
+
+variable "iterator_age_alarm_ms" {
+  description = "Alarm when the publisher's stream iterator age (oldest unprocessed record) exceeds this (ms)."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.iterator_age_alarm_ms >= 1000
+    error_message = "iterator_age_alarm_ms must be at least 1000."
+  }
+}
+
+variable "staleness_alarm_seconds" {
+  description = "Alarm when PublishLagSeconds (stream record creation to snapshot published) exceeds this (s)."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.staleness_alarm_seconds >= 1
+    error_message = "staleness_alarm_seconds must be at least 1."
+  }
+}
+
+variable "read_errors_alarm_threshold" {
+  description = "Alarm when the read API has more errors (unhandled exceptions, timeouts) than this in 5 minutes."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.read_errors_alarm_threshold >= 0
+    error_message = "read_errors_alarm_threshold must not be negative."
+  }
+}
+
+variable "read_p99_duration_alarm_ms" {
+  description = "Alarm when the read API's p99 duration exceeds this (ms) for 3 of 3 five-minute periods."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.read_p99_duration_alarm_ms >= 10
+    error_message = "read_p99_duration_alarm_ms must be at least 10."
+  }
+}
+
+variable "api_5xx_alarm_threshold" {
+  description = "Alarm when the HTTP API returns more 5xx responses than this in 5 minutes."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.api_5xx_alarm_threshold >= 0
+    error_message = "api_5xx_alarm_threshold must not be negative."
+  }
+}
+
+variable "cloudfront_5xx_rate_alarm_percent" {
+  description = "Alarm when CloudFront's 5xx error rate exceeds this percentage for 3 of 3 five-minute periods."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.cloudfront_5xx_rate_alarm_percent > 0 && var.cloudfront_5xx_rate_alarm_percent <= 100
+    error_message = "cloudfront_5xx_rate_alarm_percent must be in (0, 100]."
+  }
+}

@@ -1,0 +1,163 @@
+"""`make infra-local`: apply infra/ to the AWS emulator (moto server) and print the outputs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+LOCAL_OVERRIDES = INFRA / "local"
+PROVIDER_MIRROR = Path("/opt/tf-plugins")
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def terraform_env(scratch: Path) -> dict[str, str]:
+    """Environment for terraform: the offline provider mirror when this machine has one."""
+    env = dict(os.environ)
+    if PROVIDER_MIRROR.is_dir():
+        scratch.mkdir(parents=True, exist_ok=True)
+        rc = scratch / "terraformrc"
+        rc.write_text(
+            "provider_installation {\n"
+            f'  filesystem_mirror {{\n    path    = "{PROVIDER_MIRROR}"\n'
+            '    include = ["registry.terraform.io/*/*"]\n  }\n'
+            "}\n"
+        )
+        env["TF_CLI_CONFIG_FILE"] = str(rc)
+    elif env.get("TF_CLI_CONFIG_FILE") and not Path(env["TF_CLI_CONFIG_FILE"]).exists():
+        # A dangling config path only produces a warning on every command; use the defaults.
+        env.pop("TF_CLI_CONFIG_FILE")
+    env.setdefault("TF_IN_AUTOMATION", "1")
+    return env
+
+
+def listening(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def start_emulator(host: str, port: int, log: Path) -> int:
+    """Start a detached moto server; it outlives this script so the stack stays inspectable."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"infra-local: moto server exited with {proc.returncode}; see {log}")
+        if listening(host, port):
+            return proc.pid
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"infra-local: moto server did not listen on {host}:{port} within 30 s; see {log}")
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Production files plus the emulator overrides, in a scratch copy (infra/ stays untouched)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for old in [*workdir.glob("*.tf"), *workdir.glob("*.tfvars")]:
+        old.unlink()
+    for src in sorted(INFRA.glob("*.tf")):
+        shutil.copy2(src, workdir / src.name)
+    lock = INFRA / ".terraform.lock.hcl"
+    if lock.exists():
+        shutil.copy2(lock, workdir / lock.name)
+    for src in sorted(LOCAL_OVERRIDES.iterdir()):
+        if src.suffix in (".tf", ".tfvars"):
+            shutil.copy2(src, workdir / src.name)
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], quiet: bool) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True)
+    if proc.returncode != 0 or not quiet:
+        sys.stderr.write(proc.stdout[-20000:])
+        sys.stderr.write(proc.stderr[-20000:])
+    if proc.returncode != 0:
+        raise SystemExit(f"infra-local: {' '.join(cmd[:2])} failed with exit code {proc.returncode}")
+    return proc
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT,
+                        help="emulator URL (default: $AWS_ENDPOINT_URL or %(default)s)")
+    parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "infra-local",
+                        help="scratch Terraform directory holding the local state (default: .local/infra-local)")
+    parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where `make package` put the zips")
+    parser.add_argument("--fresh", action="store_true", help="forget the previous local state first")
+    parser.add_argument("--destroy", action="store_true", help="destroy the local stack instead of applying")
+    parser.add_argument("--quiet", action="store_true", help="print Terraform's output only on failure")
+    parser.add_argument("--no-start", action="store_true", help="fail instead of starting an emulator")
+    args = parser.parse_args(argv)
+
+    terraform = shutil.which("terraform")
+    if terraform is None:
+        raise SystemExit("infra-local: terraform is not on PATH (https://developer.hashicorp.com/terraform/install)")
+
+    url = urlparse(args.endpoint)
+    host, port = url.hostname or "127.0.0.1", url.port or 80
+    workdir = args.workdir.resolve()
+    state = workdir / "terraform.tfstate"
+    if not listening(host, port):
+        if args.no_start or host not in LOOPBACK:
+            raise SystemExit(f"infra-local: nothing listens at {args.endpoint}")
+        pid = start_emulator(host, port, workdir / "moto.log")
+        print(f"infra-local: started moto server pid {pid} at {args.endpoint} (stop it with: kill {pid})",
+              file=sys.stderr)
+        args.fresh = True  # a new emulator is empty: the old state describes nothing
+    if args.fresh and state.exists():
+        state.unlink()
+
+    zips = {name: (args.dist / f"{name}.zip").resolve() for name in ("publisher", "read_api")}
+    missing = [str(z) for z in zips.values() if not z.exists()]
+    if missing:
+        raise SystemExit(f"infra-local: missing {', '.join(missing)}: run `make package` first")
+
+    prepare_workdir(workdir)
+    env = terraform_env(workdir)
+    # The emulator accepts any credentials; never let a real profile's keys reach it.
+    env.update({
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": args.endpoint,
+    })
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"):
+        env.pop(var, None)
+
+    tf_vars = [
+        f"-var=local_endpoint_url={args.endpoint}",
+        f"-var=publisher_zip_path={zips['publisher']}",
+        f"-var=read_zip_path={zips['read_api']}",
+    ]
+    started = time.monotonic()
+    run([terraform, "init", "-input=false", "-no-color"], workdir, env, quiet=True)
+    action = "destroy" if args.destroy else "apply"
+    run([terraform, action, "-auto-approve", "-input=false", "-no-color", *tf_vars], workdir, env, args.quiet)
+    elapsed = time.monotonic() - started
+    if args.destroy:
+        print(f"infra-local: destroyed in {elapsed:.0f} s", file=sys.stderr)
+        return 0
+    out = run([terraform, "output", "-json", "-no-color"], workdir, env, quiet=True)
+    outputs = {name: value["value"] for name, value in json.loads(out.stdout).items()}
+    print(json.dumps(outputs, indent=2, sort_keys=True))
+    print(f"infra-local: applied to {args.endpoint} in {elapsed:.0f} s (state: {state})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
