@@ -178,6 +178,8 @@ def render_site(
         "models": models,
         "providers": providers,
         "links": page_links,
+        # The page's provider filter matches rows by the same slug as providers/<slug>.json.
+        "slugify": slugify,
     }
     objects.append(SiteObject("index.html", render_template("index.html.j2", root, **context), HTML_TYPE,
                               HTML_CACHE_CONTROL))

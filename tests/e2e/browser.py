@@ -1,0 +1,117 @@
+"""Browser test helpers: serve rendered site objects on a free port under a strict CSP, drive Debian's chromium."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from publisher.render import SiteObject
+
+CHROMIUM = "/usr/bin/chromium"
+# The flags the machine notes prescribe: without the background-networking ones chromium keeps
+# dialling Google's hosts, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Strict enough that any inline script, inline style or handler attribute is a console error.
+CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'"
+REPO = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+
+
+class SiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, objects: Iterable[SiteObject]) -> None:
+        self.objects = {obj.key: obj for obj in objects}
+        self.requests: list[str] = []
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: SiteServer
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        path = urlsplit(self.path).path
+        self.server.requests.append(path)
+        key = "index.html" if path == "/" else path.lstrip("/")
+        obj = self.server.objects.get(key)
+        if obj is None:
+            body = b'{"error": "not found"}'
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+        else:
+            body = obj.body
+            self.send_response(200)
+            self.send_header("Content-Type", obj.content_type)
+            self.send_header("Cache-Control", obj.cache_control)
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request logs
+        return
+
+
+@contextmanager
+def serve(objects: Iterable[SiteObject]) -> Iterator[SiteServer]:
+    server = SiteServer(objects)
+    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@dataclass
+class PageProblems:
+    """Console errors, uncaught exceptions and dialogs seen by a page."""
+
+    console: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def watch(self, page: Any) -> Any:
+        page.on("console", lambda msg: self.console.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+        def on_dialog(dialog: Any) -> None:
+            self.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
+        return page
+
+    def assert_clean(self) -> None:
+        assert not self.console, f"console errors: {self.console}"
+        assert not self.errors, f"page errors: {self.errors}"
+        assert not self.dialogs, f"dialogs fired: {self.dialogs}"
+
+
+def launch(playwright: Any) -> Any:
+    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+
+def screenshot_path(name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS / name
