@@ -8,3 +8,6 @@ from publisher.publish import Publisher
 
 def install(publisher: Publisher, cfg: Config) -> None:
     """Attach the extensions a deployed publisher runs with."""
+    from publisher import feed
+
+    feed.install(publisher, cfg.changes_limit, cfg.history_limit, cfg.public_base_url)

@@ -1,0 +1,238 @@
+"""The change feed's pure core: events from changes, history merging, the JSON and Atom documents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import feedparser
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from publisher.feed import (
+    ATOM_TYPE,
+    CHANGES_KEY,
+    PENDING_KEY,
+    ChangeFeed,
+    atom_document,
+    event_title,
+    events_for,
+    merge_history,
+    model_api_url,
+)
+from publisher.render import JSON_CACHE_CONTROL
+from publisher.snapshot import Change, State
+
+GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5}
+AT = "2024-05-01T12:00:00Z"
+BASE = "https://llm.example.com"
+
+
+def change(old: dict[str, Any] | None, new: dict[str, Any] | None, sequence: str | None = "100",
+           source: str = "stream", key: str = "GPT-4") -> Change:
+    return Change(key, old, new, AT, sequence, source)
+
+
+def test_score_change_gives_one_event_with_old_new_time_version_and_sequence() -> None:
+    (event,) = events_for(change(GPT4, {**GPT4, "score": 96.1}), version=7)
+    assert event["kind"] == "changed"
+    assert (event["field"], event["old"], event["new"]) == ("score", 95.5, 96.1)
+    assert (event["at"], event["version"], event["sequence"]) == (AT, 7, "100")
+    assert event["model_name"] == "GPT-4" and event["slug"] == "gpt-4"
+
+
+def test_each_changed_field_is_its_own_event_and_absent_values_are_null() -> None:
+    new = {**GPT4, "provider": "OpenAI Inc", "version": "0613", "release_date": "2023-06-13"}
+    del new["context_window"]
+    events = events_for(change(GPT4, new), version=1)
+    assert [(e["field"], e["old"], e["new"]) for e in events] == [
+        ("provider", "OpenAI", "OpenAI Inc"),
+        ("context_window", 128000, None),
+        ("version", None, "0613"),
+        ("release_date", None, "2023-06-13"),
+    ]
+
+
+def test_change_to_untracked_fields_only_gives_no_event() -> None:
+    new = {**GPT4, "benchmarks": {"mmlu": 86.4}, "updated_at": "2024-05-01T12:00:00Z"}
+    assert events_for(change(GPT4, new), version=3) == []
+
+
+def test_added_and_removed_carry_the_tracked_fields() -> None:
+    (added,) = events_for(change(None, {**GPT4, "benchmarks": {"x": 1.0}}), version=1)
+    assert added["kind"] == "added" and added["field"] is None and added["old"] is None
+    assert added["new"] == {"provider": "OpenAI", "context_window": 128000, "score": 95.5}
+    (removed,) = events_for(change(GPT4, None), version=2)
+    assert removed["kind"] == "removed" and removed["new"] is None and removed["old"]["score"] == 95.5
+
+
+def test_rebuild_drift_is_recorded_as_reconciled() -> None:
+    events = events_for(change(GPT4, {**GPT4, "score": 90.0}, sequence=None, source="reconcile"), version=4)
+    assert [(e["kind"], e["field"], e["old"], e["new"], e["sequence"]) for e in events] == [
+        ("reconciled", "score", 95.5, 90.0, None)
+    ]
+    (appeared,) = events_for(change(None, GPT4, sequence=None, source="reconcile"), version=4)
+    assert appeared["kind"] == "reconciled" and appeared["new"]["provider"] == "OpenAI"
+
+
+def test_event_ids_are_deterministic_and_distinct_per_version_sequence_and_field() -> None:
+    new = {**GPT4, "score": 96.1, "provider": "OpenAI Inc"}
+    first = events_for(change(GPT4, new), version=5)
+    assert first == events_for(change(GPT4, new), version=5)
+    ids = {e["id"] for e in first}
+    ids |= {e["id"] for e in events_for(change(GPT4, new, sequence="101"), version=5)}
+    ids |= {e["id"] for e in events_for(change(GPT4, new), version=6)}
+    assert len(ids) == 6
+
+
+def test_titles_read_like_a_changelog() -> None:
+    (event,) = events_for(change(GPT4, {**GPT4, "score": 96.1}), version=1)
+    assert event_title(event) == "GPT-4 score 95.5 -> 96.1"
+    (event,) = events_for(change(GPT4, {**GPT4, "context_window": 8192}), version=1)
+    assert event_title(event) == "GPT-4 context window 128000 -> 8192"
+    (event,) = events_for(change(GPT4, None), version=1)
+    assert event_title(event) == "GPT-4 removed"
+
+
+def test_model_api_url_quotes_the_name() -> None:
+    assert model_api_url(BASE, "A/B <x> & y") == f"{BASE}/api/llms/A%2FB%20%3Cx%3E%20%26%20y"
+
+
+def _events(names: list[str]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    for version, name in enumerate(names, start=1):
+        record = {**GPT4, "model_name": name}
+        events += events_for(change(None, record, key=name, sequence=f"{version}0"), version)
+        events += events_for(change(record, {**record, "score": 96.0}, key=name, sequence=f"{version}1"),
+                             version)
+    return events[::-1]
+
+
+def test_atom_feed_parses_and_has_the_required_elements() -> None:
+    events = _events(["GPT-4", "Evil <script>alert(1)</script> & \"co\"", "Ünïcödé 模型"])
+    body = atom_document(9, "2024-05-01T12:00:00Z", events, BASE)
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.version == "atom10"
+    feed = parsed.feed
+    assert feed.id.startswith("urn:uuid:") and feed.title and feed.updated == "2024-05-01T12:00:00Z"
+    rels = {(link.rel, link.href) for link in feed.links}
+    assert ("self", f"{BASE}/changes.xml") in rels and ("alternate", f"{BASE}/") in rels
+    assert len(parsed.entries) == len(events)
+    for entry, event in zip(parsed.entries, events, strict=True):
+        assert entry.id.startswith("urn:uuid:")
+        assert entry.title == event_title(event)
+        assert entry.updated == event["at"]
+        assert entry.link == model_api_url(BASE, event["model_name"])
+        assert entry.summary
+    assert len({entry.id for entry in parsed.entries}) == len(events)
+    assert any(e.title.startswith('Evil <script>alert(1)</script> & "co" ') for e in parsed.entries)
+
+
+def test_atom_feed_is_well_formed_xml_with_hostile_names() -> None:
+    from xml.etree import ElementTree
+
+    events = _events(["]]> <!-- & ' \" \u2028 \ufffe"])
+    root = ElementTree.fromstring(atom_document(1, AT, events, BASE))
+    assert root.tag == "{http://www.w3.org/2005/Atom}feed"
+
+
+def test_empty_feed_is_valid_atom() -> None:
+    parsed = feedparser.parse(atom_document(0, "1970-01-01T00:00:00Z", [], ""))
+    assert parsed.bozo == 0 and parsed.entries == []
+
+
+def test_atom_ids_are_stable_across_publishes() -> None:
+    events = _events(["GPT-4"])
+    first = feedparser.parse(atom_document(1, AT, events, BASE))
+    later = feedparser.parse(atom_document(2, "2024-06-01T00:00:00Z", _events(["Other"]) + events, BASE))
+    assert [e.id for e in first.entries] == [e.id for e in later.entries][-len(events):]
+
+
+def test_history_merge_dedupes_by_id_and_orders_newest_first() -> None:
+    events = _events(["GPT-4", "GPT-4", "GPT-4"])
+    doc = merge_history("gpt-4", None, events[3:], limit=100)
+    doc = merge_history("gpt-4", doc, events, limit=100)
+    assert doc["count"] == len(events) == 6
+    assert doc["events"] == events
+    assert doc["model_name"] == "GPT-4" and doc["version"] == 3 and "model_names" not in doc
+
+
+def test_history_is_bounded_per_model_name_so_colliding_names_keep_their_own() -> None:
+    events = _events(["GPT-4"] * 5 + ["gpt 4"])
+    doc = merge_history("gpt-4", None, events, limit=3)
+    names = [e["model_name"] for e in doc["events"]]
+    assert names.count("GPT-4") == 3 and names.count("gpt 4") == 2
+    assert doc["model_names"] == ["GPT-4", "gpt 4"]
+    # The newest of GPT-4's survive.
+    assert {e["version"] for e in doc["events"] if e["model_name"] == "GPT-4"} == {4, 5}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 11), max_size=12), st.integers(1, 6))
+def test_history_merge_is_order_insensitive_and_idempotent(split: list[int], limit: int) -> None:
+    events = _events(["GPT-4", "GPT-4", "gpt 4", "GPT-4", "gpt 4", "GPT-4"])
+    parts = [events[i:] for i in split] + [events]
+    doc: dict[str, Any] | None = None
+    for part in parts:
+        doc = merge_history("gpt-4", doc, part, limit)
+    once = merge_history("gpt-4", None, events, limit)
+    assert doc == once
+    assert merge_history("gpt-4", once, events, limit) == once
+
+
+class NoStore:
+    def head(self, key: str) -> None:
+        return None
+
+    def get_bytes(self, key: str) -> None:
+        return None
+
+
+def test_hook_keeps_the_latest_n_events_newest_first_for_the_next_version() -> None:
+    feed = ChangeFeed(NoStore(), changes_limit=3)  # type: ignore[arg-type]
+    state = State(version=4)
+    feed.record(state, [change(GPT4, {**GPT4, "score": 96.0, "provider": "X"}, sequence="1"),
+                        change(GPT4, {**GPT4, "score": 97.0}, sequence="2")])
+    assert [(e["version"], e["sequence"], e["field"]) for e in state.extra[CHANGES_KEY]] == [
+        (5, "2", "score"), (5, "1", "score"), (5, "1", "provider")
+    ]
+    state.version = 5
+    feed.record(state, [change(None, {**GPT4, "model_name": "New"}, key="New", sequence="3")])
+    assert [e["model_name"] for e in state.extra[CHANGES_KEY]] == ["New", "GPT-4", "GPT-4"]
+    # Nothing has landed (no llms.json), so every event still waits for its history write.
+    assert len(state.extra[PENDING_KEY]) == 4
+
+
+def test_hook_ignores_publishes_without_events() -> None:
+    feed = ChangeFeed(NoStore())  # type: ignore[arg-type]
+    state = State(version=2)
+    feed.record(state, [])
+    feed.record(state, [change(GPT4, {**GPT4, "updated_at": AT})])
+    assert state.extra == {}
+
+
+def test_rendered_objects_are_deterministic_and_typed() -> None:
+    feed = ChangeFeed(NoStore(), base_url=BASE)  # type: ignore[arg-type]
+    state = State(version=0)
+    feed.record(state, [change(None, GPT4)])
+    state.version, state.generated_at = 1, AT
+    first = feed.render(state, [], NoStore())  # type: ignore[arg-type]
+    again = feed.render(State.from_bytes(state.to_bytes()), [], NoStore())  # type: ignore[arg-type]
+    assert [(o.key, o.body) for o in first] == [(o.key, o.body) for o in again]
+    by_key = {o.key: o for o in first}
+    assert set(by_key) == {"changes.json", "changes.xml", "history/gpt-4.json"}
+    assert by_key["changes.xml"].content_type == ATOM_TYPE
+    assert all(o.cache_control == JSON_CACHE_CONTROL for o in first)
+    doc = json.loads(by_key["changes.json"].body)
+    assert (doc["schema_version"], doc["version"], doc["generated_at"], doc["count"]) == (1, 1, AT, 1)
+    assert json.loads(by_key["history/gpt-4.json"].body)["events"] == doc["events"]
+
+
+@pytest.mark.parametrize("name", ["GPT-4", "a&b<c>"])
+def test_history_object_is_named_by_the_model_slug(name: str) -> None:
+    from publisher.feed import history_key
+    from publisher.model import slugify
+
+    assert history_key(name) == f"history/{slugify(name)}.json"
