@@ -11,6 +11,8 @@ from publisher.ddb import MalformedImage, deserialize, deserialize_image
 from publisher.snapshot import StreamChange, iso
 
 EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
+# None lets DynamoDB fill each page up to its 1 MB limit; tests set a small size to force paging.
+SCAN_PAGE_SIZE: int | None = None
 
 
 class MalformedRecord(ValueError):
@@ -51,6 +53,7 @@ def parse_record(record: dict[str, Any]) -> StreamChange:
 def scan_items(dynamodb: Any, table: str, consistent: bool = True) -> Iterator[dict[str, Any]]:
     """Every item of the table, page by page (a single Scan call stops at 1 MB)."""
     paginator = dynamodb.get_paginator("scan")
-    for page in paginator.paginate(TableName=table, ConsistentRead=consistent):
+    config = {"PageSize": SCAN_PAGE_SIZE} if SCAN_PAGE_SIZE else {}
+    for page in paginator.paginate(TableName=table, ConsistentRead=consistent, PaginationConfig=config):
         for item in page.get("Items", []):
             yield deserialize_image(item)

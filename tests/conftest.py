@@ -95,3 +95,36 @@ def lambda_context() -> Any:
     from publisher.local.poller import LambdaContext
 
     return LambdaContext()
+
+
+def stream_record(event_name: str, sequence: int, key: str, new: dict[str, Any] | None = None,
+                  old: dict[str, Any] | None = None, at: float = 1_764_000_000.0) -> dict[str, Any]:
+    """One DynamoDB Streams record as Lambda delivers it, from plain item dicts."""
+    from publisher.ddb import serialize
+
+    body: dict[str, Any] = {
+        "ApproximateCreationDateTime": at,
+        "Keys": {"model_name": {"S": key}},
+        "SequenceNumber": str(sequence).rjust(21, "0"),
+        "SizeBytes": 100,
+        "StreamViewType": "NEW_AND_OLD_IMAGES",
+    }
+    if new is not None:
+        body["NewImage"] = {k: serialize(v) for k, v in new.items()}
+    if old is not None:
+        body["OldImage"] = {k: serialize(v) for k, v in old.items()}
+    return {
+        "eventID": f"evt-{sequence}",
+        "eventName": event_name,
+        "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb",
+        "awsRegion": "us-east-1",
+        "dynamodb": body,
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/llm_scores/stream/2026-01-01T00:00:00.000",
+    }
+
+
+def read_site_json(key: str, bucket: str = TEST_BUCKET) -> Any:
+    from publisher import aws
+
+    return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())

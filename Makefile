@@ -1,0 +1,61 @@
+# Entry point for everything: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PY ?= python3
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+ARGS ?=
+EDGE_PORT ?= 8000
+EMULATOR_PORT ?= 4566
+
+# Terraform: use the offline provider mirror when this machine has one.
+TF_MIRROR ?= /opt/tf-plugins
+TF_RC := $(CURDIR)/.local/terraformrc
+ifneq ($(wildcard $(TF_MIRROR)),)
+export TF_CLI_CONFIG_FILE := $(TF_RC)
+endif
+
+.PHONY: help venv run test test-fast lint bench loadtest cost package infra-local plan deploy clean tf-config
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(PYTHON) || $(PY) -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP) ## Create the virtualenv with every dependency
+
+tf-config:
+	@mkdir -p .local
+	@if [ -d "$(TF_MIRROR)" ]; then \
+	  printf 'provider_installation {\n  filesystem_mirror {\n    path    = "%s"\n    include = ["registry.terraform.io/hashicorp/*"]\n  }\n}\n' "$(TF_MIRROR)" > $(TF_RC); \
+	fi
+
+run: $(STAMP) ## Start the whole stack locally (emulator :4566, edge :8000); Ctrl-C stops it
+	$(PYTHON) -m publisher run --edge-port $(EDGE_PORT) --emulator-port $(EMULATOR_PORT) $(ARGS)
+
+test: $(STAMP) tf-config ## Set everything up and run every test tier
+	$(PYTHON) -m pytest $(ARGS)
+
+test-fast: $(STAMP) ## Unit and integration tests only
+	$(PYTHON) -m pytest tests/unit tests/integration -q $(ARGS)
+
+lint: $(STAMP) ## ruff over the code
+	$(PYTHON) -m ruff check publisher scripts tests benchmarks
+
+bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start (figures printed)
+	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
+	$(PYTHON) benchmarks/bench_freshness.py
+	@if [ -f benchmarks/bench_read.py ]; then $(PYTHON) benchmarks/bench_read.py; fi
+
+cost: $(STAMP) ## Monthly cost, PoC against this design (ARGS=--json | --markdown | --free-tier ...)
+	$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)
+
+clean: ## Remove build and local state (not the virtualenv)
+	rm -rf dist .local .pytest_cache test-artifacts

@@ -1,0 +1,70 @@
+"""Rendering: the snapshot documents, their headers, determinism and escaping."""
+
+from __future__ import annotations
+
+import json
+
+from publisher.config import JSON_CACHE_CONTROL, S_MAXAGE, STALE_IF_ERROR, STALE_WHILE_REVALIDATE
+from publisher.render import render_site
+
+
+def _models() -> dict[str, dict]:
+    return {
+        "GPT-4": {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5},
+        "Claude 3 Opus": {"model_name": "Claude 3 Opus", "provider": "Anthropic", "context_window": 200000,
+                          "score": 96.0},
+        "Evil": {"model_name": "<img src=x onerror=alert(1)>", "provider": "Open&AI", "score": 50.0},
+    }
+
+
+def _by_key(objects):
+    return {o.key: o for o in objects}
+
+
+def test_llms_json_follows_the_design_document() -> None:
+    objects = _by_key(render_site(7, "2026-01-01T00:00:00Z", _models()))
+    doc = json.loads(objects["llms.json"].body)
+    assert list(doc) == ["schema_version", "version", "generated_at", "count", "models"]
+    assert doc["schema_version"] == 1 and doc["version"] == 7 and doc["count"] == 3
+    assert [m["model_name"] for m in doc["models"]] == ["Claude 3 Opus", "GPT-4", "<img src=x onerror=alert(1)>"]
+    assert json.loads(objects["llms"].body) == doc["models"]
+
+
+def test_provider_documents_group_models_by_slug() -> None:
+    objects = _by_key(render_site(1, "2026-01-01T00:00:00Z", _models()))
+    openai = json.loads(objects["providers/openai.json"].body)
+    assert openai["provider"] == "OpenAI" and openai["count"] == 1 and openai["models"][0]["model_name"] == "GPT-4"
+    assert "providers/open-ai.json" in objects
+
+
+def test_every_object_has_type_and_cache_control_and_json_has_the_freshness_contract() -> None:
+    for obj in render_site(1, "2026-01-01T00:00:00Z", _models()):
+        assert obj.content_type and obj.cache_control, obj.key
+        if obj.key.endswith(".json") or obj.key == "llms":
+            assert obj.content_type.startswith("application/json")
+            assert obj.cache_control == JSON_CACHE_CONTROL
+    assert f"s-maxage={S_MAXAGE}" in JSON_CACHE_CONTROL and S_MAXAGE <= 60
+    assert f"stale-while-revalidate={STALE_WHILE_REVALIDATE}" in JSON_CACHE_CONTROL
+    assert f"stale-if-error={STALE_IF_ERROR}" in JSON_CACHE_CONTROL
+
+
+def test_same_data_gives_byte_identical_objects() -> None:
+    first = render_site(3, "2026-01-01T00:00:00Z", _models())
+    reordered = dict(reversed(list(_models().items())))
+    second = render_site(3, "2026-01-01T00:00:00Z", reordered)
+    assert [(o.key, o.body, o.md5) for o in first] == [(o.key, o.body, o.md5) for o in second]
+
+
+def test_page_escapes_model_names() -> None:
+    page = _by_key(render_site(1, "2026-01-01T00:00:00Z", _models()))["index.html"].body.decode()
+    assert "<img src=x onerror=alert(1)>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "Open&amp;AI" in page
+
+
+def test_static_assets_are_content_addressed_and_immutable() -> None:
+    statics = [o for o in render_site(1, "2026-01-01T00:00:00Z", {}) if o.key.startswith("static/")]
+    assert statics
+    for obj in statics:
+        assert "immutable" in obj.cache_control
+        assert obj.key.count(".") >= 2
