@@ -1,4 +1,4 @@
-"""Browser test helpers: serve rendered site objects on a free port under a strict CSP, drive Debian's chromium."""
+"""Browser test helpers: serve site objects on a free port under a strict CSP; drive Debian's chromium."""
 
 from __future__ import annotations
 

@@ -1,0 +1,274 @@
+"""The catalogue page in headless Chromium under a strict CSP: sort, filter, URL state, escaping."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from publisher.render import render_site
+from tests.conftest import require_tool
+from tests.e2e.browser import CHROMIUM, PageProblems, SiteServer, launch, screenshot_path, serve
+
+pytestmark = pytest.mark.browser
+
+XSS_NAME = "<img src=x onerror=alert(1)>"
+ROWS = "#catalogue tbody tr"
+NO_PLAYWRIGHT = "SKIPPED LOUDLY: playwright is not installed"
+VISIBLE_ROWS = "#catalogue tbody tr:not([hidden])"
+
+
+def catalogue() -> list[dict[str, Any]]:
+    from publisher.data import __file__ as data_init
+
+    with open(data_init.replace("__init__.py", "sample_models.json")) as handle:
+        models = json.load(handle)
+    models.append({"model_name": XSS_NAME, "provider": "Evil & Co", "score": 42.0})
+    return models
+
+
+MODELS = catalogue()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_tool("chromium", CHROMIUM)
+    sync_api = pytest.importorskip("playwright.sync_api", reason=NO_PLAYWRIGHT)
+    with sync_api.sync_playwright() as playwright:
+        chromium = launch(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[SiteServer]:
+    objects = render_site(3, "2026-11-27T14:41:50Z", {m["model_name"]: m for m in MODELS},
+                          links={"changes": "/changes.atom"})
+    with serve(objects) as server:
+        yield server
+
+
+@pytest.fixture
+def problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def page(browser: Any, problems: PageProblems) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield problems.watch(context.new_page())
+    finally:
+        context.close()
+
+
+def open_page(page: Any, site: SiteServer, query: str = "") -> Any:
+    page.goto(site.url + "/" + query)
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def column(page: Any, col: str, visible_only: bool = True) -> list[str]:
+    selector = VISIBLE_ROWS if visible_only else ROWS
+    return page.eval_on_selector_all(
+        f'{selector} [data-col="{col}"]',
+        "cells => cells.map(c => c.hasAttribute('data-value') ? c.getAttribute('data-value')"
+        " : c.textContent.trim())",
+    )
+
+
+def natural(text: str) -> list[Any]:
+    parts = [p for p in re.split(r"(\d+)", text.lower()) if p]
+    return [(0, int(p)) if p.isdigit() else (1, p) for p in parts]
+
+
+def query_of(page: Any) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+def test_table_shows_every_model_with_no_console_errors(page: Any, site: SiteServer,
+                                                         problems: PageProblems) -> None:
+    open_page(page, site)
+    names = column(page, "model_name")
+    assert sorted(names) == sorted(m["model_name"] for m in MODELS)
+    scores = [float(v) for v in column(page, "score")]
+    assert scores == sorted(scores, reverse=True)
+    assert page.text_content("#status") == f"{len(MODELS)} of {len(MODELS)} models shown"
+    problems.assert_clean()
+
+
+def test_clicking_score_header_sorts_both_ways_and_flips_aria_sort(page: Any, site: SiteServer,
+                                                                   problems: PageProblems) -> None:
+    open_page(page, site)
+    header = page.locator('th[data-col="score"]')
+    assert header.get_attribute("aria-sort") == "descending"
+    header.locator("button").click()
+    ascending = [float(v) for v in column(page, "score")]
+    assert ascending == sorted(ascending)
+    assert header.get_attribute("aria-sort") == "ascending"
+    header.locator("button").click()
+    descending = [float(v) for v in column(page, "score")]
+    assert descending == sorted(descending, reverse=True)
+    assert header.get_attribute("aria-sort") == "descending"
+    assert page.locator("th[aria-sort]").count() == 1
+    problems.assert_clean()
+
+
+def test_sorting_by_another_column_moves_aria_sort_and_puts_missing_values_last(
+        page: Any, site: SiteServer, problems: PageProblems) -> None:
+    open_page(page, site)
+    page.click('th[data-col="context_window"] button')
+    windows = column(page, "context_window")
+    present = [int(v) for v in windows if v]
+    assert present == sorted(present, reverse=True)
+    assert windows[len(present):] == [""] * (len(windows) - len(present))
+    assert page.get_attribute('th[data-col="context_window"]', "aria-sort") == "descending"
+    assert page.get_attribute('th[data-col="score"]', "aria-sort") is None
+    page.click('th[data-col="model_name"] button')
+    names = column(page, "model_name")
+    # Natural order, as a person reads it: "Llama 3.1 8B" before "Llama 3.1 405B".
+    assert names == sorted(names, key=natural)
+    problems.assert_clean()
+
+
+def test_provider_in_the_url_shows_only_that_provider(page: Any, site: SiteServer,
+                                                      problems: PageProblems) -> None:
+    open_page(page, site, "?provider=OpenAI")
+    openai = [m for m in MODELS if m["provider"] == "OpenAI"]
+    assert set(column(page, "provider")) == {"OpenAI"}
+    assert len(column(page, "model_name")) == len(openai)
+    assert page.input_value("#f-provider") == "OpenAI"
+    assert page.text_content("#status") == f"{len(openai)} of {len(MODELS)} models shown"
+    problems.assert_clean()
+
+
+def test_all_filters_from_the_url_apply_together(page: Any, site: SiteServer, problems: PageProblems) -> None:
+    open_page(page, site, "?provider=openai&q=gpt&min_score=90")
+    expected = sorted(m["model_name"] for m in MODELS
+                      if m["provider"] == "OpenAI" and "gpt" in m["model_name"].lower() and m["score"] >= 90)
+    assert sorted(column(page, "model_name")) == expected
+    assert page.input_value("#f-provider") == "OpenAI"
+    assert page.input_value("#f-q") == "gpt"
+    assert page.input_value("#f-min") == "90"
+    problems.assert_clean()
+
+
+def test_typing_in_search_filters_rows_and_updates_the_url(page: Any, site: SiteServer,
+                                                           problems: PageProblems) -> None:
+    open_page(page, site)
+    page.fill("#f-q", "claude")
+    names = column(page, "model_name")
+    assert names and all("claude" in n.lower() for n in names)
+    assert len(names) == sum("claude" in m["model_name"].lower() for m in MODELS)
+    assert query_of(page) == {"q": ["claude"]}
+    page.fill("#f-min", "95")
+    assert all(float(v) >= 95 for v in column(page, "score"))
+    assert query_of(page) == {"q": ["claude"], "min_score": ["95"]}
+    page.select_option("#f-provider", "Anthropic")
+    assert query_of(page)["provider"] == ["Anthropic"]
+    page.fill("#f-q", "no such model anywhere")
+    assert column(page, "model_name") == []
+    assert page.is_visible("#no-match")
+    assert page.text_content("#status") == f"0 of {len(MODELS)} models shown"
+    # The shared URL reproduces the view after a reload.
+    page.reload()
+    page.wait_for_load_state("networkidle")
+    assert page.input_value("#f-q") == "no such model anywhere"
+    assert column(page, "model_name") == []
+    page.click("#f-reset")
+    assert len(column(page, "model_name")) == len(MODELS)
+    assert urlsplit(page.url).query == ""
+    problems.assert_clean()
+
+
+def test_script_looking_model_name_stays_text_and_runs_nothing(page: Any, site: SiteServer,
+                                                               problems: PageProblems) -> None:
+    open_page(page, site)
+    page.fill("#f-q", "onerror")
+    assert column(page, "model_name") == [XSS_NAME]
+    assert page.locator("img").count() == 0
+    page.fill("#f-q", "")
+    page.click('th[data-col="model_name"] button')
+    assert page.locator("img").count() == 0
+    assert XSS_NAME in column(page, "model_name")
+    problems.assert_clean()
+
+
+def test_keyboard_tab_to_a_header_button_and_enter_sorts(page: Any, site: SiteServer,
+                                                         problems: PageProblems) -> None:
+    open_page(page, site)
+    page.focus("#f-min")
+    target = 'th[data-col="score"] button'
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement === document.querySelector('{target}')"):
+            break
+    else:
+        pytest.fail("Tab never reached the Score header button")
+    page.keyboard.press("Enter")
+    assert page.get_attribute('th[data-col="score"]', "aria-sort") == "ascending"
+    scores = [float(v) for v in column(page, "score")]
+    assert scores == sorted(scores)
+    problems.assert_clean()
+
+
+def test_provider_link_filters_in_place(page: Any, site: SiteServer, problems: PageProblems) -> None:
+    open_page(page, site)
+    page.click('a[data-provider="Meta"]')
+    assert set(column(page, "provider")) == {"Meta"}
+    assert query_of(page) == {"provider": ["Meta"]}
+    problems.assert_clean()
+
+
+def test_page_without_javascript_still_lists_every_model(browser: Any, site: SiteServer) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        open_page(page, site, "?provider=OpenAI")
+        assert len(column(page, "model_name", visible_only=False)) == len(MODELS)
+        assert page.text_content("#status") == f"{len(MODELS)} of {len(MODELS)} models shown"
+    finally:
+        context.close()
+
+
+def test_script_causes_no_layout_shift(browser: Any, site: SiteServer) -> None:
+    boxes = []
+    for enabled in (False, True):
+        context = browser.new_context(java_script_enabled=enabled, viewport={"width": 1280, "height": 900})
+        try:
+            page = open_page(context.new_page(), site)
+            boxes.append(page.eval_on_selector_all(
+                "#filters, #status, #catalogue thead",
+                "els => els.map(e => { const r = e.getBoundingClientRect();"
+                " return [r.x, r.y, r.width, r.height]; })",
+            ))
+        finally:
+            context.close()
+    assert boxes[0] == boxes[1]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize(("device", "viewport"), [("desktop", (1280, 900)), ("phone", (390, 844))])
+def test_screenshot(browser: Any, site: SiteServer, scheme: str, device: str,
+                    viewport: tuple[int, int]) -> None:
+    problems = PageProblems()
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, color_scheme=scheme,
+                                  is_mobile=device == "phone", has_touch=device == "phone")
+    try:
+        page = problems.watch(context.new_page())
+        open_page(page, site)
+        if device == "phone":
+            # Cards, not a table wider than the screen: nothing scrolls sideways.
+            assert page.evaluate("document.documentElement.scrollWidth") <= viewport[0]
+        path = screenshot_path(f"catalogue-{device}-{scheme}.png")
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000
+    finally:
+        context.close()
+    problems.assert_clean()
