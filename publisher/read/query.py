@@ -1,0 +1,163 @@
+"""Query strings of the read API parsed and validated into plain values, or a 400 naming the parameter."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from urllib.parse import unquote_plus
+
+from publisher.model import MAX_CONTEXT_WINDOW, MAX_PROVIDER_LEN
+from publisher.read.errors import BadRequest
+
+MAX_QUERY_STRING = 4096
+MAX_PROVIDERS = 20
+MAX_Q_LEN = 128
+MAX_NUMBER_LEN = 32
+MAX_CURSOR_LEN = 512
+MIN_LIMIT = 1
+MAX_LIMIT = 500
+DEFAULT_LIMIT = 100
+SORT_FIELDS = ("score", "model_name", "context_window", "release_date")
+SORT_VALUES = tuple(v for field in SORT_FIELDS for v in (field, f"-{field}"))
+LIST_PARAMETERS = ("provider", "q", "min_score", "max_score", "min_context", "sort", "limit", "cursor")
+REPEATABLE = frozenset({"provider"})
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Plain decimal notation only: float() would also take "nan", "inf", "1_0" and surrounding spaces.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_INTEGER = re.compile(r"\d{1,12}")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    providers: tuple[str, ...] = ()  # lower-cased, de-duplicated, sorted
+    q: str = ""  # lower-cased; empty means no text filter
+    min_score: float | None = None
+    max_score: float | None = None
+    min_context: int | None = None
+    sort: str | None = None  # None: the published order (score descending, then model_name)
+    limit: int = DEFAULT_LIMIT
+    cursor: str | None = None
+
+    def fingerprint_source(self) -> str:
+        """What a cursor is bound to: every filter and the sort, but not the page size."""
+        return "|".join([
+            ",".join(self.providers), self.q, repr(self.min_score), repr(self.max_score),
+            repr(self.min_context), self.sort or "",
+        ])
+
+
+def check_text(value: str, parameter: str) -> None:
+    if _CONTROL.search(value):
+        raise BadRequest("control_characters", f"{parameter} must not contain control characters", parameter)
+
+
+def parse_pairs(raw_query: str) -> list[tuple[str, str]]:
+    """Decode a raw query string keeping repeated keys (API Gateway's joined dict loses commas' meaning)."""
+    if len(raw_query) > MAX_QUERY_STRING:
+        raise BadRequest("query_too_long", f"the query string must be at most {MAX_QUERY_STRING} characters",
+                         "query")
+    pairs: list[tuple[str, str]] = []
+    for piece in raw_query.split("&"):
+        if not piece:
+            continue
+        raw_key, _, raw_value = piece.partition("=")
+        try:
+            key = unquote_plus(raw_key, errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("invalid_encoding", "a parameter name is not valid UTF-8", "query") from None
+        if _CONTROL.search(key) or len(key) > 64:
+            raise BadRequest("invalid_parameter_name",
+                             "parameter names must be at most 64 characters without control characters",
+                             "query")
+        try:
+            value = unquote_plus(raw_value, errors="strict")
+        except UnicodeDecodeError:
+            raise BadRequest("invalid_encoding", f"{key} is not valid UTF-8 after percent-decoding",
+                             key) from None
+        pairs.append((key, value))
+    return pairs
+
+
+def _number(value: str, parameter: str, lo: float, hi: float) -> float:
+    if len(value) > MAX_NUMBER_LEN or not _NUMBER.fullmatch(value):
+        raise BadRequest("invalid_number", f"{parameter} must be a decimal number between {lo:g} and {hi:g}",
+                         parameter)
+    number = float(value)
+    if not math.isfinite(number) or not lo <= number <= hi:
+        raise BadRequest("out_of_range", f"{parameter} must be between {lo:g} and {hi:g}", parameter)
+    return number
+
+
+def _integer(value: str, parameter: str, lo: int, hi: int) -> int:
+    if not _INTEGER.fullmatch(value):
+        raise BadRequest("invalid_integer", f"{parameter} must be a whole number between {lo} and {hi}",
+                         parameter)
+    number = int(value)
+    if not lo <= number <= hi:
+        raise BadRequest("out_of_range", f"{parameter} must be between {lo} and {hi}", parameter)
+    return number
+
+
+def parse_list_query(raw_query: str) -> ListQuery:
+    """Validate the query string of `GET /api/llms`. Unknown and repeated single-valued names are 400s."""
+    values: dict[str, list[str]] = {}
+    for key, value in parse_pairs(raw_query):
+        if key not in LIST_PARAMETERS:
+            raise BadRequest("unknown_parameter",
+                             f"unknown parameter {key!r}; accepted: {', '.join(LIST_PARAMETERS)}", key)
+        if key in values and key not in REPEATABLE:
+            raise BadRequest("repeated_parameter", f"{key} may be given at most once", key)
+        check_text(value, key)
+        values.setdefault(key, []).append(value)
+
+    providers: set[str] = set()
+    for value in values.get("provider", []):
+        if not 1 <= len(value) <= MAX_PROVIDER_LEN:
+            raise BadRequest("invalid_length", f"provider must be 1..{MAX_PROVIDER_LEN} characters",
+                             "provider")
+        providers.add(value.lower())
+    if len(providers) > MAX_PROVIDERS:
+        raise BadRequest("too_many_values", f"provider may be given at most {MAX_PROVIDERS} times",
+                         "provider")
+
+    q = values.get("q", [""])[0]
+    if len(q) > MAX_Q_LEN:
+        raise BadRequest("invalid_length", f"q must be at most {MAX_Q_LEN} characters", "q")
+
+    min_score = _number(values["min_score"][0], "min_score", 0, 100) if "min_score" in values else None
+    max_score = _number(values["max_score"][0], "max_score", 0, 100) if "max_score" in values else None
+    min_context = (_integer(values["min_context"][0], "min_context", 0, MAX_CONTEXT_WINDOW)
+                   if "min_context" in values else None)
+
+    sort = values["sort"][0] if "sort" in values else None
+    if sort is not None and sort not in SORT_VALUES:
+        raise BadRequest("invalid_sort",
+                         f"sort must be one of {', '.join(SORT_VALUES)} ('-' means descending)", "sort")
+
+    limit = DEFAULT_LIMIT
+    if "limit" in values:
+        limit = _integer(values["limit"][0], "limit", MIN_LIMIT, MAX_LIMIT)
+
+    cursor = values["cursor"][0] if "cursor" in values else None
+    if cursor is not None and not 1 <= len(cursor) <= MAX_CURSOR_LEN:
+        raise BadRequest("invalid_cursor",
+                         f"cursor must be 1..{MAX_CURSOR_LEN} characters, as returned in next", "cursor")
+
+    return ListQuery(
+        providers=tuple(sorted(providers)),
+        q=q.lower(),
+        min_score=min_score,
+        max_score=max_score,
+        min_context=min_context,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+def reject_parameters(raw_query: str) -> None:
+    """Routes without parameters still refuse malformed or unknown ones, so typos are not silently ignored."""
+    for key, _value in parse_pairs(raw_query):
+        raise BadRequest("unknown_parameter", f"unknown parameter {key!r}; this route takes none", key)

@@ -1,0 +1,201 @@
+"""Where the read API's data comes from: the S3 snapshot revalidated conditionally, else a DynamoDB scan."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from publisher.model import InvalidItem, to_record
+from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
+from publisher.read.errors import Unavailable
+from publisher.snapshot import EPOCH
+
+log = logging.getLogger(__name__)
+SNAPSHOT_KEY = "llms.json"
+HISTORY_PREFIX = "history/"
+_NOT_MODIFIED = {"304", "NotModified"}
+# 403 is how S3 answers a missing key to a reader without s3:ListBucket.
+_MISSING = {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}
+# A cursor from a newer snapshot forces a revalidation, but at most this often.
+FORCED_REFRESH_INTERVAL = 0.5
+
+ClientFactory = Callable[[], Any]
+
+
+class SourceError(RuntimeError):
+    """The origin could not be read (not the same as the object being absent)."""
+
+
+def _code(exc: BaseException) -> str:
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))
+
+
+def _aws_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return (ClientError, BotoCoreError)
+
+
+class SnapshotSource:
+    """A thread-safe in-memory copy of the catalogue, refreshed at most every `revalidate_seconds`.
+
+    While one thread refreshes, the others keep answering from the copy they have, so a slow origin
+    never queues requests behind it.
+    """
+
+    def __init__(self, s3: ClientFactory, dynamodb: ClientFactory, bucket: str, table: str,
+                 revalidate_seconds: float = 5, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self._s3 = s3
+        self._dynamodb = dynamodb
+        self.bucket = bucket
+        self.table = table
+        self.revalidate_seconds = revalidate_seconds
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self._catalogue: Catalogue | None = None
+        self._checked = float("-inf")
+        self._loaded_at: datetime | None = None
+        self._last_s3_version = 0
+        self._last_s3_generated_at = EPOCH
+        self._lock = threading.Lock()
+
+    @property
+    def loaded_at(self) -> datetime | None:
+        """When the current copy was read from its origin (wall clock)."""
+        return self._loaded_at
+
+    def current(self, force: bool = False, prefer_fresh_s3: bool = False) -> Catalogue:
+        """The catalogue to answer from; Unavailable when neither S3 nor DynamoDB gave any data yet.
+
+        `force` revalidates now (rate limited); `prefer_fresh_s3` revalidates an S3 copy now, which the
+        failover routes use because the CDN only calls them when the S3 object just failed.
+        """
+        catalogue = self._catalogue
+        checked = self._checked
+        now = self.clock()
+        due = now - self._checked >= self.revalidate_seconds
+        if force:
+            due = due or now - self._checked >= FORCED_REFRESH_INTERVAL
+        if prefer_fresh_s3 and catalogue is not None and catalogue.source == SOURCE_S3:
+            due = True
+        if catalogue is not None and not due:
+            return catalogue
+        if catalogue is None and now - checked < FORCED_REFRESH_INTERVAL:
+            # Both origins just failed: answer 503 at once instead of queueing behind another try.
+            raise Unavailable("no_data", "the catalogue cannot be read from S3 or DynamoDB right now")
+        if catalogue is not None:
+            if not self._lock.acquire(blocking=False):
+                return catalogue
+        else:
+            self._lock.acquire()
+        try:
+            if self._checked == checked or self._catalogue is None:
+                self._refresh()
+        finally:
+            self._lock.release()
+        if self._catalogue is None:
+            raise Unavailable("no_data", "the catalogue cannot be read from S3 or DynamoDB right now")
+        return self._catalogue
+
+    def _refresh(self) -> None:
+        current = self._catalogue
+        etag = current.etag if current is not None and current.source == SOURCE_S3 else None
+        try:
+            fetched = self._get_snapshot(etag)
+        except SourceError as exc:
+            log.warning("snapshot unreadable, scanning DynamoDB", extra={"reason": str(exc)})
+        else:
+            if fetched == "not-modified":
+                self._checked = self.clock()
+                return
+            if isinstance(fetched, Catalogue):
+                self._install(fetched)
+                self._last_s3_version = fetched.version
+                self._last_s3_generated_at = fetched.generated_at
+                return
+            log.info("no snapshot object in S3, scanning DynamoDB", extra={"key": SNAPSHOT_KEY})
+        try:
+            self._install(self._scan())
+        except SourceError as exc:
+            self._checked = self.clock()
+            if current is None:
+                log.error("no data: S3 and DynamoDB both failed", extra={"reason": str(exc)})
+            else:
+                log.error("DynamoDB scan failed; serving the copy we have",
+                          extra={"reason": str(exc), "version": current.version, "source": current.source})
+
+    def _install(self, catalogue: Catalogue) -> None:
+        self._catalogue = catalogue
+        self._checked = self.clock()
+        self._loaded_at = self.wall_clock()
+
+    def _get_snapshot(self, etag: str | None) -> Catalogue | str | None:
+        """The S3 snapshot, "not-modified" for a 304, or None when the object does not exist."""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": SNAPSHOT_KEY}
+        if etag:
+            kwargs["IfNoneMatch"] = etag
+        try:
+            response = self._s3().get_object(**kwargs)
+            body = response["Body"].read()
+        except _aws_errors() as exc:
+            code = _code(exc)
+            if code in _NOT_MODIFIED:
+                return "not-modified"
+            if code in _MISSING:
+                return None
+            raise SourceError(f"s3://{self.bucket}/{SNAPSHOT_KEY}: {code or type(exc).__name__}") from exc
+        try:
+            return Catalogue.from_document(body, SOURCE_S3, response.get("ETag"))
+        except ValueError as exc:
+            raise SourceError(f"s3://{self.bucket}/{SNAPSHOT_KEY} is not a snapshot: {exc}") from exc
+
+    def _scan(self) -> Catalogue:
+        from publisher.stream import scan_items
+
+        records: list[dict[str, Any]] = []
+        skipped = 0
+        try:
+            for item in scan_items(self._dynamodb(), self.table):
+                try:
+                    records.append(to_record(item))
+                except InvalidItem as exc:
+                    skipped += 1
+                    log.warning("invalid item left out", extra={"model_name": exc.key, "reason": exc.reason})
+        except _aws_errors() as exc:
+            raise SourceError(f"scanning {self.table}: {_code(exc) or type(exc).__name__}") from exc
+        # The publisher's version and time live in its private state, which this function may not
+        # read: keep the last snapshot's version so clients never see it go backward, and date the
+        # document by its newest item so the same data gives the same bytes.
+        stamps = [r["updated_at"] for r in records if "updated_at" in r]
+        generated_at = max([self._last_s3_generated_at, *stamps])
+        return Catalogue.from_records(self._last_s3_version, generated_at, records, SOURCE_DYNAMODB)
+
+    def history(self, slug: str) -> bytes | None:
+        """The change history object of one model, or None when it does not exist."""
+        key = f"{HISTORY_PREFIX}{slug}.json"
+        try:
+            return self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except _aws_errors() as exc:
+            if _code(exc) in _MISSING:
+                return None
+            log.warning("history unreadable", extra={"key": key, "reason": _code(exc) or type(exc).__name__})
+            raise Unavailable("history_unavailable", "the model's history cannot be read right now") from exc
+
+
+def age_seconds(catalogue: Catalogue, loaded_at: datetime | None, now: datetime) -> float:
+    """How old the served data is: since the snapshot's generated_at, or since the scan for DynamoDB."""
+    if catalogue.source == SOURCE_DYNAMODB and loaded_at is not None:
+        return max(0.0, (now - loaded_at).total_seconds())
+    try:
+        generated = datetime.fromisoformat(catalogue.generated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    if generated.tzinfo is None:
+        generated = generated.replace(tzinfo=UTC)
+    return max(0.0, (now - generated).total_seconds())
