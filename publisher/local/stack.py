@@ -32,8 +32,8 @@ class StackOptions:
     bucket: str = LOCAL_BUCKET
     seed: bool = True
     batch_size: int = 100
-    window: float = 0.5
-    edge_ttl: float = 1.0
+    window: float = 0.25
+    edge_ttl: float = 0.5
     state_dir: Path = field(default_factory=lambda: Path(".local"))
 
 

@@ -1,0 +1,115 @@
+"""Publish cost at 1k, 10k and 100k models: apply a 100-record batch, render, write (moto S3).
+
+Each size runs in a fresh process so its peak RSS is its own; the figure includes the interpreter
+and moto's in-memory S3 (which holds every object written), so it overstates the Lambda's needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from common import merge_results, save, summary, synthetic_items  # noqa: E402
+
+BATCH = 100
+
+
+def _one_size(count: int, repeats: int) -> dict:
+    os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1",
+                      POWERTOOLS_TRACE_DISABLED="true")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    from moto import mock_aws
+
+    from publisher import aws
+    from publisher.config import ConfigError  # noqa: F401 - imported for parity with the handler
+    from publisher.extensions import install
+    from publisher.model import to_record
+    from publisher.publish import Publisher
+    from publisher.snapshot import State, StreamChange
+    from publisher.store import SiteStore
+
+    with mock_aws():
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="bench-site")
+        store = SiteStore(s3, "bench-site")
+        items = synthetic_items(count)
+        state = State(version=1, generated_at="2026-01-01T00:00:00Z")
+        for i, item in enumerate(items):
+            state.models[item["model_name"]] = to_record(item)
+            state.sequences[item["model_name"]] = str(i + 1)
+        store.save_state(state, None)
+        publisher = Publisher(store)
+
+        class _Cfg:
+            changes_limit = 200
+            history_limit = 500
+            public_base_url = ""
+
+        install(publisher, _Cfg())  # the deployed publisher runs with the change feed
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        timings = []
+        sequence = count + 10
+        for r in range(repeats + 1):
+            batch = []
+            for j in range(BATCH):
+                item = dict(items[(r * BATCH + j * 97) % count])
+                item["score"] = Decimal(str((r * 7 + j) % 100))
+                sequence += 1
+                batch.append(StreamChange(item["model_name"], str(sequence), "MODIFY", item,
+                                          f"2026-01-01T00:{r:02d}:00Z"))
+            started = time.perf_counter()
+            result = publisher.apply_stream(batch)
+            elapsed = time.perf_counter() - started
+            assert result.published, "each batch changes scores, so it must publish"
+            if r:  # the first run warms jinja's template cache and the clients
+                timings.append(elapsed * 1000)
+        size = len(s3.get_object(Bucket="bench-site", Key="llms.json")["Body"].read())
+    return {
+        "models": count,
+        "publish_ms": summary(timings),
+        "llms_json_bytes": size,
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "rss_before_publish_mb": rss_before,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(_one_size(args.child, args.repeats)))
+        return 0
+    results = []
+    print(f"publish benchmark: apply a {BATCH}-record batch + render + conditional writes to moto S3")
+    print(f"{'models':>8} {'median ms':>10} {'p99 ms':>8} {'llms.json':>11} {'peak RSS MB':>12}")
+    for size in [int(s) for s in args.sizes.split(",")]:
+        repeats = args.repeats if size < 100_000 else max(3, args.repeats // 2)
+        out = subprocess.run([sys.executable, __file__, "--child", str(size), "--repeats", str(repeats)],
+                             capture_output=True, text=True, check=True)
+        row = json.loads(out.stdout.strip().splitlines()[-1])
+        results.append(row)
+        print(f"{row['models']:>8} {row['publish_ms']['median']:>10.0f} {row['publish_ms']['p99']:>8.0f} "
+              f"{row['llms_json_bytes'] / 1e6:>9.2f}MB {row['peak_rss_mb']:>12.0f}")
+    print("targets: 10k <= 1000 ms, 100k <= 10000 ms, peak RSS <= 512 MB")
+    save("publish", {"batch": BATCH, "results": results})
+    by_size = {r["models"]: r for r in results}
+    if 10_000 in by_size:
+        merge_results({"publisher_handler_ms": round(by_size[10_000]["publish_ms"]["median"], 1)})
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""Shared helpers for the benchmarks: synthetic catalogues and robust statistics."""
+
+from __future__ import annotations
+
+import json
+import random
+import statistics
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+PROVIDERS = ["OpenAI", "Anthropic", "Google", "Meta", "Mistral AI", "Cohere", "DeepSeek", "Alibaba", "xAI",
+             "Microsoft", "Amazon", "AI21", "Reka", "01.AI", "Nvidia"]
+
+
+def synthetic_items(count: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Items shaped like the real catalogue (optional fields present on most)."""
+    rng = random.Random(seed)
+    items = []
+    for i in range(count):
+        item: dict[str, Any] = {
+            "model_name": f"Model {i:06d}",
+            "provider": PROVIDERS[i % len(PROVIDERS)],
+            "score": Decimal(str(round(rng.uniform(40, 99.9), 1))),
+            "context_window": Decimal(rng.choice([4096, 8192, 32768, 128000, 200000, 1000000])),
+        }
+        if i % 4:
+            item["version"] = f"v{rng.randint(1, 9)}.{rng.randint(0, 9)}"
+            item["release_date"] = f"202{rng.randint(2, 6)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            item["benchmarks"] = {"mmlu": Decimal(str(round(rng.uniform(50, 92), 1)))}
+        items.append(item)
+    return items
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "p99": percentile(values, 99), "min": min(values),
+            "max": max(values), "n": len(values)}
+
+
+def save(name: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def merge_results(values: dict[str, Any]) -> None:
+    """Merge headline figures into benchmarks/results.json (read by the cost model)."""
+    path = Path(__file__).resolve().parent / "results.json"
+    current = json.loads(path.read_text()) if path.exists() else {}
+    current.update(values)
+    path.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")

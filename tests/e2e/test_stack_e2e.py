@@ -1,0 +1,80 @@
+"""The local stack end to end: writes through the emulator show up at the edge within seconds."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tests.e2e.conftest import REPO, RunningStack
+
+POC = {
+    "GPT-4": {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5},
+    "Claude 3 Opus": {"model_name": "Claude 3 Opus", "provider": "Anthropic", "context_window": 200000,
+                      "score": 96.0},
+    "Llama 3 70B": {"model_name": "Llama 3 70B", "provider": "Meta", "context_window": 8192, "score": 89.5},
+    "Gemini 1.5 Pro": {"model_name": "Gemini 1.5 Pro", "provider": "Google", "context_window": 1000000,
+                       "score": 94.8},
+}
+
+
+def _names(stack: RunningStack) -> set[str]:
+    return {m["model_name"] for m in stack.get_json("/llms.json")["models"]}
+
+
+def test_poc_models_are_served_with_their_poc_values(local_stack: RunningStack) -> None:
+    doc = local_stack.get_json("/llms.json")
+    by_name = {m["model_name"]: m for m in doc["models"]}
+    for name, expected in POC.items():
+        assert by_name[name] == expected
+    bare = {m["model_name"]: m for m in local_stack.get_json("/llms")}
+    assert {k: bare[k] for k in POC} == POC
+    status, headers, _ = local_stack.get("/llms")
+    assert headers["Content-Type"].startswith("application/json")
+
+
+def test_a_write_through_the_emulator_appears_and_a_delete_disappears(local_stack: RunningStack) -> None:
+    ddb = local_stack.client("dynamodb")
+    before = local_stack.get_json("/llms.json")["version"]
+    ddb.put_item(TableName="llm_scores", Item={"model_name": {"S": "E2E Model"}, "provider": {"S": "E2E Labs"},
+                                               "score": {"N": "42.5"}, "context_window": {"N": "4096"}})
+    took = local_stack.wait_for(lambda: "E2E Model" in _names(local_stack), timeout=5)
+    assert took < 5
+    doc = local_stack.get_json("/llms.json")
+    assert doc["version"] > before
+    model = next(m for m in doc["models"] if m["model_name"] == "E2E Model")
+    assert model == {"model_name": "E2E Model", "provider": "E2E Labs", "context_window": 4096, "score": 42.5}
+    local_stack.wait_for(lambda: b"E2E Model" in local_stack.get("/")[2], timeout=5)
+
+    ddb.delete_item(TableName="llm_scores", Key={"model_name": {"S": "E2E Model"}})
+    local_stack.wait_for(lambda: "E2E Model" not in _names(local_stack), timeout=5)
+
+
+def test_edge_sends_cache_headers_and_answers_304(local_stack: RunningStack) -> None:
+    status, headers, body = local_stack.get("/llms.json")
+    assert status == 200
+    assert "s-maxage=" in headers["Cache-Control"] and "stale-if-error=" in headers["Cache-Control"]
+    etag = headers["ETag"]
+    assert etag.startswith('"') and len(etag) > 10
+    status, headers, body = local_stack.get("/llms.json", {"If-None-Match": etag})
+    assert status == 304 and body == b""
+    status, headers, body = local_stack.get("/")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+
+
+def test_the_private_state_is_not_served(local_stack: RunningStack) -> None:
+    status, _, _ = local_stack.get("/internal/state.json")
+    assert status in (403, 404)
+
+
+def test_ops_rebuild_from_the_cli_repairs_drift(local_stack: RunningStack) -> None:
+    s3 = local_stack.client("s3")
+    s3.delete_object(Bucket=local_stack.bucket, Key="providers/openai.json")
+    result = subprocess.run(
+        [sys.executable, "-m", "publisher", "rebuild", "--endpoint", local_stack.endpoint],
+        cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["drift"] == 0
+    assert json.loads(s3.get_object(Bucket=local_stack.bucket, Key="providers/openai.json")["Body"].read())["count"] >= 1
