@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -11,7 +13,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from publisher.render import SiteObject
+from tests.conftest import REQUIRE_TOOLS, require_tool
 
 CHROMIUM = "/usr/bin/chromium"
 # The flags the machine notes prescribe: without the background-networking ones chromium keeps
@@ -106,6 +111,19 @@ class PageProblems:
         assert not self.console, f"console errors: {self.console}"
         assert not self.errors, f"page errors: {self.errors}"
         assert not self.dialogs, f"dialogs fired: {self.dialogs}"
+
+
+def require_browser() -> Any:
+    """playwright.sync_api with Debian's chromium present; skip loudly, or fail when CI requires tools."""
+    require_tool("chromium", CHROMIUM)
+    try:
+        return importlib.import_module("playwright.sync_api")
+    except ImportError:
+        message = "playwright (python) is not installed: this test cannot run here"
+        if os.environ.get(REQUIRE_TOOLS) == "1":
+            pytest.fail(f"{REQUIRE_TOOLS}=1 but {message}")
+        pytest.skip(f"SKIPPED LOUDLY: {message}")
+        raise AssertionError("unreachable") from None
 
 
 def launch(playwright: Any) -> Any:

@@ -11,14 +11,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from publisher.render import render_site
-from tests.conftest import require_tool
-from tests.e2e.browser import CHROMIUM, PageProblems, SiteServer, launch, screenshot_path, serve
+from tests.e2e.browser import PageProblems, SiteServer, launch, require_browser, screenshot_path, serve
 
 pytestmark = pytest.mark.browser
 
 XSS_NAME = "<img src=x onerror=alert(1)>"
 ROWS = "#catalogue tbody tr"
-NO_PLAYWRIGHT = "SKIPPED LOUDLY: playwright is not installed"
 VISIBLE_ROWS = "#catalogue tbody tr:not([hidden])"
 
 
@@ -36,8 +34,7 @@ MODELS = catalogue()
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    require_tool("chromium", CHROMIUM)
-    sync_api = pytest.importorskip("playwright.sync_api", reason=NO_PLAYWRIGHT)
+    sync_api = require_browser()
     with sync_api.sync_playwright() as playwright:
         chromium = launch(playwright)
         try:

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require_tool
-from tests.e2e.browser import CHROMIUM, PageProblems, launch, screenshot_path
+from tests.e2e.browser import PageProblems, launch, require_browser, screenshot_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 VISIBLE = "#catalogue tbody tr:not([hidden])"
@@ -15,8 +14,7 @@ TEXTS = "cells => cells.map(c => c.textContent)"
 
 
 def test_published_page_lists_the_seeded_models_and_filters(local_stack: Any) -> None:
-    require_tool("chromium", CHROMIUM)
-    sync_api = pytest.importorskip("playwright.sync_api", reason="SKIPPED LOUDLY: no playwright")
+    sync_api = require_browser()
     expected = {m["model_name"] for m in local_stack.get_json("/llms.json")["models"]}
     assert "GPT-4" in expected
     problems = PageProblems()
