@@ -58,6 +58,7 @@ def _one_size(count: int, repeats: int) -> dict:
         install(publisher, _Cfg())  # the deployed publisher runs with the change feed
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         timings = []
+        phases: dict[str, list[float]] = {}
         sequence = count + 10
         for r in range(repeats + 1):
             batch = []
@@ -73,10 +74,13 @@ def _one_size(count: int, repeats: int) -> dict:
             assert result.published, "each batch changes scores, so it must publish"
             if r:  # the first run warms jinja's template cache and the clients
                 timings.append(elapsed * 1000)
+                for phase, ms in result.phases.items():
+                    phases.setdefault(phase, []).append(ms)
         size = len(s3.get_object(Bucket="bench-site", Key="llms.json")["Body"].read())
     return {
         "models": count,
         "publish_ms": summary(timings),
+        "phases_ms": {phase: summary(values)["median"] for phase, values in phases.items()},
         "llms_json_bytes": size,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "rss_before_publish_mb": rss_before,
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results = []
     print(f"publish benchmark: apply a {BATCH}-record batch + render + conditional writes to moto S3")
-    print(f"{'models':>8} {'median ms':>10} {'p99 ms':>8} {'llms.json':>11} {'peak RSS MB':>12}")
+    print(f"{'models':>8} {'median ms':>10} {'p99 ms':>8} {'llms.json':>11} {'peak RSS MB':>12}   "
+          "median per phase (ms)")
     for size in [int(s) for s in args.sizes.split(",")]:
         repeats = args.repeats if size < 100_000 else max(3, args.repeats // 2)
         out = subprocess.run([sys.executable, __file__, "--child", str(size), "--repeats", str(repeats)],
@@ -102,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         row = json.loads(out.stdout.strip().splitlines()[-1])
         results.append(row)
         print(f"{row['models']:>8} {row['publish_ms']['median']:>10.0f} {row['publish_ms']['p99']:>8.0f} "
-              f"{row['llms_json_bytes'] / 1e6:>9.2f}MB {row['peak_rss_mb']:>12.0f}")
+              f"{row['llms_json_bytes'] / 1e6:>9.2f}MB {row['peak_rss_mb']:>12.0f}   "
+              + " ".join(f"{k} {v:.0f}" for k, v in row["phases_ms"].items()))
     print("targets: 10k <= 1000 ms, 100k <= 10000 ms, peak RSS <= 512 MB")
     save("publish", {"batch": BATCH, "results": results})
     by_size = {r["models"]: r for r in results}

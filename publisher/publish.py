@@ -25,6 +25,12 @@ Extension = Callable[[State, list[Change], SiteStore], list[SiteObject]]
 StateHook = Callable[[State, list[Change]], None]
 
 
+def _lap(phases: dict[str, float], name: str, mark: float) -> float:
+    now = time.perf_counter()
+    phases[name] = (now - mark) * 1000
+    return now
+
+
 @dataclass
 class PublishResult:
     version: int
@@ -37,6 +43,9 @@ class PublishResult:
     duration_ms: float = 0.0
     published: bool = False
     changes: list[Change] = field(default_factory=list)
+    # Milliseconds per phase of the last attempt: load (state GET), apply, commit (state PUT),
+    # render (snapshot objects and extensions), write (object PUTs).
+    phases: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -64,17 +73,21 @@ class Publisher:
         started = time.perf_counter()
         conflicts = 0
         for attempt in range(MAX_STATE_ATTEMPTS):
+            phases: dict[str, float] = {}
+            mark = time.perf_counter()
             state, etag = self.store.load_state()
+            mark = _lap(phases, "load", mark)
             changes, rejected = mutate(state)
             for hook in self.state_hooks:
                 hook(state, changes)
+            mark = _lap(phases, "apply", mark)
             if not changes and etag is not None and not force_render:
                 if self._site_is_current(state.version):
                     return PublishResult(state.version, 0, rejected, conflicts=conflicts,
-                                         duration_ms=(time.perf_counter() - started) * 1000)
+                                         duration_ms=(time.perf_counter() - started) * 1000, phases=phases)
                 # The state was committed but its objects never all landed (a write failed after
                 # the commit): write them now, under the same version.
-                return self._write(state, [], rejected, conflicts, started, set())
+                return self._write(state, [], rejected, conflicts, started, set(), phases)
             commit(state, changes, self.now())
             previous_slugs = set(state.extra.get(PROVIDER_SLUGS, []))
             current_slugs = sorted({slugify(m["provider"]) for m in state.models.values()})
@@ -86,7 +99,9 @@ class Publisher:
                 # Full jitter: racing publishers spread out instead of colliding again.
                 self.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
                 continue
-            return self._write(state, changes, rejected, conflicts, started, previous_slugs - set(current_slugs))
+            _lap(phases, "commit", mark)
+            return self._write(state, changes, rejected, conflicts, started,
+                               previous_slugs - set(current_slugs), phases)
         raise SnapshotConflict(f"state write lost {MAX_STATE_ATTEMPTS} races in a row")
 
     def _site_is_current(self, version: int) -> bool:
@@ -94,12 +109,15 @@ class Publisher:
         return current is not None and current[1] >= version
 
     def _write(self, state: State, changes: list[Change], rejected: list[Rejected], conflicts: int,
-               started: float, orphans: set[str]) -> PublishResult:
+               started: float, orphans: set[str], phases: dict[str, float]) -> PublishResult:
+        mark = time.perf_counter()
         objects = render_site(state.version, state.generated_at, state.models, links=self.links)
         for extension in self.extensions:
             objects.extend(extension(state, changes, self.store))
+        mark = _lap(phases, "render", mark)
         report = self.store.publish(objects, state.version)
         self._delete_orphans(orphans, state.version)
+        _lap(phases, "write", mark)
         return PublishResult(
             version=state.version,
             changed=len(changes),
@@ -111,6 +129,7 @@ class Publisher:
             duration_ms=(time.perf_counter() - started) * 1000,
             published=True,
             changes=changes,
+            phases=phases,
         )
 
     def _delete_orphans(self, slugs: set[str], version: int) -> None:

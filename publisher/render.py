@@ -129,6 +129,41 @@ def _environment(root: str) -> Any:
     return env
 
 
+def tokens(n: int) -> str:
+    """Compact context-window size for the page: 128000 -> 128K, 1048576 -> 1M."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n % 1_048_576 == 0:
+        return f"{n // 1_048_576}M"
+    if n >= 1_000_000:
+        return "%gM" % round(n / 1_000_000, 1)
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}K"
+    if n >= 1024 and n % 1024 == 0:
+        return f"{n // 1024}K"
+    if n >= 1000:
+        return "%gK" % round(n / 1000, 0)
+    return str(n)
+
+
+def page_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Display values for the table, computed in Python: per-row template logic is the page's hot path."""
+    rows = []
+    for m in models:
+        window = m.get("context_window")
+        rows.append({
+            "m": m,
+            "slug": slugify(m["provider"]),
+            "version": m.get("version"),
+            "release_date": m.get("release_date"),
+            "window": window,
+            "window_text": tokens(window) if window is not None else None,
+            "window_title": f"{window:,} tokens" if window is not None else None,
+            "score_text": f"{m['score']:.1f}",
+        })
+    return rows
+
+
 def render_template(name: str, root: Path | None = None, **context: Any) -> bytes:
     env = _environment(str(root or site_dir()))
     return env.get_template(name).render(**context).encode()
@@ -176,6 +211,7 @@ def render_site(
     context = {
         "snapshot": {"version": version, "generated_at": generated_at, "count": len(models)},
         "models": models,
+        "rows": page_rows(models),
         "providers": providers,
         "links": page_links,
         # The page's provider filter matches rows by the same slug as providers/<slug>.json.
