@@ -55,6 +55,14 @@ data "aws_iam_policy_document" "publisher" {
     resources = ["${aws_s3_bucket.site.arn}/*"]
   }
 
+  # A provider that no longer has models loses its page. Versioning keeps the old object as a
+  # noncurrent version (a delete marker), so this cannot destroy data.
+  statement {
+    sid       = "RemoveEmptyProviderPages"
+    actions   = ["s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.site.arn}/providers/*"]
+  }
+
   # Without ListBucket a missing key answers 403 AccessDenied, not 404 NoSuchKey, and the
   # publisher could not tell "first publish" from "misconfigured".
   statement {

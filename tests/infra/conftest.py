@@ -1,0 +1,137 @@
+"""Fixtures for the Terraform tier: tools (skip loudly or fail per LLM_REQUIRE_TOOLS), scratch copies, the emulator stack."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from tests.conftest import REQUIRE_TOOLS, require_tool
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+SCRIPTS = REPO / "scripts"
+
+
+def load_script(name: str) -> ModuleType:
+    """scripts/ holds CLIs, not a package: import one by path."""
+    spec = importlib.util.spec_from_file_location(f"_script_{name}", SCRIPTS / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def require_module(name: str) -> None:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        message = f"python module {name} is not installed (pip install -e '.[dev]')"
+        if os.environ.get(REQUIRE_TOOLS) == "1":
+            pytest.fail(f"{REQUIRE_TOOLS}=1 but {message}")
+        pytest.skip(f"SKIPPED LOUDLY: {message}")
+
+
+@pytest.fixture(scope="session")
+def terraform() -> str:
+    return require_tool("terraform")
+
+
+@pytest.fixture(scope="session")
+def tf_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for terraform: the offline provider mirror where this machine has one."""
+    env = load_script("infra_local").terraform_env(tmp_path_factory.mktemp("tf-cli"))
+    env.pop("AWS_ENDPOINT_URL", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def scratch_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """A copy of one Terraform root (its *.tf and lock file) so tests never write into infra/."""
+
+    def copy(source: Path) -> Path:
+        target = tmp_path_factory.mktemp(source.name)
+        for path in [*source.glob("*.tf"), *source.glob(".terraform.lock.hcl")]:
+            shutil.copy2(path, target / path.name)
+        return target
+
+    return copy
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A moto server of our own on a free port (other test runs may be using theirs)."""
+    require_module("moto.server")
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"moto server did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    endpoint: str
+    outputs: dict[str, Any]
+    apply_seconds: float
+
+    def client(self, service: str, region: str = "us-east-1") -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture(scope="session")
+def local_stack(terraform: str, moto_endpoint: str, tmp_path_factory: pytest.TempPathFactory) -> LocalStack:
+    """`infra/` applied to the emulator exactly as `make infra-local` does it (zips built fresh)."""
+    dist = tmp_path_factory.mktemp("dist")
+    load_script("package").build(dist, REPO / ".local" / "wheels", powertools_layer=False)
+    workdir = tmp_path_factory.mktemp("infra-local")
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "infra_local.py"), "--endpoint", moto_endpoint,
+         "--workdir", str(workdir), "--dist", str(dist), "--no-start", "--fresh", "--quiet"],
+        capture_output=True, text=True, timeout=420,
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, f"make infra-local failed:\n{proc.stderr[-8000:]}"
+    print(f"\ninfra-local apply to moto took {elapsed:.1f} s")
+    return LocalStack(moto_endpoint, json.loads(proc.stdout), elapsed)

@@ -1,0 +1,154 @@
+"""Least privilege, checked: are the AWS calls a handler makes allowed by its role's policy in infra/iam.tf?
+
+The policies are read from the HCL (the `aws_iam_policy_document` data sources), not from a plan,
+so this runs without Terraform or AWS. Operations are botocore names, `service.OperationName`
+(`s3.PutObject`, `dynamodb.Scan`), as a `before-call` event hook records them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import hcl2
+from hcl2 import SerializationOptions
+
+IAM_TF = Path(__file__).resolve().parents[2] / "infra" / "iam.tf"
+
+# Function -> its policy document in iam.tf.
+POLICY_DOCUMENTS = {"publisher": "publisher", "read": "read"}
+ALIASES = {"read_api": "read", "read-api": "read", "publish": "publisher"}
+
+# botocore service name -> IAM action prefix, where they differ.
+SERVICE_PREFIX = {"dynamodbstreams": "dynamodb"}
+
+# Operations authorised by another operation's IAM action.
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+OPERATION_ACTION = {
+    "s3.HeadObject": "s3:GetObject",
+    "s3.ListObjectsV2": "s3:ListBucket",
+    "s3.ListObjects": "s3:ListBucket",
+    "s3.HeadBucket": "s3:ListBucket",
+    "s3.DeleteObjects": "s3:DeleteObject",
+    "s3.GetObjectAttributes": "s3:GetObject",
+    "s3.CopyObject": "s3:PutObject",  # plus s3:GetObject on the source
+}
+
+# Granted on purpose although no handler code calls them: the Lambda service, the runtime or
+# another AWS service uses them with the function's role.
+SERVICE_USED: dict[str, dict[str, str]] = {
+    "publisher": {
+        "dynamodb:DescribeStream": "the event source mapping's stream poller",
+        "dynamodb:GetRecords": "the event source mapping's stream poller",
+        "dynamodb:GetShardIterator": "the event source mapping's stream poller",
+        "dynamodb:ListStreams": "the event source mapping's stream poller",
+        "sqs:SendMessage": "the trigger's on-failure destination and the async dead-letter queue",
+        "kms:Decrypt": "S3 and DynamoDB decrypting SSE-KMS data for the function",
+        "kms:GenerateDataKey": "S3 and SQS encrypting with the service key for the function",
+        "logs:CreateLogStream": "the Lambda runtime's log delivery",
+        "logs:PutLogEvents": "the Lambda runtime's log delivery",
+        "xray:PutTraceSegments": "active tracing (Lambda service and the X-Ray SDK)",
+        "xray:PutTelemetryRecords": "active tracing (Lambda service and the X-Ray SDK)",
+    },
+    "read": {
+        "kms:Decrypt": "S3 and DynamoDB decrypting SSE-KMS data for the function",
+        "logs:CreateLogStream": "the Lambda runtime's log delivery",
+        "logs:PutLogEvents": "the Lambda runtime's log delivery",
+        "xray:PutTraceSegments": "active tracing (Lambda service and the X-Ray SDK)",
+        "xray:PutTelemetryRecords": "active tracing (Lambda service and the X-Ray SDK)",
+    },
+}
+
+BUCKET_REF = "${aws_s3_bucket.site.arn}"
+
+
+@dataclass(frozen=True)
+class Statement:
+    sid: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    effect: str = "Allow"
+
+    def grants(self, action: str) -> bool:
+        return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in self.actions)
+
+    def covers(self, action: str, key: str | None) -> bool:
+        """Does this statement's resource list cover `key` (an S3 object key; None: any resource)?"""
+        if key is None or not action.startswith("s3:"):
+            return True
+        for resource in self.resources:
+            if resource == "*":
+                return True
+            if not resource.startswith(BUCKET_REF):
+                continue
+            rest = resource[len(BUCKET_REF):]
+            if key == "" and rest == "":
+                return True  # bucket-level action (ListBucket)
+            if key and rest.startswith("/") and fnmatch.fnmatchcase(key, rest[1:]):
+                return True
+        return False
+
+
+def _canonical(function: str) -> str:
+    function = ALIASES.get(function, function)
+    if function not in POLICY_DOCUMENTS:
+        raise KeyError(f"unknown function {function!r}; expected one of {sorted(POLICY_DOCUMENTS)}")
+    return function
+
+
+@lru_cache(maxsize=None)
+def statements(function: str) -> tuple[Statement, ...]:
+    """The statements of `function`'s policy document, parsed from infra/iam.tf."""
+    document = POLICY_DOCUMENTS[_canonical(function)]
+    with IAM_TF.open() as handle:
+        parsed = hcl2.load(handle, serialization_options=SerializationOptions(
+            strip_string_quotes=True, explicit_blocks=False))
+    for block in parsed.get("data", []):
+        body = block.get("aws_iam_policy_document", {}).get(document)
+        if body is None:
+            continue
+        raw = body.get("statement", [])
+        raw = raw if isinstance(raw, list) else [raw]
+        return tuple(
+            Statement(
+                sid=s.get("sid", ""),
+                actions=tuple(s.get("actions", ())),
+                resources=tuple(s.get("resources", ())),
+                effect=s.get("effect", "Allow"),
+            )
+            for s in raw
+        )
+    raise LookupError(f'data "aws_iam_policy_document" "{document}" not found in {IAM_TF}')
+
+
+def iam_action(operation: str) -> str:
+    """`s3.HeadObject` -> `s3:GetObject`; `dynamodb.Scan` -> `dynamodb:Scan`."""
+    if operation in OPERATION_ACTION:
+        return OPERATION_ACTION[operation]
+    service, _, name = operation.partition(".")
+    if not name:
+        raise ValueError(f"operation must be service.OperationName, got {operation!r}")
+    return f"{SERVICE_PREFIX.get(service, service)}:{name}"
+
+
+def allowed(function: str, operation: str, key: str | None = None) -> bool:
+    """Is `operation` (botocore name) allowed for `function`'s role? `key` narrows S3 to an object
+    key ("" for a bucket-level call); None checks the action on any of the granted resources."""
+    action = iam_action(operation)
+    stmts = statements(function)
+    if any(s.effect == "Deny" and s.grants(action) and s.covers(action, key) for s in stmts):
+        return False
+    return any(s.effect == "Allow" and s.grants(action) and s.covers(action, key) for s in stmts)
+
+
+def granted_actions(function: str) -> set[str]:
+    return {a for s in statements(function) if s.effect == "Allow" for a in s.actions}
+
+
+def unused_grants(function: str, operations: list[str] | set[str] | tuple[str, ...]) -> set[str]:
+    """IAM actions the policy grants that none of `operations` needs, apart from SERVICE_USED."""
+    needed = {iam_action(op).lower() for op in operations}
+    exempt = {a.lower() for a in SERVICE_USED[_canonical(function)]}
+    return {a for a in granted_actions(function) if a.lower() not in needed and a.lower() not in exempt}

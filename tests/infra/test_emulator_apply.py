@@ -1,0 +1,233 @@
+"""`make infra-local` against our own moto server, then boto3 inspects what was created."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from . import iam_check
+from .conftest import LocalStack
+
+pytestmark = pytest.mark.infra
+
+EXPECTED_OUTPUTS = {
+    "cdn_url", "api_url", "table_name", "site_bucket", "publisher_function", "read_function",
+    "dlq_url", "alarm_topic_arn", "dashboard_name",
+}
+
+
+def test_outputs_are_complete(local_stack: LocalStack) -> None:
+    assert set(local_stack.outputs) == EXPECTED_OUTPUTS
+    assert local_stack.outputs["table_name"] == "llm_scores"
+    assert local_stack.outputs["cdn_url"].startswith("https://")
+
+
+def test_table_has_stream_pitr_and_kms(local_stack: LocalStack) -> None:
+    ddb = local_stack.client("dynamodb")
+    table = ddb.describe_table(TableName="llm_scores")["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "model_name", "KeyType": "HASH"}]
+    assert table["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
+    assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["SSEDescription"]["SSEType"] == "KMS"
+    backups = ddb.describe_continuous_backups(TableName="llm_scores")["ContinuousBackupsDescription"]
+    assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
+
+
+@pytest.mark.parametrize(("output", "handler", "service"), [
+    ("publisher_function", "publisher.handlers.publish.handler", "publisher"),
+    ("read_function", "publisher.handlers.read.handler", "read-api"),
+])
+def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, output: str, handler: str,
+                                                       service: str) -> None:
+    lam = local_stack.client("lambda")
+    name = local_stack.outputs[output]
+    config = lam.get_function_configuration(FunctionName=name)
+    assert config["Runtime"] == "python3.13"
+    assert config["Architectures"] == ["arm64"]
+    assert config["Handler"] == handler
+    assert config["TracingConfig"] == {"Mode": "Active"}
+    env = config["Environment"]["Variables"]
+    assert env["TABLE_NAME"] == "llm_scores"
+    assert env["SITE_BUCKET"] == local_stack.outputs["site_bucket"]
+    assert env["POWERTOOLS_SERVICE_NAME"] == service
+    assert env["POWERTOOLS_METRICS_NAMESPACE"] == "LlmCatalogue"
+    assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] >= 1
+
+
+def test_publisher_links_to_the_cdn(local_stack: LocalStack) -> None:
+    env = local_stack.client("lambda").get_function_configuration(
+        FunctionName=local_stack.outputs["publisher_function"])["Environment"]["Variables"]
+    assert env["PUBLIC_BASE_URL"] == local_stack.outputs["cdn_url"]
+
+
+def test_every_log_group_has_retention(local_stack: LocalStack) -> None:
+    groups = {}
+    for region in ("us-east-1",):
+        for page in local_stack.client("logs", region).get_paginator("describe_log_groups").paginate():
+            groups.update({g["logGroupName"]: g for g in page["logGroups"]})
+    expected = {
+        f"/aws/lambda/{local_stack.outputs['publisher_function']}",
+        f"/aws/lambda/{local_stack.outputs['read_function']}",
+        "/aws/apigateway/llm-catalogue-api",
+        "aws-waf-logs-llm-catalogue",
+    }
+    assert expected <= set(groups)
+    assert {name: groups[name].get("retentionInDays") for name in expected} == dict.fromkeys(expected, 30)
+
+
+def test_stream_trigger_settings(local_stack: LocalStack) -> None:
+    lam = local_stack.client("lambda")
+    function_arn = lam.get_function(FunctionName=local_stack.outputs["publisher_function"])["Configuration"]["FunctionArn"]
+    mappings = lam.list_event_source_mappings(FunctionName=function_arn)["EventSourceMappings"]
+    assert len(mappings) == 1
+    esm = mappings[0]
+    stream_arn = local_stack.client("dynamodb").describe_table(TableName="llm_scores")["Table"]["LatestStreamArn"]
+    dlq_arn = local_stack.client("sqs").get_queue_attributes(
+        QueueUrl=local_stack.outputs["dlq_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert esm["EventSourceArn"] == stream_arn
+    assert esm["StartingPosition"] == "TRIM_HORIZON"
+    assert esm["BatchSize"] == 100
+    assert esm["MaximumBatchingWindowInSeconds"] == 2
+    assert esm["BisectBatchOnFunctionError"] is True
+    assert esm["MaximumRetryAttempts"] == 5
+    assert esm["MaximumRecordAgeInSeconds"] == 3600
+    assert esm["ParallelizationFactor"] == 1
+    assert esm["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert esm["DestinationConfig"]["OnFailure"]["Destination"] == dlq_arn
+
+
+def test_dlq_and_alarm_topic_are_encrypted(local_stack: LocalStack) -> None:
+    attrs = local_stack.client("sqs").get_queue_attributes(
+        QueueUrl=local_stack.outputs["dlq_url"], AttributeNames=["All"])["Attributes"]
+    assert attrs.get("KmsMasterKeyId")
+    assert attrs["MessageRetentionPeriod"] == "1209600"
+    topic = local_stack.client("sns").get_topic_attributes(TopicArn=local_stack.outputs["alarm_topic_arn"])
+    assert topic["Attributes"].get("KmsMasterKeyId")
+
+
+def test_reconcile_schedule_invokes_a_rebuild(local_stack: LocalStack) -> None:
+    schedule = local_stack.client("scheduler").get_schedule(Name="llm-catalogue-reconcile")
+    assert schedule["Target"]["Arn"].endswith(f":function:{local_stack.outputs['publisher_function']}")
+    assert json.loads(schedule["Target"]["Input"]) == {"action": "rebuild"}
+
+
+def test_site_bucket_is_private_versioned_and_encrypted(local_stack: LocalStack) -> None:
+    s3 = local_stack.client("s3")
+    bucket = local_stack.outputs["site_bucket"]
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
+                     "RestrictPublicBuckets": True}
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert any("NoncurrentVersionExpiration" in r for r in lifecycle)
+
+
+def test_bucket_policy_lets_only_this_distribution_read_and_never_internal(local_stack: LocalStack) -> None:
+    cloudfront = local_stack.client("cloudfront")
+    distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]
+    policy = json.loads(local_stack.client("s3").get_bucket_policy(Bucket=local_stack.outputs["site_bucket"])["Policy"])
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    tls = by_sid["DenyInsecureTransport"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    read = by_sid["CloudFrontReadsPublishedObjects"]
+    assert read["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert read["Action"] == "s3:GetObject"
+    assert read["Condition"] == {"StringEquals": {"aws:SourceArn": distribution["ARN"]}}
+    internal = by_sid["CloudFrontNeverReadsInternalState"]
+    assert internal["Effect"] == "Deny" and internal["Resource"].endswith("/internal/*")
+
+
+def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalStack) -> None:
+    cloudfront = local_stack.client("cloudfront")
+    distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]
+    config = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
+    origins = {o["Id"]: o for o in config["Origins"]["Items"]}
+    assert set(origins) == {"site-bucket", "read-api"}
+    assert origins["site-bucket"]["DomainName"].startswith(local_stack.outputs["site_bucket"] + ".s3.")
+    assert origins["read-api"]["DomainName"] == local_stack.outputs["api_url"].removeprefix("https://")
+    assert origins["read-api"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+
+    (group,) = config["OriginGroups"]["Items"]
+    assert [m["OriginId"] for m in group["Members"]["Items"]] == ["site-bucket", "read-api"]
+    assert sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404, 500, 502, 503, 504]
+
+    behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
+    assert behaviours["/api/*"]["TargetOriginId"] == "read-api"
+    assert behaviours["/llms.json"]["TargetOriginId"] == group["Id"]
+    assert behaviours["/llms"]["TargetOriginId"] == group["Id"]
+    default = config["DefaultCacheBehavior"]
+    assert default["TargetOriginId"] == "site-bucket"
+    for behaviour in [default, *behaviours.values()]:
+        assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert behaviour["Compress"] is True
+        assert behaviour["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["WebACLId"].startswith("arn:aws:wafv2:us-east-1:")
+
+    # moto does not echo an origin's OAC id back; the OAC itself is checked instead.
+    (oac,) = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
+        "s3", "always", "sigv4")
+
+
+def test_waf_has_a_rate_based_rule(local_stack: LocalStack) -> None:
+    waf = local_stack.client("wafv2")
+    (summary,) = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    acl = waf.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])["WebACL"]
+    rules = {r["Name"]: r for r in acl["Rules"]}
+    assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]["Limit"] == 2000
+
+
+def test_http_api_serves_only_the_read_routes(local_stack: LocalStack) -> None:
+    api = local_stack.client("apigatewayv2")
+    api_id = local_stack.outputs["api_url"].removeprefix("https://").split(".")[0]
+    routes = {r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]}
+    assert routes == {
+        "GET /api/llms", "GET /api/llms/{model_name}", "GET /api/llms/{model_name}/history",
+        "GET /api/providers", "GET /api/health", "GET /api/openapi.json", "GET /llms.json", "GET /llms",
+    }
+    (integration,) = api.get_integrations(ApiId=api_id)["Items"]
+    assert integration["PayloadFormatVersion"] == "2.0"
+    stage = api.get_stage(ApiId=api_id, StageName="$default")
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
+    assert stage["AccessLogSettings"]["DestinationArn"].endswith(":log-group:/aws/apigateway/llm-catalogue-api")
+
+
+def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
+    cloudwatch = local_stack.client("cloudwatch")
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix="llm-catalogue-")["MetricAlarms"]}
+    assert set(alarms) == {
+        "llm-catalogue-publisher-errors", "llm-catalogue-publisher-iterator-age",
+        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness",
+        "llm-catalogue-read-errors", "llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration",
+        "llm-catalogue-api-5xx", "llm-catalogue-cloudfront-5xx-rate",
+    }
+    staleness = alarms["llm-catalogue-snapshot-staleness"]
+    assert (staleness["Namespace"], staleness["MetricName"], staleness["Statistic"]) == (
+        "LlmCatalogue", "PublishLagSeconds", "Maximum")
+    assert staleness["Dimensions"] == [{"Name": "service", "Value": "publisher"}]
+    assert alarms["llm-catalogue-read-p99-duration"]["ExtendedStatistic"] == "p99"
+    for alarm in alarms.values():
+        assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]], alarm["AlarmName"]
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=local_stack.outputs["dashboard_name"])["DashboardBody"])
+    assert len(body["widgets"]) >= 5
+
+
+@pytest.mark.parametrize(("output", "function"), [("publisher_function", "publisher"), ("read_function", "read")])
+def test_deployed_role_policy_is_the_one_iam_check_reads(local_stack: LocalStack, output: str, function: str) -> None:
+    iam = local_stack.client("iam")
+    role = local_stack.client("lambda").get_function_configuration(FunctionName=local_stack.outputs[output])["Role"]
+    role_name = role.rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    deployed = set()
+    for statement in document["Statement"]:
+        actions = statement["Action"]
+        deployed.update([actions] if isinstance(actions, str) else actions)
+    assert deployed == iam_check.granted_actions(function)
