@@ -246,7 +246,8 @@ class Edge:
 
     def app(self) -> web.Application:
         app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", self.handle)
+        # [\s\S], not '.': a decoded path may hold a newline, and the API (not aiohttp) must answer it.
+        app.router.add_route("*", r"/{tail:[\s\S]*}", self.handle)
         return app
 
     async def _fetch(self, key: str) -> Cached | None:

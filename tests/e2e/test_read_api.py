@@ -73,6 +73,7 @@ def test_bad_input_is_a_json_400_naming_the_parameter(local_stack: RunningStack)
         ("/api/llms?limit=501", "limit"),
         ("/api/llms?cursor=bogus", "cursor"),
         ("/api/llms/..%2F..%2Fetc", "model_name"),
+        ("/api/llms/a%0Ab", "model_name"),
     ]:
         status, _, body = local_stack.get(target)
         assert status == 400, target
