@@ -40,6 +40,7 @@ resource "aws_cloudfront_distribution" "this" {
   is_ipv6_enabled     = true
   aliases             = var.aliases
   web_acl_id          = var.enable_waf ? aws_wafv2_web_acl.this[0].arn : null
+  wait_for_deployment = var.cdn_wait_for_deployment
 
   origin {
     origin_id                = local.site_origin_id

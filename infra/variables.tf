@@ -365,6 +365,12 @@ variable "acm_certificate_arn" {
   }
 }
 
+variable "cdn_wait_for_deployment" {
+  description = "Wait for CloudFront to report the distribution Deployed before apply returns (several minutes on AWS); the emulator run turns it off."
+  type        = bool
+  default     = true
+}
+
 variable "enable_waf" {
   description = "Attach a WAF web ACL (rate-based rule and AWS known-bad-inputs rules) to the distribution. About $6/month plus $0.60 per million requests."
   type        = bool

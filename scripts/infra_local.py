@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", default=os.environ.get("AWS_ENDPOINT_URL") or DEFAULT_ENDPOINT,
                         help="emulator URL (default: $AWS_ENDPOINT_URL or %(default)s)")
     parser.add_argument("--workdir", type=Path, default=ROOT / ".local" / "infra-local",
-                        help="scratch Terraform directory holding the local state (default: .local/infra-local)")
+                        help="scratch Terraform directory with the local state (default: .local/infra-local)")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where `make package` put the zips")
     parser.add_argument("--fresh", action="store_true", help="forget the previous local state first")
     parser.add_argument("--destroy", action="store_true", help="destroy the local stack instead of applying")

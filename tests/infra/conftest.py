@@ -1,4 +1,4 @@
-"""Fixtures for the Terraform tier: tools (skip loudly or fail per LLM_REQUIRE_TOOLS), scratch copies, the emulator stack."""
+"""Terraform-tier fixtures: tools (skip loudly or fail per LLM_REQUIRE_TOOLS), scratch copies, a stack."""
 
 from __future__ import annotations
 

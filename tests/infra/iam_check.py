@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import hcl2
@@ -98,7 +98,7 @@ def _canonical(function: str) -> str:
     return function
 
 
-@lru_cache(maxsize=None)
+@cache
 def statements(function: str) -> tuple[Statement, ...]:
     """The statements of `function`'s policy document, parsed from infra/iam.tf."""
     document = POLICY_DOCUMENTS[_canonical(function)]

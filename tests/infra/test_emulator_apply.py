@@ -78,11 +78,13 @@ def test_every_log_group_has_retention(local_stack: LocalStack) -> None:
 
 def test_stream_trigger_settings(local_stack: LocalStack) -> None:
     lam = local_stack.client("lambda")
-    function_arn = lam.get_function(FunctionName=local_stack.outputs["publisher_function"])["Configuration"]["FunctionArn"]
+    publisher = local_stack.outputs["publisher_function"]
+    function_arn = lam.get_function(FunctionName=publisher)["Configuration"]["FunctionArn"]
     mappings = lam.list_event_source_mappings(FunctionName=function_arn)["EventSourceMappings"]
     assert len(mappings) == 1
     esm = mappings[0]
-    stream_arn = local_stack.client("dynamodb").describe_table(TableName="llm_scores")["Table"]["LatestStreamArn"]
+    table = local_stack.client("dynamodb").describe_table(TableName="llm_scores")["Table"]
+    stream_arn = table["LatestStreamArn"]
     dlq_arn = local_stack.client("sqs").get_queue_attributes(
         QueueUrl=local_stack.outputs["dlq_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert esm["EventSourceArn"] == stream_arn
@@ -130,7 +132,8 @@ def test_site_bucket_is_private_versioned_and_encrypted(local_stack: LocalStack)
 def test_bucket_policy_lets_only_this_distribution_read_and_never_internal(local_stack: LocalStack) -> None:
     cloudfront = local_stack.client("cloudfront")
     distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]
-    policy = json.loads(local_stack.client("s3").get_bucket_policy(Bucket=local_stack.outputs["site_bucket"])["Policy"])
+    s3 = local_stack.client("s3")
+    policy = json.loads(s3.get_bucket_policy(Bucket=local_stack.outputs["site_bucket"])["Policy"])
     by_sid = {s["Sid"]: s for s in policy["Statement"]}
     tls = by_sid["DenyInsecureTransport"]
     assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -195,12 +198,14 @@ def test_http_api_serves_only_the_read_routes(local_stack: LocalStack) -> None:
     assert integration["PayloadFormatVersion"] == "2.0"
     stage = api.get_stage(ApiId=api_id, StageName="$default")
     assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
-    assert stage["AccessLogSettings"]["DestinationArn"].endswith(":log-group:/aws/apigateway/llm-catalogue-api")
+    access_logs = stage["AccessLogSettings"]["DestinationArn"]
+    assert access_logs.endswith(":log-group:/aws/apigateway/llm-catalogue-api")
 
 
 def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
     cloudwatch = local_stack.client("cloudwatch")
-    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix="llm-catalogue-")["MetricAlarms"]}
+    described = cloudwatch.describe_alarms(AlarmNamePrefix="llm-catalogue-")["MetricAlarms"]
+    alarms = {a["AlarmName"]: a for a in described}
     assert set(alarms) == {
         "llm-catalogue-publisher-errors", "llm-catalogue-publisher-iterator-age",
         "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness",
@@ -214,14 +219,19 @@ def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
     assert alarms["llm-catalogue-read-p99-duration"]["ExtendedStatistic"] == "p99"
     for alarm in alarms.values():
         assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]], alarm["AlarmName"]
-    body = json.loads(cloudwatch.get_dashboard(DashboardName=local_stack.outputs["dashboard_name"])["DashboardBody"])
+    dashboard = cloudwatch.get_dashboard(DashboardName=local_stack.outputs["dashboard_name"])
+    body = json.loads(dashboard["DashboardBody"])
     assert len(body["widgets"]) >= 5
 
 
-@pytest.mark.parametrize(("output", "function"), [("publisher_function", "publisher"), ("read_function", "read")])
-def test_deployed_role_policy_is_the_one_iam_check_reads(local_stack: LocalStack, output: str, function: str) -> None:
+@pytest.mark.parametrize(("output", "function"), [
+    ("publisher_function", "publisher"), ("read_function", "read"),
+])
+def test_deployed_role_policy_is_the_one_iam_check_reads(local_stack: LocalStack, output: str,
+                                                         function: str) -> None:
     iam = local_stack.client("iam")
-    role = local_stack.client("lambda").get_function_configuration(FunctionName=local_stack.outputs[output])["Role"]
+    lam = local_stack.client("lambda")
+    role = lam.get_function_configuration(FunctionName=local_stack.outputs[output])["Role"]
     role_name = role.rsplit("/", 1)[1]
     (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
     document = iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]

@@ -1,4 +1,4 @@
-"""Least privilege: what the handlers call is allowed by their role in infra/iam.tf, and nothing more is granted.
+"""Least privilege: what the handlers call is allowed by their role in infra/iam.tf, and no more is granted.
 
 `recorded_operations.json` (next to this file, written by the integration tests' botocore hook)
 maps a function to the operations it called: {"publisher": ["s3.PutObject", ...] or
@@ -72,7 +72,8 @@ def test_exceptions_are_granted_and_explained() -> None:
         assert all(reason for reason in exempt.values())
 
 
-@pytest.mark.skipif(not RECORDED.exists(), reason=f"no {RECORDED.name} yet (written by the integration tests' recorder)")
+@pytest.mark.skipif(not RECORDED.exists(),
+                    reason=f"no {RECORDED.name} yet (written by the integration tests' recorder)")
 @pytest.mark.parametrize("function", ["publisher", "read"])
 def test_recorded_operations_are_allowed_and_every_grant_is_used(function: str) -> None:
     calls = recorded().get(function, [])

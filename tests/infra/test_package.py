@@ -17,7 +17,8 @@ pytestmark = pytest.mark.infra
 def builds(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Path]]:
     package = load_script("package")
     cache = REPO / ".local" / "wheels"
-    return [package.build(tmp_path_factory.mktemp(f"dist{i}"), cache, powertools_layer=False) for i in range(2)]
+    return [package.build(tmp_path_factory.mktemp(f"dist{i}"), cache, powertools_layer=False)
+            for i in range(2)]
 
 
 def sha256(path: Path) -> str:

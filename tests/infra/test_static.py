@@ -18,7 +18,8 @@ pytestmark = pytest.mark.infra
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 180) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    output = f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed ({proc.returncode}):\n{output}"
     return proc.stdout
 
 
@@ -31,7 +32,8 @@ def test_terraform_init_and_validate(root: str, terraform: str, tf_env: dict[str
                                      scratch_copy: Callable[[Path], Path]) -> None:
     workdir = scratch_copy(REPO / root)
     # -lockfile=readonly: the committed lock file must already cover the provider in use.
-    run([terraform, "init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"], workdir, tf_env)
+    init = [terraform, "init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly"]
+    run(init, workdir, tf_env)
     assert "Success" in run([terraform, "validate", "-no-color"], workdir, tf_env)
 
 
@@ -57,7 +59,8 @@ def test_every_checkov_skip_gives_a_reason() -> None:
         if "checkov:skip=" in line
     ]
     assert skips
-    bare = [(str(p), line) for p, line in skips if not re.search(r"checkov:skip=CKV2?_AWS_\d+:\S.{20,}", line)]
+    reasoned = re.compile(r"checkov:skip=CKV2?_AWS_\d+:\S.{20,}")
+    bare = [(str(p), line) for p, line in skips if not reasoned.search(line)]
     assert not bare, f"checkov skips without a reason: {bare}"
 
 
