@@ -1,0 +1,62 @@
+"""The change feed on the local stack: a score written through the emulator shows in the feed and history."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import feedparser
+import pytest
+
+from publisher.model import slugify
+
+pytestmark = pytest.mark.e2e
+
+# Our own model: the stack is shared by the session's other tests, so GPT-4 stays untouched.
+MODEL = "Feed Test Model <&>"
+SLUG = slugify(MODEL)
+FRESH_WITHIN = 2.0
+
+
+def _event(doc: dict[str, Any], old: float, new: float) -> dict[str, Any] | None:
+    for event in doc["events"]:
+        if (event["model_name"], event["field"], event["old"], event["new"]) == (MODEL, "score", old, new):
+            return event
+    return None
+
+
+def test_score_update_through_the_emulator_shows_in_feed_history_and_atom(local_stack: Any) -> None:
+    dynamodb = local_stack.client("dynamodb")
+    dynamodb.put_item(TableName=local_stack.table, Item={
+        "model_name": {"S": MODEL}, "provider": {"S": "Feed Tests"}, "score": {"N": "50.5"},
+        "context_window": {"N": "4096"},
+    })
+    local_stack.wait_for(lambda: any(e["model_name"] == MODEL and e["kind"] == "added"
+                                     for e in local_stack.get_json("/changes.json")["events"]), timeout=15)
+
+    written = time.monotonic()
+    dynamodb.update_item(TableName=local_stack.table, Key={"model_name": {"S": MODEL}},
+                         UpdateExpression="SET score = :s", ExpressionAttributeValues={":s": {"N": "61.25"}})
+    found: dict[str, Any] = {}
+
+    def visible() -> bool:
+        found["feed"] = _event(local_stack.get_json("/changes.json"), 50.5, 61.25)
+        found["history"] = _event(local_stack.get_json(f"/history/{SLUG}.json"), 50.5, 61.25)
+        return bool(found["feed"] and found["history"])
+
+    local_stack.wait_for(visible, timeout=10)
+    elapsed = time.monotonic() - written
+    print(f"feed visible {elapsed:.2f} s after the write")
+    assert elapsed < FRESH_WITHIN, f"the change took {elapsed:.2f} s to reach the feed"
+    event = found["feed"]
+    assert event == found["history"]
+    assert event["kind"] == "changed" and event["at"].endswith("Z") and event["version"] >= 2
+
+    status, headers, body = local_stack.get("/changes.xml")
+    assert status == 200 and headers["Content-Type"].startswith("application/atom+xml")
+    parsed = feedparser.parse(body)
+    assert parsed.bozo == 0
+    titles = [entry.title for entry in parsed.entries]
+    assert f"{MODEL} score 50.5 -> 61.25" in titles
+
+    dynamodb.delete_item(TableName=local_stack.table, Key={"model_name": {"S": MODEL}})
