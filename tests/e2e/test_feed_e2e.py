@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -58,5 +60,9 @@ def test_score_update_through_the_emulator_shows_in_feed_history_and_atom(local_
     assert parsed.bozo == 0
     titles = [entry.title for entry in parsed.entries]
     assert f"{MODEL} score 50.5 -> 61.25" in titles
+
+    # The read API serves the same object for the model's name (once its snapshot copy revalidates).
+    path = f"/api/llms/{quote(MODEL, safe='')}/history"
+    local_stack.wait_for(lambda: event in json.loads(local_stack.get(path)[2]).get("events", []), timeout=15)
 
     dynamodb.delete_item(TableName=local_stack.table, Key={"model_name": {"S": MODEL}})
