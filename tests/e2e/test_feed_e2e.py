@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -27,15 +28,32 @@ def _event(doc: dict[str, Any], old: float, new: float) -> dict[str, Any] | None
     return None
 
 
-def test_score_update_through_the_emulator_shows_in_feed_history_and_atom(local_stack: Any) -> None:
+def _has(path: str, kind: str, stack: Any) -> bool:
+    return any(e["model_name"] == MODEL and e["kind"] == kind for e in stack.get_json(path)["events"])
+
+
+@pytest.fixture
+def own_model(local_stack: Any) -> Iterator[Any]:
+    """Our model exists for the test and is gone, with its removal published, afterwards."""
     dynamodb = local_stack.client("dynamodb")
     dynamodb.put_item(TableName=local_stack.table, Item={
         "model_name": {"S": MODEL}, "provider": {"S": "Feed Tests"}, "score": {"N": "50.5"},
         "context_window": {"N": "4096"},
     })
-    local_stack.wait_for(lambda: any(e["model_name"] == MODEL and e["kind"] == "added"
-                                     for e in local_stack.get_json("/changes.json")["events"]), timeout=15)
+    try:
+        local_stack.wait_for(lambda: _has("/changes.json", "added", local_stack), timeout=15)
+        yield dynamodb
+    finally:
+        dynamodb.delete_item(TableName=local_stack.table, Key={"model_name": {"S": MODEL}})
+        # Leave the shared stack settled: later tests compare snapshots and must not see this land.
+        local_stack.wait_for(lambda: _has("/changes.json", "removed", local_stack), timeout=15)
+        local_stack.wait_for(lambda: all(m["model_name"] != MODEL
+                                         for m in local_stack.get_json("/llms.json")["models"]), timeout=15)
 
+
+def test_score_update_through_the_emulator_shows_in_feed_history_and_atom(local_stack: Any,
+                                                                          own_model: Any) -> None:
+    dynamodb = own_model
     written = time.monotonic()
     dynamodb.update_item(TableName=local_stack.table, Key={"model_name": {"S": MODEL}},
                          UpdateExpression="SET score = :s", ExpressionAttributeValues={":s": {"N": "61.25"}})
@@ -64,5 +82,3 @@ def test_score_update_through_the_emulator_shows_in_feed_history_and_atom(local_
     # The read API serves the same object for the model's name (once its snapshot copy revalidates).
     path = f"/api/llms/{quote(MODEL, safe='')}/history"
     local_stack.wait_for(lambda: event in json.loads(local_stack.get(path)[2]).get("events", []), timeout=15)
-
-    dynamodb.delete_item(TableName=local_stack.table, Key={"model_name": {"S": MODEL}})
