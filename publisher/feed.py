@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
@@ -19,6 +19,9 @@ from publisher.model import FIELDS, slugify
 from publisher.render import SCHEMA_VERSION, SiteObject, json_object
 from publisher.snapshot import Change, State
 from publisher.store import SiteStore, StoreError
+
+if TYPE_CHECKING:
+    from publisher.publish import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +313,7 @@ class ChangeFeed:
         return objects
 
 
-def install(publisher: Any, changes_limit: int, history_limit: int, base_url: str) -> ChangeFeed:
+def install(publisher: Publisher, changes_limit: int, history_limit: int, base_url: str) -> ChangeFeed:
     """Attach the feed to a Publisher: the state hook, the extension and the page link."""
     feed = ChangeFeed(publisher.store, changes_limit, history_limit, base_url.rstrip("/"))
     publisher.state_hooks.append(feed.record)
