@@ -74,6 +74,8 @@ resource "aws_sqs_queue" "publisher_dlq" {
 # repairs whatever was skipped. ReportBatchItemFailures lets the handler name the first failed
 # record so the records before it are not replayed.
 resource "aws_lambda_event_source_mapping" "publisher" {
+  count = var.enable_stream_trigger ? 1 : 0
+
   function_name     = aws_lambda_function.publisher.arn
   event_source_arn  = aws_dynamodb_table.this.stream_arn
   starting_position = "TRIM_HORIZON"

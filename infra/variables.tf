@@ -225,6 +225,12 @@ variable "stream_max_record_age_seconds" {
   }
 }
 
+variable "enable_stream_trigger" {
+  description = "Attach the publisher to the table's stream. Only `make infra-local` turns it off, when it adopts a table another local stack (`make run`) is already reading: the emulator would hand that stream's records to this (never-running) function instead."
+  type        = bool
+  default     = true
+}
+
 variable "enable_reconcile_schedule" {
   description = "Create the EventBridge Scheduler schedule that invokes the publisher with {\"action\": \"rebuild\"}."
   type        = bool

@@ -19,6 +19,7 @@ LOCAL_OVERRIDES = INFRA / "local"
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+TABLE = "llm_scores"
 
 
 def terraform_env(scratch: Path) -> dict[str, str]:
@@ -83,6 +84,18 @@ def prepare_workdir(workdir: Path) -> None:
             shutil.copy2(src, workdir / src.name)
 
 
+def emulator_has_table(endpoint: str, table: str) -> bool:
+    """Does the emulator already hold `table` (e.g. the one `make run` created and reads)?"""
+    try:
+        import boto3
+    except ImportError:
+        return False
+    # The emulator takes any key; never send a real profile's.
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                          aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+    return table in client.list_tables().get("TableNames", [])
+
+
 def run(cmd: list[str], cwd: Path, env: dict[str, str], quiet: bool) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True)
     if proc.returncode != 0 or not quiet:
@@ -121,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"infra-local: started moto server pid {pid} at {args.endpoint} (stop it with: kill {pid})",
               file=sys.stderr)
         args.fresh = True  # a new emulator is empty: the old state describes nothing
-    if args.fresh and state.exists():
-        state.unlink()
+    if args.fresh:
+        for stale in (state, workdir / "adopted-table"):
+            stale.unlink(missing_ok=True)
 
     zips = {name: (args.dist / f"{name}.zip").resolve() for name in ("publisher", "read_api")}
     missing = [str(z) for z in zips.values() if not z.exists()]
@@ -146,6 +160,28 @@ def main(argv: list[str] | None = None) -> int:
     ]
     started = time.monotonic()
     run([terraform, "init", "-input=false", "-no-color"], workdir, env, quiet=True)
+
+    # A table this state does not know is someone else's, typically `make run`'s. Adopt it the way
+    # production adopts the PoC table (terraform import), and leave the stream trigger off: moto
+    # hands stream records to a mapped function (and drops them) instead of keeping them for the
+    # local stack's own poller. `--destroy` gives the table back instead of deleting it.
+    adopted = workdir / "adopted-table"
+    managed: list[str] = []
+    if state.exists():
+        managed = run([terraform, "state", "list", "-no-color"], workdir, env, quiet=True).stdout.split()
+    foreign = "aws_dynamodb_table.this" not in managed and emulator_has_table(args.endpoint, TABLE)
+    if foreign and not args.destroy:
+        print(f"infra-local: adopting the emulator's existing {TABLE} table (terraform import); its stream "
+              "trigger stays off so the stack already reading it keeps its records", file=sys.stderr)
+        run([terraform, "import", "-input=false", "-no-color", *tf_vars, "aws_dynamodb_table.this",
+             TABLE], workdir, env, quiet=True)
+        adopted.touch()
+    if adopted.exists():
+        tf_vars.append("-var=enable_stream_trigger=false")
+        if args.destroy:
+            run([terraform, "state", "rm", "-no-color", "aws_dynamodb_table.this"], workdir, env, quiet=True)
+            adopted.unlink()
+
     action = "destroy" if args.destroy else "apply"
     run([terraform, action, "-auto-approve", "-input=false", "-no-color", *tf_vars], workdir, env, args.quiet)
     elapsed = time.monotonic() - started
