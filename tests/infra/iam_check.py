@@ -45,6 +45,7 @@ SERVICE_USED: dict[str, dict[str, str]] = {
         "dynamodb:GetShardIterator": "the event source mapping's stream poller",
         "dynamodb:ListStreams": "the event source mapping's stream poller",
         "sqs:SendMessage": "the trigger's on-failure destination and the async dead-letter queue",
+        "s3:ListBucket": "not called: it makes S3 answer a missing key with 404 instead of 403",
         "kms:Decrypt": "S3 and DynamoDB decrypting SSE-KMS data for the function",
         "kms:GenerateDataKey": "S3 and SQS encrypting with the service key for the function",
         "logs:CreateLogStream": "the Lambda runtime's log delivery",
@@ -53,6 +54,7 @@ SERVICE_USED: dict[str, dict[str, str]] = {
         "xray:PutTelemetryRecords": "active tracing (Lambda service and the X-Ray SDK)",
     },
     "read": {
+        "s3:ListBucket": "not called: it makes S3 answer a missing key with 404 instead of 403",
         "kms:Decrypt": "S3 and DynamoDB decrypting SSE-KMS data for the function",
         "logs:CreateLogStream": "the Lambda runtime's log delivery",
         "logs:PutLogEvents": "the Lambda runtime's log delivery",
