@@ -52,7 +52,10 @@ lint: $(STAMP) ## ruff over the code
 bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start (figures printed)
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_freshness.py
-	@if [ -f benchmarks/bench_read.py ]; then $(PYTHON) benchmarks/bench_read.py; fi
+	$(PYTHON) benchmarks/bench_read.py
+
+loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
+	$(PYTHON) benchmarks/loadtest.py $(ARGS)
 
 cost: $(STAMP) ## Monthly cost, PoC against this design (ARGS=--json | --markdown | --free-tier ...)
 	$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)

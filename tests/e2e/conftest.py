@@ -88,12 +88,14 @@ def start_stack(tmp: Path, extra_args: list[str] | None = None) -> RunningStack:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"local stack exited with {process.returncode}:\n{stack.log_tail()}")
-        status, _, _ = (0, {}, b"")
+        status, headers = 0, {}
         try:
-            status, _, _ = stack.get("/llms.json")
+            status, headers, _ = stack.get("/llms.json")
         except OSError:
             pass
-        if status == 200:
+        # Before the first publish the edge fails over to the read API (source: dynamodb); the
+        # stack is up when the published snapshot itself is served.
+        if status == 200 and headers.get("X-Snapshot-Source") == "s3":
             return stack
         time.sleep(0.2)
     process.kill()
