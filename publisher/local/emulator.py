@@ -74,7 +74,7 @@ def start_emulator(host: str = "127.0.0.1", port: int = DEFAULT_EMULATOR_PORT, t
             return Emulator(host, port, None)
         raise RuntimeError(f"port {port} on {host} is already in use")
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )

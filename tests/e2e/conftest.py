@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -89,10 +90,8 @@ def start_stack(tmp: Path, extra_args: list[str] | None = None) -> RunningStack:
         if process.poll() is not None:
             raise RuntimeError(f"local stack exited with {process.returncode}:\n{stack.log_tail()}")
         status, headers = 0, {}
-        try:
+        with contextlib.suppress(OSError):
             status, headers, _ = stack.get("/llms.json")
-        except OSError:
-            pass
         # Before the first publish the edge fails over to the read API (source: dynamodb); the
         # stack is up when the published snapshot itself is served.
         if status == 200 and headers.get("X-Snapshot-Source") == "s3":

@@ -77,4 +77,5 @@ def test_ops_rebuild_from_the_cli_repairs_drift(local_stack: RunningStack) -> No
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["drift"] == 0
-    assert json.loads(s3.get_object(Bucket=local_stack.bucket, Key="providers/openai.json")["Body"].read())["count"] >= 1
+    body = s3.get_object(Bucket=local_stack.bucket, Key="providers/openai.json")["Body"].read()
+    assert json.loads(body)["count"] >= 1

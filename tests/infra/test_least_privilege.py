@@ -1,8 +1,8 @@
 """Least privilege: what the handlers call is allowed by their role in infra/iam.tf, and no more is granted.
 
-`recorded_operations.json` (next to this file, written by the integration tests' botocore hook)
-maps a function to the operations it called: {"publisher": ["s3.PutObject", ...] or
-[{"operation": "s3.PutObject", "key": "llms.json"}, ...], "read": [...]}.
+Every AWS operation made under a handler during the session is recorded by a botocore hook in
+tests/conftest.py; this module runs last, drives both handlers once more itself (so it stands
+alone), and writes what it checked to `recorded_operations.json` (git-ignored) for inspection.
 """
 
 from __future__ import annotations
@@ -18,18 +18,6 @@ from .iam_check import SERVICE_USED, allowed, granted_actions, iam_action, unuse
 pytestmark = pytest.mark.infra
 
 RECORDED = Path(__file__).resolve().parent / "recorded_operations.json"
-
-
-def recorded() -> dict[str, list[tuple[str, str | None]]]:
-    if not RECORDED.exists():
-        return {}
-    raw: dict[str, list[Any]] = json.loads(RECORDED.read_text())
-    calls: dict[str, list[tuple[str, str | None]]] = {}
-    for function, operations in raw.items():
-        calls[function] = [
-            (op, None) if isinstance(op, str) else (op["operation"], op.get("key")) for op in operations
-        ]
-    return calls
 
 
 def test_operation_names_map_to_iam_actions() -> None:
@@ -72,13 +60,73 @@ def test_exceptions_are_granted_and_explained() -> None:
         assert all(reason for reason in exempt.values())
 
 
-@pytest.mark.skipif(not RECORDED.exists(),
-                    reason=f"no {RECORDED.name} yet (written by the integration tests' recorder)")
+def _exercise_handlers() -> None:
+    """Drive both handlers through their code paths under moto, so the check stands on its own
+    when this file runs alone; in a full run the integration tests have recorded more already."""
+    import os
+    from unittest import mock
+
+    from moto import mock_aws
+
+    from publisher import aws
+    from publisher.handlers import publish, read
+    from publisher.local.poller import LambdaContext
+    from publisher.local.resources import ensure_bucket, ensure_table
+    from publisher.seed import sample_models, seed
+    from tests.conftest import TEST_BUCKET, load_event
+
+    env = {"TABLE_NAME": "llm_scores", "SITE_BUCKET": TEST_BUCKET}
+    with mock.patch.dict(os.environ, env), mock_aws():
+        aws.reset_clients()
+        publish.reset()
+        read.reset()
+        ensure_table(aws.client("dynamodb"), "llm_scores")
+        ensure_bucket(aws.client("s3"), TEST_BUCKET)
+        seed(aws.client("dynamodb"), "llm_scores", sample_models())
+        context = LambdaContext()
+        publish.handler(load_event("stream_insert_poc"), context)
+        publish.handler(load_event("stream_modify_remove"), context)
+        publish.handler(load_event("rebuild"), context)
+        for path, query in [("/api/llms", "provider=OpenAI"), ("/api/llms/GPT-4", ""),
+                            ("/api/llms/GPT-4/history", ""), ("/api/providers", ""), ("/api/health", ""),
+                            ("/llms.json", ""), ("/llms", "")]:
+            read.handler(_v2_event(path, query), None)
+        aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key="llms.json")
+        read.reset()
+        read.handler(_v2_event("/llms.json", ""), None)
+    aws.reset_clients()
+    publish.reset()
+    read.reset()
+
+
+def _v2_event(path: str, query: str) -> dict[str, Any]:
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": {"accept": "application/json"},
+        "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
+                           "requestId": "least-privilege", "stage": "$default"},
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture(scope="module")
+def calls() -> dict[str, list[tuple[str, str | None]]]:
+    from tests.conftest import RECORDED_OPERATIONS
+
+    _exercise_handlers()
+    merged = {function: sorted(ops, key=str) for function, ops in RECORDED_OPERATIONS.items()}
+    RECORDED.write_text(json.dumps(
+        {f: [{"operation": op, "key": key} for op, key in ops] for f, ops in merged.items()}, indent=1))
+    return merged
+
+
 @pytest.mark.parametrize("function", ["publisher", "read"])
-def test_recorded_operations_are_allowed_and_every_grant_is_used(function: str) -> None:
-    calls = recorded().get(function, [])
-    assert calls, f"{RECORDED.name} has no operations for {function}"
-    denied = sorted({f"{op} {key or ''}".strip() for op, key in calls if not allowed(function, op, key)})
+def test_recorded_operations_are_allowed_and_every_grant_is_used(
+    function: str, calls: dict[str, list[tuple[str, str | None]]]
+) -> None:
+    recorded_calls = calls.get(function, [])
+    assert recorded_calls, f"no AWS operations were recorded for {function}"
+    denied = sorted({f"{op} {key or ''}".strip() for op, key in recorded_calls if not allowed(function, op, key)})
     assert not denied, f"{function} calls operations its role does not allow: {denied}"
-    unused = unused_grants(function, [op for op, _ in calls])
+    unused = unused_grants(function, [op for op, _ in recorded_calls])
     assert not unused, f"{function}'s role grants actions no code path used: {sorted(unused)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from decimal import Decimal
 from typing import Any
@@ -70,10 +71,8 @@ def _expected(ddb: Any) -> list[dict[str, Any]]:
 
     valid = []
     for item in scan_items(ddb, "llm_scores"):
-        try:
+        with contextlib.suppress(InvalidItem):
             valid.append(to_record(item))
-        except InvalidItem:
-            pass
     return sorted_records(valid)
 
 
