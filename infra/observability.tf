@@ -112,6 +112,25 @@ resource "aws_cloudwatch_metric_alarm" "snapshot_staleness" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
+# The publisher reports a batch whose S3 writes failed as batch item failures (so the trigger
+# retries it) instead of raising, which keeps it out of Lambda's Errors metric: count it here.
+resource "aws_cloudwatch_metric_alarm" "publish_failures" {
+  alarm_name          = "${local.alarm_prefix}-publish-failures"
+  alarm_description   = "The publisher could not write the snapshot (S3 errors or lost races) in 3 consecutive minutes."
+  namespace           = local.emf_namespace
+  metric_name         = "PublishFailures"
+  dimensions          = { service = "publisher" }
+  statistic           = "Sum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  actions_enabled     = true
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
 # --- read API ----------------------------------------------------------------------------------
 
 resource "aws_cloudwatch_metric_alarm" "read_errors" {
