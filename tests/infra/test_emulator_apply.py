@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -197,9 +198,23 @@ def test_http_api_serves_only_the_read_routes(local_stack: LocalStack) -> None:
     (integration,) = api.get_integrations(ApiId=api_id)["Items"]
     assert integration["PayloadFormatVersion"] == "2.0"
     stage = api.get_stage(ApiId=api_id, StageName="$default")
-    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == 50
+    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == variable_default("api_throttling_rate_limit")
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == variable_default("api_throttling_burst_limit")
     access_logs = stage["AccessLogSettings"]["DestinationArn"]
     assert access_logs.endswith(":log-group:/aws/apigateway/llm-catalogue-api")
+
+
+def variable_default(name: str) -> object:
+    """A variable's default as infra/variables.tf declares it (the apply uses the defaults)."""
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    text = (Path(__file__).resolve().parents[2] / "infra" / "variables.tf").read_text()
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    for block in hcl2.loads(text, serialization_options=options)["variable"]:
+        if name in block:
+            return block[name]["default"]
+    raise KeyError(name)
 
 
 def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
@@ -208,7 +223,7 @@ def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
     alarms = {a["AlarmName"]: a for a in described}
     assert set(alarms) == {
         "llm-catalogue-publisher-errors", "llm-catalogue-publisher-iterator-age",
-        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness",
+        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness", "llm-catalogue-publish-failures",
         "llm-catalogue-read-errors", "llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration",
         "llm-catalogue-api-5xx", "llm-catalogue-cloudfront-5xx-rate",
     }
