@@ -22,9 +22,13 @@ REQUIREMENTS: tuple[str, ...] = (
     "typing-extensions==4.16.0",
     "jinja2==3.1.6",
     "markupsafe==3.0.4",
+    # Powertools' Tracer needs the X-Ray SDK once tracing is on (it is, in Lambda); wrapt is its
+    # only dependency outside the runtime. The AWS-managed layer ships both.
+    "aws-xray-sdk==2.15.0",
+    "wrapt==2.5.2",
 )
 # Provided by the AWS-managed Powertools layer when the zips are built for it.
-LAYER_PROVIDED = frozenset({"aws-lambda-powertools", "jmespath"})
+LAYER_PROVIDED = frozenset({"aws-lambda-powertools", "jmespath", "aws-xray-sdk", "wrapt"})
 
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.13"

@@ -65,3 +65,43 @@ def test_only_the_publisher_carries_the_site(builds: list[dict[str, Path]]) -> N
     assert templates and templates <= publisher
     assert any(n.startswith("site/static/") for n in publisher)
     assert not any(n.startswith("site/") for n in read)
+
+
+# What the Lambda python runtime provides besides the standard library.
+RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
+
+
+@pytest.mark.parametrize(("name", "module"), [("publisher", "publisher.handlers.publish"),
+                                              ("read_api", "publisher.handlers.read")])
+def test_unpacked_zip_imports_its_handler_as_lambda_would(
+    builds: list[dict[str, Path]], tmp_path: Path, name: str, module: str
+) -> None:
+    """Only the zip and the runtime's boto3 on the path, tracing on: what a cold start imports."""
+    import os
+    import subprocess
+    import sys
+    import sysconfig
+
+    code = tmp_path / "task"
+    with zipfile.ZipFile(builds[0][name]) as zf:
+        zf.extractall(code)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    for entry in RUNTIME_PROVIDED:
+        (runtime / entry).symlink_to(site_packages / entry)
+    script = f"import {module} as h\n"
+    if name == "publisher":  # it renders the page from the site/ it carries
+        script += (
+            "from publisher.render import render_site\n"
+            "objects = render_site(1, '2026-01-01T00:00:00Z',\n"
+            "    {'a': {'model_name': 'a', 'provider': 'P', 'score': 1.0}})\n"
+            "assert any(o.key == 'index.html' for o in objects)\n"
+        )
+    script += "print('ok', h.handler.__name__)\n"
+    env = {"PYTHONPATH": f"{code}{os.pathsep}{runtime}", "AWS_LAMBDA_FUNCTION_NAME": f"llm-catalogue-{name}",
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1", "PATH": os.environ.get("PATH", "")}
+    result = subprocess.run([sys.executable, "-S", "-c", script], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("ok handler")
