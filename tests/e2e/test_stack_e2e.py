@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.e2e.conftest import REPO, RunningStack
 
@@ -79,3 +81,39 @@ def test_ops_rebuild_from_the_cli_repairs_drift(local_stack: RunningStack) -> No
     assert summary["drift"] == 0
     body = s3.get_object(Bucket=local_stack.bucket, Key="providers/openai.json")["Body"].read()
     assert json.loads(body)["count"] >= 1
+
+
+def test_runbook_rollback_with_s3_versions_then_rebuild(local_stack: RunningStack) -> None:
+    """SOLUTION.md's runbook: copy an older version of llms.json over it; a rebuild moves forward again."""
+    s3 = local_stack.client("s3")
+    ddb = local_stack.client("dynamodb")
+    ddb.put_item(TableName="llm_scores", Item={"model_name": {"S": "Rollback Probe"}, "provider": {"S": "Ops"},
+                                               "score": {"N": "12.5"}})
+    local_stack.wait_for(lambda: "Rollback Probe" in _names(local_stack), timeout=5)
+    current = local_stack.get_json("/llms.json")["version"]
+    versions = s3.list_object_versions(Bucket=local_stack.bucket, Prefix="llms.json")["Versions"]
+    older = next(v for v in versions if v["Key"] == "llms.json" and not v["IsLatest"])
+    s3.copy_object(Bucket=local_stack.bucket, Key="llms.json", MetadataDirective="COPY",
+                   CopySource={"Bucket": local_stack.bucket, "Key": "llms.json", "VersionId": older["VersionId"]})
+    local_stack.wait_for(lambda: local_stack.get_json("/llms.json")["version"] < current, timeout=5)
+
+    result = subprocess.run([sys.executable, "-m", "publisher", "rebuild", "--endpoint", local_stack.endpoint],
+                            cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    local_stack.wait_for(lambda: local_stack.get_json("/llms.json")["version"] >= current, timeout=5)
+    ddb.delete_item(TableName="llm_scores", Key={"model_name": {"S": "Rollback Probe"}})
+    local_stack.wait_for(lambda: "Rollback Probe" not in _names(local_stack), timeout=5)
+
+
+def test_ctrl_c_stops_the_stack_cleanly(tmp_path: Path) -> None:
+    from publisher.local.emulator import port_open
+    from tests.e2e.conftest import start_stack
+
+    stack = start_stack(tmp_path)
+    emulator_port = int(stack.endpoint.rsplit(":", 1)[1])
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(timeout=30) == 0
+    log = stack.log_path.read_text()
+    assert "LLM catalogue local stack is up" in log and "stopped in" in log
+    assert "publish:" in log, "each publish is logged in one line"
+    assert not port_open("127.0.0.1", emulator_port), "the emulator must stop with the stack"

@@ -1,0 +1,116 @@
+"""The local stand-in for the stream trigger: batching, partial batch failures, parking, shards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from publisher.local.poller import ShardCursor, StreamPoller, lambda_record
+
+ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/llm_scores/stream/x"
+
+
+def raw(seq: int) -> dict[str, Any]:
+    return {"eventID": str(seq), "eventName": "INSERT", "dynamodb": {
+        "SequenceNumber": str(seq), "Keys": {"model_name": {"S": f"m{seq}"}}}}
+
+
+class FakeStreams:
+    """GetRecords over a fixed list of records, `page` at a time."""
+
+    def __init__(self, records: list[dict[str, Any]], page: int = 1000) -> None:
+        self.records, self.page = records, page
+
+    def get_records(self, ShardIterator: str, Limit: int) -> dict[str, Any]:  # noqa: N803 - boto3's names
+        start = int(ShardIterator)
+        chunk = self.records[start:start + min(Limit, self.page)]
+        return {"Records": chunk, "NextShardIterator": str(start + len(chunk))}
+
+
+def run_until_drained(poller: StreamPoller, cursor: ShardCursor, rounds: int = 50) -> None:
+    for _ in range(rounds):
+        poller.poll_once(cursor)
+        if not cursor.buffer and cursor.iterator == str(len(poller.streams.records)):
+            return
+
+
+def test_batches_respect_the_batch_size_and_keep_order() -> None:
+    seen: list[list[str]] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        seen.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(FakeStreams([raw(i) for i in range(1, 8)]), ARN, handler, batch_size=3, window=0)
+    run_until_drained(poller, ShardCursor("s", "0"))
+    assert seen == [["1", "2", "3"], ["4", "5", "6"], ["7"]]
+
+
+def test_a_partial_failure_resumes_from_the_lowest_failed_record() -> None:
+    seen: list[list[str]] = []
+    fail_once = {"5"}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+        seen.append(sequences)
+        failed = [s for s in sequences if s in fail_once]
+        fail_once.difference_update(failed)
+        return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
+
+    poller = StreamPoller(FakeStreams([raw(i) for i in range(1, 7)]), ARN, handler, batch_size=3, window=0)
+    poller._stop.wait = lambda timeout=None: False  # no backoff sleeps in tests
+    run_until_drained(poller, ShardCursor("s", "0"))
+    assert seen == [["1", "2", "3"], ["4", "5", "6"], ["5", "6"]]
+
+
+def test_a_record_that_keeps_failing_is_parked_and_the_shard_moves_on(tmp_path: Path) -> None:
+    delivered: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+        delivered.extend(sequences)
+        return {"batchItemFailures": [{"itemIdentifier": "2"}] if "2" in sequences else []}
+
+    dlq = tmp_path / "dlq.jsonl"
+    poller = StreamPoller(FakeStreams([raw(i) for i in range(1, 4)]), ARN, handler, batch_size=10, window=0,
+                          max_retries=2, dlq_path=dlq)
+    poller._stop.wait = lambda timeout=None: False
+    run_until_drained(poller, ShardCursor("s", "0"))
+    parked = [json.loads(line) for line in dlq.read_text().splitlines()]
+    assert [p["sequence"] for p in parked] == ["2"]
+    assert delivered.count("2") == 3 and delivered[-1] == "3"
+
+
+def test_a_raising_handler_retries_the_whole_batch() -> None:
+    calls = {"n": 0}
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("cold start hiccup")
+        return {"batchItemFailures": []}
+
+    poller = StreamPoller(FakeStreams([raw(1), raw(2)]), ARN, handler, batch_size=10, window=0)
+    poller._stop.wait = lambda timeout=None: False
+    run_until_drained(poller, ShardCursor("s", "0"))
+    assert calls["n"] == 2 and not poller.parked
+
+
+def test_a_batch_waits_for_the_window_unless_full() -> None:
+    seen: list[int] = []
+    poller = StreamPoller(FakeStreams([raw(1)]), ARN, lambda e, c: seen.append(len(e["Records"])) or {},
+                          batch_size=10, window=3600)
+    cursor = ShardCursor("s", "0")
+    poller.poll_once(cursor)
+    assert seen == [] and len(cursor.buffer) == 1
+
+
+def test_lambda_record_has_epoch_seconds_and_the_source_arn() -> None:
+    from datetime import UTC, datetime
+
+    record = {"eventID": "e", "eventName": "MODIFY", "awsRegion": "us-east-1",
+              "dynamodb": {"ApproximateCreationDateTime": datetime(2026, 1, 1, tzinfo=UTC), "SequenceNumber": "9"}}
+    shaped = lambda_record(record, ARN)
+    assert shaped["dynamodb"]["ApproximateCreationDateTime"] == 1767225600.0
+    assert shaped["eventSourceARN"] == ARN and shaped["eventSource"] == "aws:dynamodb"
