@@ -14,6 +14,11 @@ from publisher.config import HTML_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, JSON_C
 from publisher.model import slugify, sorted_records
 
 SCHEMA_VERSION = 1
+# The page lists at most this many models (the best first). A realistic catalogue has a few dozen
+# to a few hundred and is listed whole; at 100k models a full table would be a 40 MB page no
+# browser should load, and rendering it would dominate the publish. The JSON documents and the
+# API always carry every model.
+PAGE_ROW_LIMIT = 2000
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 ENV_SITE_DIR = "SITE_DIR"
@@ -211,7 +216,8 @@ def render_site(
     context = {
         "snapshot": {"version": version, "generated_at": generated_at, "count": len(models)},
         "models": models,
-        "rows": page_rows(models),
+        "rows": page_rows(models[:PAGE_ROW_LIMIT]),
+        "row_limit": PAGE_ROW_LIMIT,
         "providers": providers,
         "links": page_links,
         # The page's provider filter matches rows by the same slug as providers/<slug>.json.

@@ -68,3 +68,22 @@ def test_static_assets_are_content_addressed_and_immutable() -> None:
     for obj in statics:
         assert "immutable" in obj.cache_control
         assert obj.key.count(".") >= 2
+
+
+def test_page_lists_at_most_the_row_limit_but_json_keeps_every_model(monkeypatch) -> None:
+    import publisher.render as render
+
+    monkeypatch.setattr(render, "PAGE_ROW_LIMIT", 3)
+    models = {f"m{i}": {"model_name": f"m{i}", "provider": "P", "score": float(i)} for i in range(5)}
+    objects = _by_key(render.render_site(1, "2026-01-01T00:00:00Z", models))
+    page = objects["index.html"].body.decode()
+    assert page.count('<th scope="row"') == 3
+    assert ">m4<" in page and ">m0<" not in page, "the best models are the ones listed"
+    assert "3 highest-scoring of 5 models" in page
+    assert json.loads(objects["llms.json"].body)["count"] == 5
+
+
+def test_page_lists_every_model_below_the_limit() -> None:
+    models = {f"m{i}": {"model_name": f"m{i}", "provider": "P", "score": float(i)} for i in range(30)}
+    page = _by_key(render_site(1, "2026-01-01T00:00:00Z", models))["index.html"].body.decode()
+    assert page.count('<th scope="row"') == 30 and "highest-scoring of" not in page
