@@ -9,7 +9,7 @@ import re
 import uuid
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
@@ -44,7 +44,7 @@ FEED_TITLE = "LLM catalogue: changes"
 _RANK = {None: -1, **{f: i for i, f in enumerate(TRACKED)}}
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-HISTORY_WORKERS = 8
+HISTORY_WORKERS = 16
 
 
 def history_key(model_name: str) -> str:
@@ -296,9 +296,9 @@ class ChangeFeed:
         if not keys:
             return []
         with ThreadPoolExecutor(max_workers=min(HISTORY_WORKERS, len(keys))) as pool:
-            bodies = list(pool.map(store.get_bytes, keys))
+            read = list(pool.map(store.get_with_prior, keys))
         objects = []
-        for key, body in zip(keys, bodies, strict=True):
+        for key, (body, prior) in zip(keys, read, strict=True):
             existing = None
             if body is not None:
                 try:
@@ -307,7 +307,7 @@ class ChangeFeed:
                     log.warning("history object %s is not JSON; rewriting it from the pending events", key)
             doc = merge_history(key[len(HISTORY_PREFIX):-len(".json")], existing, by_key[key],
                                 self.history_limit)
-            obj = json_object(key, doc)
+            obj = replace(json_object(key, doc), prior=prior)
             if obj.body != body:
                 objects.append(obj)
         return objects

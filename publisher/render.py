@@ -34,11 +34,22 @@ _STATIC_TYPES = {
 
 
 @dataclass(frozen=True)
+class Prior:
+    """What the bucket held under a key when it was just read: its ETag (None: absent) and version."""
+
+    etag: str | None
+    version: int
+
+
+@dataclass(frozen=True)
 class SiteObject:
     key: str
     body: bytes
     content_type: str
     cache_control: str
+    # Set when the caller has just read the object: the write can skip its HEAD (a stale prior
+    # only costs a 412 and a retry with a fresh HEAD).
+    prior: Prior | None = None
 
     @property
     def md5(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from publisher.config import STATE_KEY
-from publisher.render import SiteObject
+from publisher.render import Prior, SiteObject
 from publisher.snapshot import State
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,11 @@ class SiteStore:
         from botocore.exceptions import ClientError
 
         conflicts = 0
-        for _ in range(attempts):
-            current = self.head(obj.key)
+        for attempt in range(attempts):
+            if attempt == 0 and obj.prior is not None:
+                current = (obj.prior.etag, obj.prior.version) if obj.prior.etag is not None else None
+            else:
+                current = self.head(obj.key)
             if current is not None:
                 etag, current_version = current
                 if current_version > version or (current_version == version and etag == obj.md5):
@@ -135,7 +138,7 @@ class SiteStore:
                 conflicts += 1
         raise SnapshotConflict(f"{obj.key}: gave up after {attempts} conflicting writes")
 
-    def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 8) -> WriteReport:
+    def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 16) -> WriteReport:
         """Write the objects in parallel; `llms.json` last, so its version never runs ahead of the rest."""
         objects = list(objects)
         head = [o for o in objects if o.key != "llms.json"]
@@ -156,6 +159,20 @@ class SiteStore:
             size += len(obj.body) if did_write else 0
             conflicts += obj_conflicts
         return WriteReport(written, skipped, size, conflicts)
+
+    def get_with_prior(self, key: str) -> tuple[bytes | None, Prior]:
+        """An object's bytes (None when absent) and what a conditional overwrite of it needs."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                return None, Prior(None, -1)
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
+        raw = response.get("Metadata", {}).get(VERSION_META, "-1")
+        version = int(raw) if raw.lstrip("-").isdigit() else -1
+        return response["Body"].read(), Prior(_strip(response["ETag"]), version)
 
     def get_bytes(self, key: str) -> bytes | None:
         from botocore.exceptions import ClientError

@@ -197,3 +197,21 @@ def test_an_older_publisher_never_overwrites_a_newer_object(bucket: str, stale_f
         assert store.put_if_newer(old, 1) == (False, 0)
     assert read_site_json("x.json") == {"v": 2}
     assert deserialize_image({}) == {}
+
+
+def test_a_stale_prior_costs_one_conflict_and_never_overwrites_newer(bucket: str) -> None:
+    from dataclasses import replace
+
+    from publisher.render import Prior, json_object
+
+    store = SiteStore(aws.client("s3"), bucket)
+    store.put_if_newer(json_object("h.json", {"v": 1}), 1)
+    body, prior = store.get_with_prior("h.json")
+    assert body is not None and prior.version == 1
+    store.put_if_newer(json_object("h.json", {"v": 3}), 3)  # someone newer wrote since our read
+    written, conflicts = store.put_if_newer(replace(json_object("h.json", {"v": 2}), prior=prior), 2)
+    assert (written, conflicts) == (False, 1)
+    assert read_site_json("h.json") == {"v": 3}
+    written, conflicts = store.put_if_newer(
+        replace(json_object("new.json", {"v": 1}), prior=Prior(None, -1)), 1)
+    assert (written, conflicts) == (True, 0)

@@ -21,7 +21,7 @@ from publisher.feed import (
     merge_history,
     model_api_url,
 )
-from publisher.render import JSON_CACHE_CONTROL
+from publisher.render import JSON_CACHE_CONTROL, Prior
 from publisher.snapshot import Change, State
 
 GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5}
@@ -188,6 +188,9 @@ class NoStore:
 
     def get_bytes(self, key: str) -> None:
         return None
+
+    def get_with_prior(self, key: str) -> tuple[None, Prior]:
+        return None, Prior(None, -1)
 
 
 def test_hook_keeps_the_latest_n_events_newest_first_for_the_next_version() -> None:
