@@ -7,8 +7,16 @@ from typing import Any
 
 
 @cache
+def _session() -> Any:
+    # botocore directly, not boto3: boto3's import pulls in s3transfer and its resource layer,
+    # about 100 ms of a cold start that these handlers never use (they only need clients).
+    import botocore.session
+
+    return botocore.session.get_session()
+
+
+@cache
 def client(service: str) -> Any:
-    import boto3
     from botocore.config import Config as BotoConfig
 
     # Standard retry mode backs off on throttling and 5xx; a short connect timeout fails fast.
@@ -18,9 +26,10 @@ def client(service: str) -> Any:
         read_timeout=10,
         tcp_keepalive=True,
     )
-    return boto3.session.Session().client(service, config=config)
+    return _session().create_client(service, config=config)
 
 
 def reset_clients() -> None:
-    """Forget cached clients (tests switch endpoints and credentials)."""
+    """Forget cached clients and the session (tests switch endpoints and credentials)."""
     client.cache_clear()
+    _session.cache_clear()
