@@ -24,7 +24,7 @@ from common import merge_results, save, summary, synthetic_items  # noqa: E402
 BATCH = 100
 
 
-def _one_size(count: int, repeats: int) -> dict:
+def _one_size(count: int, repeats: int, feed: bool) -> dict:
     from publisher.local.emulator import free_port, local_aws_env, start_emulator
 
     emulator = start_emulator(port=free_port(), reuse=False)
@@ -55,7 +55,8 @@ def _one_size(count: int, repeats: int) -> dict:
             history_limit = 500
             public_base_url = ""
 
-        install(publisher, _Cfg())  # the deployed publisher runs with the change feed
+        if feed:  # the deployed publisher runs with the change feed
+            install(publisher, _Cfg())
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         timings = []
         phases: dict[str, list[float]] = {}
@@ -79,6 +80,7 @@ def _one_size(count: int, repeats: int) -> dict:
         size = len(s3.get_object(Bucket="bench-site", Key="llms.json")["Body"].read())
     return {
         "models": count,
+        "feed": feed,
         "publish_ms": summary(timings),
         "phases_ms": {phase: summary(values)["median"] for phase, values in phases.items()},
         "llms_json_bytes": size,
@@ -92,27 +94,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--no-feed", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(_one_size(args.child, args.repeats)))
+        print(json.dumps(_one_size(args.child, args.repeats, feed=not args.no_feed)))
         return 0
     results = []
-    print(f"publish benchmark: apply a {BATCH}-record batch + render + conditional writes to S3 "
-          "(moto server in its own process; the change feed on)")
-    print(f"{'models':>8} {'median ms':>10} {'p99 ms':>8} {'llms.json':>11} {'peak RSS MB':>12}   "
+    print(f"publish benchmark: apply a {BATCH}-record batch (100 distinct models) + render + conditional "
+          "writes to S3 (moto server in its own process, sharing the 2 cores)")
+    print(f"{'models':>8} {'feed':>5} {'median ms':>10} {'p99 ms':>8} {'llms.json':>11} {'peak RSS MB':>12}   "
           "median per phase (ms)")
     for size in [int(s) for s in args.sizes.split(",")]:
         repeats = args.repeats if size < 100_000 else max(3, args.repeats // 2)
-        out = subprocess.run([sys.executable, __file__, "--child", str(size), "--repeats", str(repeats)],
-                             capture_output=True, text=True, check=True)
-        row = json.loads(out.stdout.strip().splitlines()[-1])
-        results.append(row)
-        print(f"{row['models']:>8} {row['publish_ms']['median']:>10.0f} {row['publish_ms']['p99']:>8.0f} "
-              f"{row['llms_json_bytes'] / 1e6:>9.2f}MB {row['peak_rss_mb']:>12.0f}   "
-              + " ".join(f"{k} {v:.0f}" for k, v in row["phases_ms"].items()))
+        # With the change feed (as deployed: one history object per changed model) and without it.
+        for feed in (True, False):
+            command = [sys.executable, __file__, "--child", str(size), "--repeats", str(repeats)]
+            out = subprocess.run(command + ([] if feed else ["--no-feed"]), capture_output=True, text=True,
+                                 check=True)
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            results.append(row)
+            print(f"{row['models']:>8} {'on' if feed else 'off':>5} {row['publish_ms']['median']:>10.0f} "
+                  f"{row['publish_ms']['p99']:>8.0f} {row['llms_json_bytes'] / 1e6:>9.2f}MB "
+                  f"{row['peak_rss_mb']:>12.0f}   " + " ".join(f"{k} {v:.0f}" for k, v in row["phases_ms"].items()))
     print("targets: 10k <= 1000 ms, 100k <= 10000 ms, peak RSS <= 512 MB")
     save("publish", {"batch": BATCH, "results": results})
-    by_size = {r["models"]: r for r in results}
+    by_size = {r["models"]: r for r in results if r["feed"]}
     if 10_000 in by_size:
         merge_results({"publisher_handler_ms": round(by_size[10_000]["publish_ms"]["median"], 1)})
     return 0
