@@ -104,14 +104,14 @@ def wheel_entries(wheel: Path) -> Iterator[tuple[str, bytes]]:
             yield "/".join(parts), zf.read(info)
 
 
-def tree_entries(source: Path, prefix: str) -> Iterator[tuple[str, bytes]]:
+def tree_entries(source: Path, prefix: str, exclude: tuple[str, ...] = ()) -> Iterator[tuple[str, bytes]]:
     if not source.is_dir():
         raise SystemExit(f"package: {source} does not exist")
     for path in source.rglob("*"):
         if not path.is_file():
             continue
         rel = path.relative_to(source).parts
-        if _skipped(rel):
+        if _skipped(rel) or rel[0] in exclude:
             continue
         yield "/".join((prefix, *rel)), path.read_bytes()
 
@@ -147,15 +147,19 @@ def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Pat
             yield from wheel_entries(wheel)
 
     package = ROOT / "publisher"
+    # The local stack (emulator, poller, edge) never runs in Lambda.
+    lambda_only = ("local",)
     targets = {
         # The publisher renders the site: templates and static assets travel at site/ in the root.
         "publisher": [
-            tree_entries(package, "publisher"),
+            tree_entries(package, "publisher", lambda_only),
             tree_entries(ROOT / "site" / "templates", "site/templates"),
             tree_entries(ROOT / "site" / "static", "site/static"),
             deps(),
         ],
-        "read_api": [tree_entries(package, "publisher"), deps()],
+        # The read API needs only the standard library and the runtime's botocore: a smaller zip
+        # is less to fetch and unpack on a cold start.
+        "read_api": [tree_entries(package, "publisher", lambda_only)],
     }
     built: dict[str, Path] = {}
     for name, sources in targets.items():

@@ -43,11 +43,20 @@ def test_zip_entries_are_sorted_with_fixed_metadata(builds: list[dict[str, Path]
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 
-@pytest.mark.parametrize("name", ["publisher", "read_api"])
+def test_read_zip_is_the_package_alone(builds: list[dict[str, Path]]) -> None:
+    with zipfile.ZipFile(builds[0]["read_api"]) as zf:
+        names = set(zf.namelist())
+    assert "publisher/handlers/read.py" in names
+    assert {n.split("/")[0] for n in names} == {"publisher"}, "the read API bundles no dependency"
+    assert not any(n.startswith("publisher/local/") for n in names), "the local stack stays out of Lambda"
+
+
+@pytest.mark.parametrize("name", ["publisher"])
 def test_zip_holds_handlers_and_runtime_dependencies(builds: list[dict[str, Path]], name: str) -> None:
     with zipfile.ZipFile(builds[0][name]) as zf:
         names = set(zf.namelist())
     assert "publisher/__init__.py" in names
+    assert not any(n.startswith("publisher/local/") for n in names), "the local stack stays out of Lambda"
     assert any(n.startswith("aws_lambda_powertools/") for n in names)
     assert any(n.startswith("jinja2/") for n in names)
     assert not any(n.startswith(("boto3/", "botocore/")) for n in names), "boto3 comes from the runtime"
