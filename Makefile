@@ -64,7 +64,7 @@ loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while 
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
 
 cost: $(STAMP) ## Monthly cost, PoC against this design (ARGS=--json | --markdown | --free-tier ...)
-	$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)
+	@$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)
 
 package: $(STAMP) ## Build dist/publisher.zip and dist/read_api.zip (deterministic)
 	$(PYTHON) scripts/package.py $(ARGS)
