@@ -25,6 +25,8 @@ def client(service: str) -> Any:
         connect_timeout=2,
         read_timeout=10,
         tcp_keepalive=True,
+        # The publisher writes objects 16 at a time; botocore's default pool of 10 would churn.
+        max_pool_connections=32,
     )
     return _session().create_client(service, config=config)
 
