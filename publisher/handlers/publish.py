@@ -104,8 +104,9 @@ def handle_stream(event: dict[str, Any], pub: Publisher) -> dict[str, Any]:
         ]}
     if result is not None:
         _record_metrics(result, len(records), malformed)
-        if changes:
-            oldest = min(parse_iso(c.at) for c in changes)
+        if result.published and result.changes:
+            # Only what this publish applied: a replayed record is old by nature, not a stale snapshot.
+            oldest = min(parse_iso(c.at) for c in result.changes)
             lag = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
             metrics.add_metric(name="PublishLagSeconds", unit=MetricUnit.Seconds, value=lag)
         if result.published:

@@ -176,3 +176,18 @@ def test_missing_bucket_config_fails_fast(monkeypatch: pytest.MonkeyPatch, lambd
     logging.getLogger().setLevel(logging.CRITICAL)
     with pytest.raises(ConfigError, match="SITE_BUCKET"):
         publish.handler(load_event("stream_insert_poc"), lambda_context)
+
+
+def test_publish_lag_counts_applied_records_only(
+    bucket: str, lambda_context: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import time
+
+    now = time.time()
+    fresh = stream_record("INSERT", 1, "Fresh", new={"model_name": "Fresh", "provider": "P", "score": Decimal(1)},
+                          at=now - 3)
+    publish.handler({"Records": [fresh]}, lambda_context)
+    lag = emf_metrics(capsys.readouterr().out)["PublishLagSeconds"]
+    assert 2 <= lag < 60
+    publish.handler({"Records": [fresh]}, lambda_context)  # a replay, hours later for all it matters
+    assert "PublishLagSeconds" not in emf_metrics(capsys.readouterr().out)
