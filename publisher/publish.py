@@ -6,6 +6,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -111,9 +112,13 @@ class Publisher:
     def _write(self, state: State, changes: list[Change], rejected: list[Rejected], conflicts: int,
                started: float, orphans: set[str], phases: dict[str, float]) -> PublishResult:
         mark = time.perf_counter()
-        objects = render_site(state.version, state.generated_at, state.models, links=self.links)
-        for extension in self.extensions:
-            objects.extend(extension(state, changes, self.store))
+        # Extensions wait on S3 reads (the feed's history objects) while the site renders on the
+        # CPU: run them side by side. Both only read the committed state.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            extra = pool.submit(
+                lambda: [obj for extension in self.extensions for obj in extension(state, changes, self.store)])
+            objects = render_site(state.version, state.generated_at, state.models, links=self.links)
+            objects.extend(extra.result())
         mark = _lap(phases, "render", mark)
         report = self.store.publish(objects, state.version)
         self._delete_orphans(orphans, state.version)
