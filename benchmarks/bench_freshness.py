@@ -23,12 +23,15 @@ WRITES = 20
 
 
 def main() -> int:
-    from tests.e2e.conftest import start_stack, stop_stack
+    import boto3
+
+    from publisher.local.launch import launch
 
     with tempfile.TemporaryDirectory() as tmp:
-        stack = start_stack(Path(tmp))
+        stack = launch(Path(tmp))
         try:
-            ddb = stack.client("dynamodb")
+            ddb = boto3.client("dynamodb", endpoint_url=stack.endpoint, region_name="us-east-1",
+                               aws_access_key_id="bench", aws_secret_access_key="bench")
             delays = []
             for i in range(WRITES):
                 score = f"{50 + i + 0.5}"
@@ -46,7 +49,7 @@ def main() -> int:
                     time.sleep(0.02)
                 delays.append(time.perf_counter() - started)
         finally:
-            stop_stack(stack)
+            stack.stop()
     median, worst = statistics.median(delays), max(delays)
     print(f"local freshness over {WRITES} writes: median {median:.2f} s, worst {worst:.2f} s (target <= 2 s)")
     print("  (stream batching window 0.25 s + poll 0.1 s + publish + edge cache TTL 0.5 s)")

@@ -21,8 +21,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +31,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from common import save  # noqa: E402
+
+from publisher.local.launch import LaunchedStack, http_get, launch  # noqa: E402
 
 TARGETS = ("/llms.json", "/api/llms?provider=OpenAI&min_score=90")
 
@@ -62,77 +62,6 @@ def ensure_wrk() -> str:
         "wrk is not installed and cannot be installed here (needs root and apt-get): "
         "install the `wrk` package (Debian/Ubuntu: sudo apt-get install wrk; macOS: brew install wrk)"
     )
-
-
-def http_get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
-            return response.status, dict(response.headers), response.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, dict(exc.headers), exc.read()
-
-
-@dataclass
-class Stack:
-    edge: str
-    endpoint: str
-    process: subprocess.Popen[bytes] | None = None
-    log: Path | None = None
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_stack(state: Path) -> Stack:
-    from publisher.local.emulator import free_port
-
-    edge_port, emulator_port = free_port(), free_port()
-    log = state / "stack.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "publisher",
-            "run",
-            "--edge-port",
-            str(edge_port),
-            "--emulator-port",
-            str(emulator_port),
-            "--state-dir",
-            str(state / "state"),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    stack = Stack(f"http://127.0.0.1:{edge_port}", f"http://127.0.0.1:{emulator_port}", process, log)
-    wait_published(stack, 90)
-    return stack
-
-
-def wait_published(stack: Stack, timeout: float) -> None:
-    """Until /llms.json comes from S3 (before the first publish the edge fails over to DynamoDB)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if stack.process is not None and stack.process.poll() is not None:
-            raise SystemExit(f"the local stack exited:\n{stack.log.read_text()[-3000:] if stack.log else ''}")
-        try:
-            status, headers, _ = http_get(stack.edge + "/llms.json")
-            if status == 200 and headers.get("X-Snapshot-Source") == "s3":
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"no published snapshot at {stack.edge} within {timeout:.0f} s")
 
 
 class Writer(threading.Thread):
@@ -306,11 +235,11 @@ def main() -> int:
         )
     wrk = ensure_wrk()
     with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
-        stack = Stack(args.edge.rstrip("/"), args.endpoint) if args.edge else start_stack(Path(tmp))
+        stack = LaunchedStack(args.edge.rstrip("/"), args.endpoint) if args.edge else launch(Path(tmp), timeout=90)
         writer = Writer(stack.endpoint, args.write_interval)
         verifier = Verifier(stack.edge, args.verifiers)
         try:
-            wait_published(stack, 30)
+            stack.wait_published(30)
             _, _, body = http_get(stack.edge + "/llms.json")
             start_version = json.loads(body)["version"]
             print(

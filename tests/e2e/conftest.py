@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,19 +11,16 @@ from typing import Any
 
 import pytest
 
-from publisher.local.emulator import free_port, local_aws_env
+from publisher.local.emulator import local_aws_env
+from publisher.local.launch import REPO, LaunchedStack, http_get, launch
 
-REPO = Path(__file__).resolve().parents[2]
+__all__ = ["REPO", "RunningStack", "start_stack", "stop_stack"]
 
 
 @dataclass
-class RunningStack:
-    edge: str
-    endpoint: str
-    bucket: str
-    table: str
-    process: subprocess.Popen[str]
-    log_path: Path
+class RunningStack(LaunchedStack):
+    bucket: str = "llm-catalogue-site-local"
+    table: str = "llm_scores"
 
     def client(self, service: str) -> Any:
         import boto3
@@ -41,12 +32,7 @@ class RunningStack:
         )
 
     def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(self.edge + path, headers=headers or {})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-                return response.status, dict(response.headers), response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, dict(exc.headers), exc.read()
+        return http_get(self.edge + path, headers)
 
     def get_json(self, path: str) -> Any:
         status, _, body = self.get(path)
@@ -66,48 +52,14 @@ class RunningStack:
                 raise AssertionError(f"condition not met within {timeout} s; stack log:\n{self.log_tail()}")
             time.sleep(interval)
 
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text().splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
 
 def start_stack(tmp: Path, extra_args: list[str] | None = None) -> RunningStack:
-    edge_port, emulator_port = free_port(), free_port()
-    log_path = tmp / "stack.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "publisher", "run", "--edge-port", str(edge_port),
-         "--emulator-port", str(emulator_port), "--state-dir", str(tmp / "state"), *(extra_args or [])],
-        cwd=REPO, env=env, stdout=log_path.open("w"), stderr=subprocess.STDOUT, text=True,
-    )
-    stack = RunningStack(f"http://127.0.0.1:{edge_port}", f"http://127.0.0.1:{emulator_port}",
-                         "llm-catalogue-site-local", "llm_scores", process, log_path)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"local stack exited with {process.returncode}:\n{stack.log_tail()}")
-        status, headers = 0, {}
-        with contextlib.suppress(OSError):
-            status, headers, _ = stack.get("/llms.json")
-        # Before the first publish the edge fails over to the read API (source: dynamodb); the
-        # stack is up when the published snapshot itself is served.
-        if status == 200 and headers.get("X-Snapshot-Source") == "s3":
-            return stack
-        time.sleep(0.2)
-    process.kill()
-    raise RuntimeError(f"local stack did not serve /llms.json within 60 s:\n{stack.log_tail()}")
+    launched = launch(tmp, extra_args)
+    return RunningStack(launched.edge, launched.endpoint, launched.process, launched.log_path)
 
 
 def stop_stack(stack: RunningStack) -> None:
-    stack.process.terminate()
-    try:
-        stack.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        stack.process.kill()
-        stack.process.wait()
+    stack.stop()
 
 
 @pytest.fixture(scope="session")
