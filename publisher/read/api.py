@@ -181,24 +181,24 @@ class ReadApi:
                            "version": catalogue.version}, separators=(",", ":")).encode()
         return rendered(b'{"items":[' + items + b"]," + tail[1:])
 
-    def get_model(self, request: Request, raw_name: str) -> Response:
+    def _find(self, request: Request, raw_name: str) -> tuple[Catalogue, int, str]:
+        """The catalogue and the position of the model a `/api/llms/{model_name}...` path names."""
         name = model_name(raw_name)
         reject_parameters(request.raw_query)
         catalogue = self.source.current()
         position = catalogue.lookup(name)
         if position is None:
             raise NotFound("model_not_found", f"no model named {name!r}", "model_name")
+        return catalogue, position, name
+
+    def get_model(self, request: Request, raw_name: str) -> Response:
+        catalogue, position, _ = self._find(request, raw_name)
         content = catalogue.cached(("model", str(position)),
                                    lambda: rendered(catalogue.record_bytes[position]))
         return ok(request, content, catalogue)
 
     def history(self, request: Request, raw_name: str) -> Response:
-        name = model_name(raw_name)
-        reject_parameters(request.raw_query)
-        catalogue = self.source.current()
-        position = catalogue.lookup(name)
-        if position is None:
-            raise NotFound("model_not_found", f"no model named {name!r}", "model_name")
+        catalogue, position, name = self._find(request, raw_name)
         body = self.source.history(slugify(catalogue.models[position]["model_name"]))
         if body is None:
             raise NotFound("history_not_found", f"no history recorded for {name!r} yet", "model_name")
