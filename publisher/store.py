@@ -175,11 +175,5 @@ class SiteStore:
         return response["Body"].read(), Prior(_strip(response["ETag"]), version)
 
     def get_bytes(self, key: str) -> bytes | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if _code(exc) in _MISSING:
-                return None
-            raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
+        """An object's bytes, or None when it does not exist."""
+        return self.get_with_prior(key)[0]
