@@ -1,16 +1,20 @@
 locals {
-  # Only the routes the read function serves; anything else is API Gateway's own 404 and never
-  # reaches (or bills) the function. The last two are CloudFront's failover origin paths.
-  api_routes = [
-    "GET /api/llms",
-    "GET /api/llms/{model_name}",
-    "GET /api/llms/{model_name}/history",
-    "GET /api/providers",
-    "GET /api/health",
-    "GET /api/openapi.json",
-    "GET /llms.json",
-    "GET /llms",
+  # Only the routes the read function serves (publisher/read/api.py ROUTES), each with every
+  # method of the edge contract (GET, HEAD, OPTIONS); anything else is API Gateway's own 404 and
+  # never reaches (or bills) the function. The last four are CloudFront's failover origin paths.
+  api_paths = [
+    "/api/llms",
+    "/api/llms/{model_name}",
+    "/api/llms/{model_name}/history",
+    "/api/providers",
+    "/api/health",
+    "/api/openapi.json",
+    "/llms.json",
+    "/llms",
+    "/history/{file}",
+    "/providers/{file}",
   ]
+  api_routes = [for route in setproduct(local.edge_contract.methods, local.api_paths) : "${route[0]} ${route[1]}"]
 }
 
 resource "aws_apigatewayv2_api" "this" {
@@ -79,5 +83,5 @@ resource "aws_lambda_permission" "api_invoke_read" {
   function_name = aws_lambda_function.read.function_name
   qualifier     = local.read_uses_alias ? aws_lambda_alias.read_live[0].name : null
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/GET/*"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*/*"
 }

@@ -20,5 +20,9 @@ locals {
   # The publisher's links and feeds need the public origin. It cannot come from the distribution
   # for the read function (CloudFront -> HTTP API -> read Lambda would be a cycle), so the read
   # function only gets the configured value and falls back to the request's own host.
+  # CORS, CSP and security headers: one file, also read by the local edge, the read API and the
+  # page renderer (publisher/edge_contract.py).
+  edge_contract = jsondecode(file(var.edge_contract_path != "" ? var.edge_contract_path : "${path.module}/../publisher/edge_contract.json"))
+
   public_base_url = var.public_base_url != "" ? var.public_base_url : "https://${aws_cloudfront_distribution.this.domain_name}"
 }

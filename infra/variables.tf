@@ -375,6 +375,18 @@ variable "acm_certificate_arn" {
   }
 }
 
+variable "edge_contract_path" {
+  description = "The edge contract (CORS, CSP, security headers) shared with the code. Empty: ../publisher/edge_contract.json beside this module; scratch copies of the module (make infra-local, tests) pass its absolute path."
+  type        = string
+  default     = ""
+}
+
+variable "custom_response_headers_policy" {
+  description = "Create the response headers policy from the edge contract (CORS with preflight, the page's CSP, security headers) and attach it to every behaviour. Only the emulator, which has no response headers policy API, sets false: the behaviours then reference the AWS-managed CORS-with-preflight-and-SecurityHeadersPolicy, which lacks the CSP."
+  type        = bool
+  default     = true
+}
+
 variable "cdn_wait_for_deployment" {
   description = "Wait for CloudFront to report the distribution Deployed before apply returns (several minutes on AWS); the emulator run turns it off."
   type        = bool
