@@ -282,9 +282,9 @@ variable "read_reserved_concurrency" {
 }
 
 variable "snapshot_revalidate_seconds" {
-  description = "SNAPSHOT_REVALIDATE_SECONDS: how long the read API trusts its in-memory snapshot before a conditional GET."
+  description = "SNAPSHOT_REVALIDATE_SECONDS: how long the read API trusts its in-memory snapshot before a conditional GET (a 304 costs one S3 GET request). It bounds how far an uncached API answer can trail the newest published snapshot; a name not found and min_version look at S3 again regardless."
   type        = number
-  default     = 5
+  default     = 1
 
   validation {
     condition     = var.snapshot_revalidate_seconds >= 0 && var.snapshot_revalidate_seconds <= 3600

@@ -24,6 +24,9 @@ _NOT_MODIFIED = {"304", "NotModified"}
 _MISSING = {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}
 # After S3 and DynamoDB both failed with no copy in hand, requests get their 503 at once for this long.
 FAILED_RETRY_INTERVAL = 0.5
+# While the snapshot cannot be read, a copy scanned from DynamoDB is kept this long before the next
+# scan (S3 is still tried at every revalidation): a scan reads the whole table.
+FALLBACK_RESCAN_SECONDS = 5.0
 
 ClientFactory = Callable[[], Any]
 
@@ -72,6 +75,7 @@ class SnapshotSource:
         # Refreshes begun, and which of them the last completed one was (both under the lock).
         self._refreshes_begun = 0
         self._last_completed = 0
+        self._scanned = float("-inf")
 
     @property
     def loaded_at(self) -> datetime | None:
@@ -142,8 +146,13 @@ class SnapshotSource:
                 return
             reason = "snapshot_missing"
             log.info("no snapshot object in S3, scanning DynamoDB", extra={"key": SNAPSHOT_KEY})
+        if current is not None and current.source == SOURCE_DYNAMODB and \
+                self.clock() - self._scanned < FALLBACK_RESCAN_SECONDS:
+            self._checked = self.clock()
+            return
         try:
             self._install(self._scan(reason))
+            self._scanned = self.clock()
         except SourceError as exc:
             self._checked = self.clock()
             if current is None:
@@ -184,10 +193,13 @@ class SnapshotSource:
             return None
         return int(raw) if isinstance(raw, str) and raw.isdigit() else None
 
-    def newest_published_version(self) -> int | None:
+    def newest_published_version(self, ask_s3: bool = True) -> int | None:
         """The newest snapshot version that can be known without llms.json: this instance's own, the
         version of `llms` (same publish), or of the newest surviving version of a deleted llms.json
-        (the bucket is versioned). None when none can be found (nothing published, or S3 is down)."""
+        (the bucket is versioned). None when none can be found (nothing published, or S3 is down).
+        `ask_s3=False` when S3 is failing: its answers would only add timeouts to the fallback."""
+        if not ask_s3:
+            return self._last_s3_version
         known = [v for v in (self._last_s3_version, self._version_metadata(Key=ARRAY_KEY)) if v is not None]
         try:
             listed = self._s3().list_object_versions(Bucket=self.bucket, Prefix=SNAPSHOT_KEY, MaxKeys=10)
@@ -221,8 +233,8 @@ class SnapshotSource:
         stamps = [r["updated_at"] for r in records if "updated_at" in r]
         generated_at = max([self._last_s3_generated_at, *stamps])
         fallback = {"source": SOURCE_DYNAMODB, "reason": reason, "scanned_at": iso(self.wall_clock())}
-        return Catalogue.from_records(self.newest_published_version(), generated_at, records, SOURCE_DYNAMODB,
-                                      fallback)
+        version = self.newest_published_version(ask_s3=reason == "snapshot_missing")
+        return Catalogue.from_records(version, generated_at, records, SOURCE_DYNAMODB, fallback)
 
     def object_bytes(self, key: str) -> bytes | None:
         """A published object (a model's history), or None when it does not exist."""

@@ -413,3 +413,30 @@ def test_age_is_since_generated_at_for_s3_and_since_the_scan_for_dynamodb(
     assert age_seconds(catalogue, None, now) == 60
     scanned = make(FakeS3(), ddb, clock).current()
     assert age_seconds(scanned, datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC), now) == 30
+
+
+def test_a_fallback_scan_is_kept_for_a_while_but_s3_is_tried_at_every_revalidation(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    source = make(s3, ddb, clock, revalidate=0.25)
+    assert source.current().source == SOURCE_DYNAMODB
+    for _ in range(8):
+        clock.now += 0.5
+        source.current()
+    assert ddb.scans == 1 and len(s3.calls) == 9
+    clock.now += 1.5
+    source.current()
+    assert ddb.scans == 2
+    publish(s3, range(1, 3))
+    clock.now += 0.5
+    assert (source.current().source, source.current().version) == (SOURCE_S3, 2)
+
+
+def test_while_s3_fails_the_fallback_does_not_ask_it_for_versions(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    asked: list[str] = []
+    s3.head_object = lambda **kw: asked.append("head")  # type: ignore[method-assign,assignment,return-value]
+    s3.list_object_versions = lambda **kw: asked.append("list")  # type: ignore[method-assign,assignment,return-value]
+    s3.fail = client_error("503")
+    assert make(s3, ddb, clock).current().source == SOURCE_DYNAMODB
+    assert asked == []
