@@ -120,6 +120,7 @@ class LocalStack:
             f"  site (CDN stand-in): {edge}/",
             f"  snapshot:            {edge}/llms.json   (PoC contract: {edge}/llms)",
             f"  read API:            {edge}/api/llms   (OpenAPI: {edge}/api/openapi.json)",
+            f"  JSON Schemas:        {edge}/schemas/catalogue.schema.json   (any origin may read it all: CORS *)",
             f"  AWS emulator:        {self.emulator.endpoint}  (region us-east-1, any credentials)",
             f"  try: AWS_ENDPOINT_URL={self.emulator.endpoint} aws dynamodb put-item --table-name "
             f"{self.options.table} --item '{{\"model_name\":{{\"S\":\"My Model\"}},"
