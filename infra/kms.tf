@@ -70,7 +70,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   # CloudFront (OAC) reads SSE-KMS objects. Scoped to this account's distributions rather than
-  # the exact ARN: the exact ARN would make a cycle (distribution -> API -> read Lambda -> its
+  # the exact ARN: the exact ARN would make a cycle (distribution -> function URL -> read Lambda -> its
   # encrypted log group -> this key). The bucket policy is the gate and names the exact ARN.
   statement {
     sid       = "CloudFrontOacDecryptsSiteObjects"

@@ -18,7 +18,7 @@ locals {
   read_name      = "${var.name}-read-api"
 
   # The publisher's links and feeds need the public origin. It cannot come from the distribution
-  # for the read function (CloudFront -> HTTP API -> read Lambda would be a cycle), so the read
-  # function only gets the configured value and falls back to the request's own host.
+  # for the read function (CloudFront -> function URL -> read Lambda would be a cycle), so the
+  # read function only gets the configured value.
   public_base_url = var.public_base_url != "" ? var.public_base_url : "https://${aws_cloudfront_distribution.this.domain_name}"
 }

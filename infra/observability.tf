@@ -186,10 +186,10 @@ resource "aws_cloudwatch_metric_alarm" "read_p99_duration" {
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   alarm_name          = "${local.alarm_prefix}-api-5xx"
-  alarm_description   = "The HTTP API returned 5xx (integration failures, throttled function)."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5xx"
-  dimensions          = { ApiId = aws_apigatewayv2_api.this.id, Stage = aws_apigatewayv2_stage.this.name }
+  alarm_description   = "The read API's function URL answered 5xx (function errors, timeouts, throttles) to CloudFront."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Url5xxCount"
+  dimensions          = { FunctionName = aws_lambda_function.read.function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -274,8 +274,9 @@ resource "aws_cloudwatch_dashboard" "this" {
             ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
             ["AWS/Lambda", "Throttles", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
             ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.read.function_name, { stat = "p99", yAxis = "right" }],
-            ["AWS/ApiGateway", "5xx", "ApiId", aws_apigatewayv2_api.this.id, "Stage", aws_apigatewayv2_stage.this.name, { stat = "Sum" }],
-            ["AWS/ApiGateway", "4xx", "ApiId", aws_apigatewayv2_api.this.id, "Stage", aws_apigatewayv2_stage.this.name, { stat = "Sum" }],
+            ["AWS/Lambda", "UrlRequestCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Url5xxCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Url4xxCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
           ]
         }
       },

@@ -105,7 +105,7 @@ variable "log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every log group of the stack (Lambda, HTTP API access logs, WAF)."
+  description = "Retention of every log group of the stack (Lambda, WAF)."
   type        = number
   default     = 30
 
@@ -260,7 +260,7 @@ variable "read_memory_mb" {
 }
 
 variable "read_timeout_seconds" {
-  description = "Read API timeout (s); below the HTTP API's 30 s integration limit."
+  description = "Read API timeout (s); below CloudFront's default 30 s origin response timeout."
   type        = number
   default     = 10
 
@@ -271,7 +271,7 @@ variable "read_timeout_seconds" {
 }
 
 variable "read_reserved_concurrency" {
-  description = "Reserved concurrency of the read API: a cost ceiling under a flood (with the stage throttle and WAF in front) that also keeps the publisher's capacity. -1 leaves it unreserved."
+  description = "Reserved concurrency of the read API: a cost ceiling under a flood (with the WAF's rate rules and the CDN cache in front) that also keeps the publisher's capacity. -1 leaves it unreserved."
   type        = number
   default     = 50
 
@@ -319,32 +319,12 @@ variable "read_provisioned_concurrency" {
   }
 }
 
-# --- API and CDN ----------------------------------------------------------------------------
+# --- CDN ----------------------------------------------------------------------------
 
-variable "api_throttling_rate_limit" {
-  description = <<-EOT
-    HTTP API stage steady-state rate limit (requests per second). Only /api/* and the failover reach
-    the API; CloudFront caches its answers (s-maxage), so this caps origin load, not reader traffic.
-    1000 rps at the measured ~1 ms handler time needs a handful of concurrent executions.
-  EOT
-  type        = number
-  default     = 1000
-
-  validation {
-    condition     = var.api_throttling_rate_limit >= 1 && var.api_throttling_rate_limit <= 10000
-    error_message = "api_throttling_rate_limit must be between 1 and 10000."
-  }
-}
-
-variable "api_throttling_burst_limit" {
-  description = "HTTP API stage burst limit (requests)."
-  type        = number
-  default     = 2000
-
-  validation {
-    condition     = var.api_throttling_burst_limit >= 1 && var.api_throttling_burst_limit <= 5000
-    error_message = "api_throttling_burst_limit must be between 1 and 5000."
-  }
+variable "api_cache_policy_id" {
+  description = "CloudFront cache policy for /api/*. Empty (the default): this stack's own policy (query strings in the key, no headers or cookies forwarded). Only the emulator run sets it, because moto has no cache-policy API."
+  type        = string
+  default     = ""
 }
 
 variable "price_class" {
@@ -456,7 +436,7 @@ variable "read_p99_duration_alarm_ms" {
 }
 
 variable "api_5xx_alarm_threshold" {
-  description = "Alarm when the HTTP API returns more 5xx responses than this in 5 minutes."
+  description = "Alarm when the read API's function URL returns more 5xx responses (errors, timeouts, throttles) than this in 5 minutes."
   type        = number
   default     = 5
 

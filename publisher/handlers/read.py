@@ -1,4 +1,4 @@
-"""Read Lambda: HTTP API (payload 2.0) requests in, JSON answers from the in-memory snapshot out."""
+"""Read Lambda: function URL requests (payload 2.0 shape, signed by CloudFront) in, JSON answers out."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def request_from_event(event: dict[str, Any]) -> Request:
     return Request(
         method=str(http.get("method") or "GET").upper(),
         path=str(event.get("rawPath") or http.get("path") or "/"),
-        # The raw string, not queryStringParameters: API Gateway joins repeated keys with commas there.
+        # The raw string, not queryStringParameters: function URLs join repeated keys with commas there.
         raw_query=str(event.get("rawQueryString") or ""),
         headers={str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {},
     )
