@@ -28,6 +28,30 @@ data "aws_iam_policy_document" "kms" {
     }
   }
 
+  # The pipeline manages this key through this policy, not through tags: its identity policy has
+  # no kms grant by tag (infra/bootstrap/roles.tf), so no other key can be tagged into its reach.
+  statement {
+    sid       = "DeployRoleAdministersThisKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.deploy_role_arn]
+    }
+  }
+
+  statement {
+    sid       = "PlanRoleReadsThisKey"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.plan_role_arn]
+    }
+  }
+
   statement {
     sid = "CloudWatchLogsEncryptsThisAccountsLogGroups"
     actions = [

@@ -15,6 +15,12 @@ variable "region" {
   default     = "us-east-1"
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this stack creates. Empty: the service boundary infra/bootstrap creates (policy/<name>-pipeline/<name>-service-boundary), which the deploy role requires on every role it creates."
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Extra tags applied to every resource through the provider's default_tags."
   type        = map(string)
