@@ -23,11 +23,11 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 }
 
 resource "aws_sns_topic" "edge_alarms" {
-  # checkov:skip=CKV_AWS_26:Exists only when the stack is outside us-east-1; the service key is regional and the topic carries alarm state changes only, no data.
   count    = local.edge_in_home_region ? 0 : 1
   provider = aws.us_east_1
 
-  name = "${var.name}-edge-alarms"
+  name              = "${var.name}-edge-alarms"
+  kms_master_key_id = local.edge_key_arn
 }
 
 resource "aws_sns_topic_subscription" "edge_alarm_email" {

@@ -368,7 +368,7 @@ variable "cdn_wait_for_deployment" {
 }
 
 variable "enable_waf" {
-  description = "Attach a WAF web ACL (rate-based rule and AWS known-bad-inputs rules) to the distribution. About $6/month plus $0.60 per million requests."
+  description = "Attach the WAF web ACL (AWS IP reputation and known-bad-inputs rules, three rate-based rules) to the distribution. Pay-as-you-go: $5/month per ACL, $1 per rule, $0.60 per million requests (make cost); included in CloudFront's flat-rate plans."
   type        = bool
   default     = true
 }
@@ -381,6 +381,28 @@ variable "waf_rate_limit" {
   validation {
     condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
     error_message = "waf_rate_limit must be between 100 and 2000000000."
+  }
+}
+
+variable "waf_api_rate_limit" {
+  description = "Requests to /api/* per client IP per 5-minute window before the WAF blocks that IP on /api/*."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.waf_api_rate_limit >= 10 && var.waf_api_rate_limit <= 2000000000
+    error_message = "waf_api_rate_limit must be between 10 and 2000000000."
+  }
+}
+
+variable "waf_api_total_rate_limit" {
+  description = "Requests to /api/* from all clients together per 5-minute window (WAF aggregate key CONSTANT): bounds the read function's load whatever addresses a flood uses. 60000 is 200 requests/s."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.waf_api_total_rate_limit >= 10 && var.waf_api_total_rate_limit <= 2000000000
+    error_message = "waf_api_total_rate_limit must be between 10 and 2000000000."
   }
 }
 

@@ -171,12 +171,43 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
     assert config["WebACLId"].startswith("arn:aws:wafv2:us-east-1:")
 
 
-def test_waf_has_a_rate_based_rule(local_stack: LocalStack) -> None:
+def test_waf_rules_reputation_bad_inputs_and_three_rate_limits(local_stack: LocalStack) -> None:
     waf = local_stack.client("wafv2")
     (summary,) = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
     acl = waf.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])["WebACL"]
     rules = {r["Name"]: r for r in acl["Rules"]}
-    assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]["Limit"] == 2000
+    assert set(rules) == {"aws-ip-reputation", "aws-known-bad-inputs", "rate-limit-per-ip",
+                          "api-rate-limit-per-ip", "api-rate-limit-total"}
+    managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in rules.values()
+               if "ManagedRuleGroupStatement" in r["Statement"]}
+    assert managed == {"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"}
+    everywhere = rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert (everywhere["Limit"], everywhere["AggregateKeyType"]) == (variable_default("waf_rate_limit"), "IP")
+    for name, key, limit in [("api-rate-limit-per-ip", "IP", "waf_api_rate_limit"),
+                             ("api-rate-limit-total", "CONSTANT", "waf_api_total_rate_limit")]:
+        rate = rules[name]["Statement"]["RateBasedStatement"]
+        assert (rate["AggregateKeyType"], rate["Limit"]) == (key, variable_default(limit)), name
+        match = rate["ScopeDownStatement"]["ByteMatchStatement"]
+        assert match["PositionalConstraint"] == "STARTS_WITH" and match["FieldToMatch"] == {"UriPath": {}}
+        assert match["SearchString"] in (b"/api/", "/api/")
+
+
+def test_waf_logs_keep_only_blocked_requests_redacted_and_encrypted(local_stack: LocalStack) -> None:
+    waf = local_stack.client("wafv2")
+    (summary,) = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    config = waf.get_logging_configuration(ResourceArn=summary["ARN"])["LoggingConfiguration"]
+    redacted = {f["SingleHeader"]["Name"] for f in config["RedactedFields"]}
+    assert {"authorization", "cookie"} <= redacted
+    logging_filter = config["LoggingFilter"]
+    assert logging_filter["DefaultBehavior"] == "DROP"
+    (kept,) = logging_filter["Filters"]
+    assert kept["Behavior"] == "KEEP"
+    assert {c["ActionCondition"]["Action"] for c in kept["Conditions"]} == {"BLOCK", "COUNT"}
+    groups = local_stack.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"]
+    (group,) = groups
+    assert config["LogDestinationConfigs"][0].startswith(group["arn"].removesuffix(":*"))
+    key = local_stack.client("kms").describe_key(KeyId="alias/llm-catalogue")["KeyMetadata"]["Arn"]
+    assert group["kmsKeyId"] == key
 
 
 def variable_default(name: str) -> object:
