@@ -46,7 +46,7 @@ resource "aws_lambda_function" "read" {
   }
 
   tracing_config {
-    mode = "Active"
+    mode = var.read_tracing_mode
   }
 
   dynamic "snap_start" {

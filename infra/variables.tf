@@ -287,6 +287,17 @@ variable "read_reserved_concurrency" {
   }
 }
 
+variable "read_tracing_mode" {
+  description = "X-Ray tracing of the read API. PassThrough (the default) traces only requests that arrive sampled, which CloudFront's never do: the handler has no X-Ray SDK, so Active would record only Lambda's own segments, at $5 per million traces (1 request/s plus 5% of the rest, not configurable for Lambda). Set Active while investigating latency."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.read_tracing_mode)
+    error_message = "read_tracing_mode must be Active or PassThrough."
+  }
+}
+
 variable "snapshot_revalidate_seconds" {
   description = "SNAPSHOT_REVALIDATE_SECONDS: how long the read API trusts its in-memory snapshot before a conditional GET."
   type        = number

@@ -35,19 +35,19 @@ def test_table_has_stream_pitr_and_kms(local_stack: LocalStack) -> None:
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-@pytest.mark.parametrize(("output", "handler", "service"), [
-    ("publisher_function", "publisher.handlers.publish.handler", "publisher"),
-    ("read_function", "publisher.handlers.read.handler", "read-api"),
+@pytest.mark.parametrize(("output", "handler", "service", "tracing"), [
+    ("publisher_function", "publisher.handlers.publish.handler", "publisher", "Active"),
+    ("read_function", "publisher.handlers.read.handler", "read-api", "PassThrough"),
 ])
 def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, output: str, handler: str,
-                                                       service: str) -> None:
+                                                       service: str, tracing: str) -> None:
     lam = local_stack.client("lambda")
     name = local_stack.outputs[output]
     config = lam.get_function_configuration(FunctionName=name)
     assert config["Runtime"] == "python3.13"
     assert config["Architectures"] == ["arm64"]
     assert config["Handler"] == handler
-    assert config["TracingConfig"] == {"Mode": "Active"}
+    assert config["TracingConfig"] == {"Mode": tracing}
     env = config["Environment"]["Variables"]
     assert env["TABLE_NAME"] == "llm_scores"
     assert env["SITE_BUCKET"] == local_stack.outputs["site_bucket"]

@@ -277,7 +277,17 @@ def test_metrics_are_embedded_metric_format_in_lambda(
     handler(event("/api/llms"), lambda_context)
     metric = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LlmCatalogue"
-    assert (metric["service"], metric["SnapshotSource"], metric["Requests"]) == ("read-api", "dynamodb", 1)
+    assert metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert (metric["service"], metric["FallbackAnswers"]) == ("read-api", 1)
+
+
+def test_answers_from_the_snapshot_emit_no_custom_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    from publisher.handlers.read import emit_metrics
+    from publisher.read.catalogue import SOURCE_S3
+
+    emit_metrics(SOURCE_S3)
+    emit_metrics(None)
+    assert capsys.readouterr().out == ""
 
 
 def test_importing_the_handler_loads_no_aws_sdk() -> None:
