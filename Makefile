@@ -53,16 +53,17 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start (figures printed)
+bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start, cost inputs
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_freshness.py
 	$(PYTHON) benchmarks/bench_read.py
+	$(PYTHON) benchmarks/bench_cost_inputs.py
 
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
 
-cost: $(STAMP) ## Monthly cost, PoC against this design (ARGS=--json | --markdown | --free-tier ...)
-	@$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)
+cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
+	@$(PYTHON) scripts/cost_model.py $(ARGS)
 
 UV_LOCK := $(VENV)/bin/uv pip compile --generate-hashes --no-header --quiet
 lock: $(STAMP) ## Rewrite the hash locks in requirements/ from pyproject.toml and requirements/*.in (needs PyPI)
