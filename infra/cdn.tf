@@ -5,12 +5,9 @@ locals {
   # CachingOptimized honours the origin's Cache-Control (the publisher's s-maxage bounds edge
   # staleness) within min 1 s / max 1 year; it keeps query strings and cookies out of the key.
   cache_policy_caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-  # UseOriginCacheControlHeaders-QueryStrings: the API decides cacheability; filters are in the key.
-  cache_policy_origin_headers_qs = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
-  # AllViewerExceptHostHeader: API Gateway needs its own Host, the function needs query strings.
-  origin_request_policy_all_viewer_except_host = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
   # CORS-S3Origin: passes Origin and Access-Control-Request-* to S3, which needs them to answer
-  # a preflight (its CORS rule, data.tf); they stay out of the cache key.
+  # a preflight (its CORS rule, data.tf); they stay out of the cache key. On the origin-group
+  # behaviours the read function receives them too when S3 fails over; it ignores them.
   origin_request_policy_cors_s3 = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
   # CORS-with-preflight-and-SecurityHeadersPolicy: only for the emulator, which cannot create the
   # policy below; it has CORS and the security headers but no CSP.
@@ -19,6 +16,9 @@ locals {
   # Every behaviour answers the methods of the edge contract (GET, HEAD, OPTIONS) and caches all of
   # them: a preflight's answer depends only on the contract.
   edge_methods = local.edge_contract.methods
+
+  # /api/*: our own policy (below) unless the emulator run names a managed one instead.
+  api_cache_policy_id = var.api_cache_policy_id != "" ? var.api_cache_policy_id : aws_cloudfront_cache_policy.api[0].id
 
   site_origin_id     = "site-bucket"
   api_origin_id      = "read-api"
@@ -87,10 +87,53 @@ resource "aws_cloudfront_response_headers_policy" "edge" {
   }
 }
 
+# The read API reads its path and query string, nothing else: the query string is the cache key
+# and all CloudFront forwards. No viewer header or cookie reaches the function (there is no origin
+# request policy), and the Host stays the function URL's own, which its routing and the OAC's
+# SigV4 signature need. The managed UseOriginCacheControlHeaders-QueryStrings policy would put the
+# viewer's Host and Origin into the key and forward them, which a function URL origin rejects.
+# Conditional requests (If-None-Match) are answered by CloudFront from its copy and the ETag.
+resource "aws_cloudfront_cache_policy" "api" {
+  count = var.api_cache_policy_id == "" ? 1 : 0
+
+  name        = "${var.name}-api-query-strings"
+  comment     = "Read API: query strings in the key and forwarded; the origin's Cache-Control decides the TTL."
+  min_ttl     = 0
+  default_ttl = 0
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_brotli = true
+    enable_accept_encoding_gzip   = true
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+
+    headers_config {
+      header_behavior = "none"
+    }
+
+    query_strings_config {
+      query_string_behavior = "all"
+    }
+  }
+}
+
 resource "aws_cloudfront_origin_access_control" "site" {
   name                              = "${var.name}-site"
   description                       = "CloudFront reads the private site bucket (SigV4)."
   origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+# CloudFront signs every request to the read function's URL (SigV4, service lambda); the URL's
+# AWS_IAM auth and the function's resource policy (read_api.tf) accept only this distribution.
+resource "aws_cloudfront_origin_access_control" "read_api" {
+  name                              = "${var.name}-read-api"
+  description                       = "CloudFront invokes the read API's function URL (SigV4)."
+  origin_access_control_origin_type = "lambda"
   signing_behavior                  = "always"
   signing_protocol                  = "sigv4"
 }
@@ -118,8 +161,9 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   origin {
-    origin_id   = local.api_origin_id
-    domain_name = replace(aws_apigatewayv2_api.this.api_endpoint, "https://", "")
+    origin_id                = local.api_origin_id
+    domain_name              = local.read_url_host
+    origin_access_control_id = aws_cloudfront_origin_access_control.read_api.id
 
     custom_origin_config {
       http_port              = 80
@@ -166,8 +210,7 @@ resource "aws_cloudfront_distribution" "this" {
     allowed_methods            = local.edge_methods
     cached_methods             = local.edge_methods
     compress                   = true
-    cache_policy_id            = local.cache_policy_origin_headers_qs
-    origin_request_policy_id   = local.origin_request_policy_all_viewer_except_host
+    cache_policy_id            = local.api_cache_policy_id
     response_headers_policy_id = local.response_headers_policy_id
   }
 

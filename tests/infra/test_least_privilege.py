@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -74,6 +73,7 @@ def _exercise_handlers() -> None:
 
     from publisher import aws
     from publisher.handlers import publish, read
+    from publisher.local.edge import function_url_event
     from publisher.local.poller import LambdaContext
     from publisher.local.resources import ensure_bucket, ensure_table
     from publisher.seed import sample_models, seed
@@ -95,25 +95,15 @@ def _exercise_handlers() -> None:
                             ("/api/llms/GPT-4/history", ""), ("/api/providers", ""), ("/api/health", ""),
                             ("/llms.json", ""), ("/llms", ""), ("/history/gpt-4.json", ""),
                             ("/providers/openai.json", ""), ("/api/llms/Nobody", "")]:
-            read.handler(_v2_event(path, query), None)
+            read.handler(function_url_event("GET", path, query, "127.0.0.1"), None)
         # A cold instance with the snapshot deleted, then with both list objects deleted.
         for key in ("llms.json", "llms"):
             aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key=key)
             read.reset()
-            read.handler(_v2_event("/llms.json", ""), None)
+            read.handler(function_url_event("GET", "/llms.json", "", "127.0.0.1"), None)
     aws.reset_clients()
     publish.reset()
     read.reset()
-
-
-def _v2_event(path: str, query: str) -> dict[str, Any]:
-    return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": {"accept": "application/json"},
-        "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
-                           "requestId": "least-privilege", "stage": "$default"},
-        "isBase64Encoded": False,
-    }
 
 
 @pytest.fixture(scope="module")
