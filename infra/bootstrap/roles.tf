@@ -163,15 +163,17 @@ data "aws_iam_policy_document" "service_boundary" {
     resources = ["*"]
   }
 
+  # GetObjectVersion and ListBucketVersions: a read function that finds llms.json deleted takes
+  # the snapshot version from its surviving versions (infra/iam.tf, NewestPublishedVersion).
   statement {
     sid       = "SiteObjects"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${local.site_bucket}/*"]
   }
 
   statement {
     sid       = "SiteListing"
-    actions   = ["s3:ListBucket"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
     resources = [local.site_bucket]
   }
 

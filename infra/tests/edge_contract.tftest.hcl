@@ -135,8 +135,8 @@ run "the_edge_sends_the_contracts_cors_and_csp_on_every_behaviour" {
   }
 
   assert {
-    condition = alltrue([
-      for behaviour in concat(aws_cloudfront_distribution.this.default_cache_behavior, aws_cloudfront_distribution.this.ordered_cache_behavior) :
+    condition = aws_cloudfront_distribution.this.default_cache_behavior[0].origin_request_policy_id == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf" && alltrue([
+      for behaviour in aws_cloudfront_distribution.this.ordered_cache_behavior :
       behaviour.path_pattern == "/api/*" ? (behaviour.origin_request_policy_id == null || behaviour.origin_request_policy_id == "") : behaviour.origin_request_policy_id == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
     ])
     error_message = "S3-first behaviours pass Origin and Access-Control-Request-* on (CORS-S3Origin); /api/* forwards no viewer header"

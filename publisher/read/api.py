@@ -26,7 +26,7 @@ from publisher.read.http import (
 from publisher.read.query import ListQuery, check_text, min_version, parse_list_query, reject_parameters
 from publisher.read.source import SnapshotSource, age_seconds
 
-# The one list of routes: the local edge derives API Gateway's routeKey from it, and every route
+# The one list of routes (the OpenAPI document and the tests check theirs against it); every route
 # answers every method of the edge contract (GET, HEAD, OPTIONS). The last four are the CDN's
 # failover paths: the snapshot, and per-model or per-provider URLs S3 does not hold.
 ROUTES = (

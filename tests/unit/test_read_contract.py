@@ -157,3 +157,12 @@ def test_a_fallback_that_found_no_version_sends_no_version_header_and_says_it_is
     assert document["version"] is None and document["fallback"] == fallback
     assert body(get("/api/health", source=FakeSource(scanned)))["fallback"] == fallback
     assert body(get("/api/llms", source=FakeSource(scanned)))["version"] is None
+
+
+def test_the_openapi_document_describes_every_route_with_every_method() -> None:
+    from publisher.read import openapi
+
+    paths = openapi.document()["paths"]
+    assert set(paths) == set(ROUTES)
+    for item in paths.values():
+        assert {"get", "head", "options"} <= set(item)
