@@ -166,7 +166,11 @@ def record_aws_operations() -> Iterator[None]:
         function = _calling_function()
         if function:
             key = api_params.get("Key") if isinstance(api_params.get("Key"), str) else None
-            RECORDED_OPERATIONS[function].add((f"{self.meta.service_model.service_name}.{operation_name}", key))
+            operation = f"{self.meta.service_model.service_name}.{operation_name}"
+            # Reading one version of an object is its own IAM action (s3:GetObjectVersion).
+            if api_params.get("VersionId"):
+                operation += "(VersionId)"
+            RECORDED_OPERATIONS[function].add((operation, key))
         return original(self, operation_name, api_params)
 
     original_submit = ThreadPoolExecutor.submit
