@@ -1,7 +1,8 @@
 """Identity: each model or provider name owns exactly one key, stably; loose lookups resolve only when unambiguous.
 
 Every per-model and per-provider object and URL is named through this module (`history_key`,
-`provider_key`), so the layout can change here without touching the code that reads or writes it.
+`history_shard_key`, `provider_key`), so the layout can change here without touching the code that
+reads or writes it.
 
 A name's key is a pure function of the exact name, so the publisher, the read API, a DynamoDB
 fallback and a consumer all compute the same one with no shared state, and it never changes:
@@ -32,6 +33,11 @@ KEY_HASH_CHARS = 8
 MAX_BASE = 64
 HISTORY_PREFIX = "history/"
 PROVIDERS_PREFIX = "providers/"
+# Histories are stored in this many shard objects (history_shards.py), a name's shard chosen by the
+# hash of its exact bytes: a publish touching 5,000 models reads and writes at most this many.
+# Changing it needs a migration (every line moves).
+HISTORY_SHARDS = 64
+HISTORY_SHARD_PREFIX = "internal/history/"
 JSON_SUFFIX = ".json"
 # What key() can return: a slug, optionally followed by `--` and the hash.
 KEY_PATTERN = f"^[a-z0-9]+(?:-[a-z0-9]+)*(?:--[0-9a-f]{{{KEY_HASH_CHARS}}})?$"
@@ -54,6 +60,12 @@ def is_key(segment: str) -> bool:
 def history_key(model_name: str) -> str:
     """Bucket key of a model's change history."""
     return f"{HISTORY_PREFIX}{key(model_name)}{JSON_SUFFIX}"
+
+
+def history_shard_key(model_name: str) -> str:
+    """Bucket key of the shard object that holds a model's history (private: served by the read API)."""
+    digest = hashlib.sha256(model_name.encode("utf-8")).digest()
+    return f"{HISTORY_SHARD_PREFIX}{int.from_bytes(digest[:4], 'big') % HISTORY_SHARDS:02d}.jsonl"
 
 
 def provider_key(provider: str) -> str:

@@ -172,8 +172,9 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
 
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
     assert set(behaviours) == {"/api/*", "/llms.json", "/llms", "/history/*", "/providers/*"}
-    assert behaviours["/api/*"]["TargetOriginId"] == "read-api"
-    for failover in ("/llms.json", "/llms", "/history/*", "/providers/*"):
+    # Histories live in private shards: the read API serves them, S3 is not asked first.
+    assert behaviours["/api/*"]["TargetOriginId"] == behaviours["/history/*"]["TargetOriginId"] == "read-api"
+    for failover in ("/llms.json", "/llms", "/providers/*"):
         assert behaviours[failover]["TargetOriginId"] == group["Id"]
     default = config["DefaultCacheBehavior"]
     assert default["TargetOriginId"] == "site-bucket"
@@ -186,7 +187,7 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
         methods = behaviour["AllowedMethods"]
         assert sorted(methods["Items"]) == ["GET", "HEAD", "OPTIONS"]
         assert sorted(methods["CachedMethods"]["Items"]) == ["GET", "HEAD", "OPTIONS"]
-    for s3_path in [default, *(behaviours[p] for p in ("/llms.json", "/llms", "/history/*", "/providers/*"))]:
+    for s3_path in [default, *(behaviours[p] for p in ("/llms.json", "/llms", "/providers/*"))]:
         # CORS-S3Origin: S3 needs Origin and Access-Control-Request-* to answer a preflight.
         assert s3_path["OriginRequestPolicyId"] == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
     errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]["Items"]}
