@@ -33,6 +33,35 @@ def synthetic_items(count: int, seed: int = 7) -> list[dict[str, Any]]:
     return items
 
 
+def largest_items(count: int, start: int = 0) -> list[dict[str, Any]]:
+    """Valid items at every limit of publisher/model.py, in the widest UTF-8 (3-byte characters)."""
+    from publisher.model import (
+        MAX_BENCHMARK_NAME_LEN,
+        MAX_BENCHMARKS,
+        MAX_CONTEXT_WINDOW,
+        MAX_NAME_LEN,
+        MAX_PROVIDER_LEN,
+        MAX_VERSION_LEN,
+    )
+
+    wide = "\u6a21"  # 3 bytes in UTF-8
+    items = []
+    for i in range(start, start + count):
+        tag = f"{i:08d}"
+        items.append({
+            "model_name": wide * (MAX_NAME_LEN - len(tag)) + tag,
+            "provider": wide * (MAX_PROVIDER_LEN - 2) + f"{i % 100:02d}",
+            "score": Decimal("99.99999999999999"),
+            "context_window": Decimal(MAX_CONTEXT_WINDOW),
+            "version": wide * MAX_VERSION_LEN,
+            "release_date": "2024-12-31",
+            "benchmarks": {wide * (MAX_BENCHMARK_NAME_LEN - 2) + f"{b:02d}": Decimal("12345678901234567.12345678901")
+                           for b in range(MAX_BENCHMARKS)},
+            "updated_at": "2024-12-31T23:59:59.999999+00:00",
+        })
+    return items
+
+
 def percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))

@@ -65,8 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--table", default="llm_scores")
     run.add_argument("--bucket", default=LOCAL_BUCKET)
     run.add_argument("--no-seed", action="store_true", help="do not write the sample models")
-    run.add_argument("--batch-size", type=int, default=100, help="stream batch size, as the trigger's")
-    run.add_argument("--window", type=float, default=0.25, help="batching window in seconds")
+    run.add_argument("--batch-size", type=int, default=None,
+                     help="stream batch size (default: stream_batch_size in infra/variables.tf)")
+    run.add_argument("--window", type=float, default=None,
+                     help="batching window in seconds (default: stream_batching_window_seconds in infra/variables.tf)")
     run.add_argument("--edge-ttl", type=float, default=0.5, help="seconds the edge caches an object")
     run.add_argument("--state-dir", default=".local", help="emulator log and local DLQ file")
     run.set_defaults(func=_run)

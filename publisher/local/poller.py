@@ -1,9 +1,12 @@
 """A stand-in for Lambda's DynamoDB Streams trigger: GetRecords, batch, invoke in-process, retry.
 
-It follows the event source mapping's rules: a batch is sent when it reaches `batch_size` records or
-has waited `window` seconds; with partial batch responses the shard resumes from the lowest failed
-sequence number; a record that still fails after `max_retries` is parked (the on-failure destination
-in AWS) and the shard moves on.
+It follows the event source mapping's rules, with the settings infra/ deploys it with
+(trigger_settings.py): one invocation per shard at a time, records waiting in the stream meanwhile;
+a batch is sent when it reaches `batch_size` records or Lambda's 6 MB payload, or has waited
+`window` seconds since its first record was read; with partial batch responses the shard resumes
+from the lowest failed sequence number; a function error splits the batch in two (bisect) until the
+failing record is alone; a record that still fails after `max_retries` is parked (the on-failure
+destination in AWS) and the shard moves on.
 """
 
 from __future__ import annotations
@@ -19,8 +22,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from publisher.local.trigger_settings import MAX_PAYLOAD_BYTES, trigger_settings
+
 log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
+# GetRecords returns at most 1,000 records a call from a DynamoDB stream.
+GET_RECORDS_LIMIT = 1000
+# What `{"Records":[...]}` adds around the records, and each comma.
+_ENVELOPE_BYTES = 16
 
 
 @dataclass
@@ -56,13 +65,40 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     }
 
 
+def payload_bytes(record: dict[str, Any]) -> int:
+    """What a record adds to the invocation's payload: its JSON in UTF-8 bytes and a separator,
+    counted with spaces after separators (an upper bound of however Lambda lays the event out)."""
+    return len(json.dumps(record, ensure_ascii=False).encode()) + 2
+
+
 @dataclass
 class ShardCursor:
     shard_id: str
     iterator: str | None
     buffer: list[dict[str, Any]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # payload bytes of each buffered record
     first_buffered: float = 0.0
     attempts: int = 0
+    # While a batch that raised is bisected: the sizes of the parts still to deliver, front first.
+    segments: list[int] = field(default_factory=list)
+
+    def _drop_segments(self, count: int) -> None:
+        while count and self.segments:
+            taken = min(count, self.segments[0])
+            self.segments[0] -= taken
+            count -= taken
+            if not self.segments[0]:
+                self.segments.pop(0)
+
+    def consume(self, count: int) -> None:
+        del self.buffer[:count]
+        del self.sizes[:count]
+        self._drop_segments(count)
+
+    def bisect(self, count: int) -> None:
+        """The first `count` records failed as one batch: deliver each half on its own."""
+        self._drop_segments(count)
+        self.segments[:0] = [count // 2, count - count // 2]
 
 
 class StreamPoller:
@@ -71,16 +107,21 @@ class StreamPoller:
         streams: Any,
         stream_arn: str,
         handler: Handler,
-        batch_size: int = 100,
-        window: float = 0.5,
+        batch_size: int | None = None,
+        window: float | None = None,
         poll_interval: float = 0.1,
-        max_retries: int = 3,
+        max_retries: int | None = None,
         dlq_path: Path | None = None,
         on_batch: Callable[[int, dict[str, Any] | None, float], None] | None = None,
     ) -> None:
         self.streams = streams
         self.stream_arn = stream_arn
         self.handler = handler
+        if batch_size is None or window is None or max_retries is None:
+            settings = trigger_settings()
+            batch_size = settings.batch_size if batch_size is None else batch_size
+            window = settings.window_seconds if window is None else window
+            max_retries = settings.max_retries if max_retries is None else max_retries
         self.batch_size = batch_size
         self.window = window
         self.poll_interval = poll_interval
@@ -132,38 +173,57 @@ class StreamPoller:
 
     def poll_once(self, cursor: ShardCursor) -> bool:
         """Read what is new on one shard and deliver a batch when one is due. True if it did work."""
-        if cursor.iterator and len(cursor.buffer) < self.batch_size:
-            response = self.streams.get_records(ShardIterator=cursor.iterator, Limit=1000)
+        read = False
+        if cursor.iterator and len(cursor.buffer) < self.batch_size and sum(cursor.sizes) < MAX_PAYLOAD_BYTES:
+            response = self.streams.get_records(ShardIterator=cursor.iterator, Limit=GET_RECORDS_LIMIT)
             cursor.iterator = response.get("NextShardIterator")
             fresh = [lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
             if fresh and not cursor.buffer:
                 cursor.first_buffered = time.monotonic()
             cursor.buffer.extend(fresh)
+            cursor.sizes.extend(payload_bytes(r) for r in fresh)
+            read = bool(fresh)
         if not cursor.buffer:
             return False
-        due = len(cursor.buffer) >= self.batch_size or time.monotonic() - cursor.first_buffered >= self.window
+        due = (len(cursor.buffer) >= self.batch_size or sum(cursor.sizes) >= MAX_PAYLOAD_BYTES
+               or bool(cursor.segments) or time.monotonic() - cursor.first_buffered >= self.window)
         if not due:
-            return False
+            return read  # more may be waiting in the stream: read again without a pause
         self._deliver(cursor)
         return True
 
+    def _batch_length(self, cursor: ShardCursor) -> int:
+        """How many buffered records the next invocation carries: the batch size, the bisect limit and
+        the payload limit, at least one record."""
+        limit = min(cursor.segments[0] if cursor.segments else self.batch_size, len(cursor.buffer))
+        total = _ENVELOPE_BYTES
+        for count, size in enumerate(cursor.sizes[:limit]):
+            total += size
+            if total > MAX_PAYLOAD_BYTES:
+                return max(1, count)
+        return limit
+
     def _deliver(self, cursor: ShardCursor) -> None:
-        batch = cursor.buffer[: self.batch_size]
+        batch = cursor.buffer[: self._batch_length(cursor)]
         started = time.perf_counter()
         try:
             response = self.handler({"Records": batch}, LambdaContext())
             failures = [f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])]
-        except Exception as exc:  # a function error retries the whole batch, as Lambda does
-            log.warning("publisher raised %s; retrying the batch", type(exc).__name__)
-            response, failures = None, [batch[0]["dynamodb"]["SequenceNumber"]]
+            raised = False
+        except Exception as exc:  # a function error: bisect the batch, as the trigger is set to
+            log.warning("publisher raised %s on %d records", type(exc).__name__, len(batch))
+            response, failures, raised = None, [batch[0]["dynamodb"]["SequenceNumber"]], True
         elapsed = time.perf_counter() - started
         self.batches += 1
         if self.on_batch:
             self.on_batch(len(batch), response, elapsed)
         if not failures:
-            cursor.buffer = cursor.buffer[len(batch):]
+            cursor.consume(len(batch))
             cursor.attempts = 0
             cursor.first_buffered = time.monotonic()
+            return
+        if raised and len(batch) > 1:
+            cursor.bisect(len(batch))  # Lambda retries each half separately; a split is not a retry
             return
         lowest = min(int(s) for s in failures)
         index = next(i for i, r in enumerate(batch) if int(r["dynamodb"]["SequenceNumber"]) >= lowest)
@@ -172,7 +232,7 @@ class StreamPoller:
             self._park(batch[index], len(batch))
             index += 1
             cursor.attempts = 0
-        cursor.buffer = cursor.buffer[index:]
+        cursor.consume(index)
         self._stop.wait(min(2.0, 0.1 * 2**cursor.attempts))
 
     def _park(self, record: dict[str, Any], batch_size: int) -> None:

@@ -34,8 +34,9 @@ class StackOptions:
     table: str = DEFAULT_TABLE_NAME
     bucket: str = LOCAL_BUCKET
     seed: bool = True
-    batch_size: int = 100
-    window: float = 0.25
+    # None: the trigger's settings in infra/variables.tf (local/trigger_settings.py).
+    batch_size: int | None = None
+    window: float | None = None
     edge_ttl: float = 0.5
     state_dir: Path = field(default_factory=lambda: Path(".local"))
 
