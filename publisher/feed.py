@@ -231,8 +231,12 @@ class ChangeFeed:
             SiteObject(CHANGES_ATOM, atom_document(state.version, state.generated_at, recent, self.base_url),
                        ATOM_TYPE, ATOM_CACHE_CONTROL),
         ]
-        objects.extend(changelog.log_objects(state.extra.get(LOG_PENDING_KEY, [])))
-        objects.extend(self.history_objects(state.extra.get(PENDING_KEY, []), store))
+        logged, pending = state.extra.get(LOG_PENDING_KEY, []), state.extra.get(PENDING_KEY, [])
+        # Entries stay in the state until a publish with changes prunes them; one that has landed
+        # (a rebuild without drift finds the last publish's) is not read or written again.
+        published = self._published_version() if logged or pending else -1
+        objects.extend(changelog.log_objects([e for e in logged if e["version"] > published]))
+        objects.extend(self.history_objects([e for e in pending if e["version"] > published], store))
         return objects
 
     def migrate(self) -> None:

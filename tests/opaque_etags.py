@@ -27,6 +27,7 @@ class OpaqueETags:
         self._by_opaque: dict[str, str] = {}  # ours -> moto's
         self._lock = threading.Lock()
         self.writes: list[tuple[str, str]] = []  # (operation, key)
+        self.calls: list[tuple[str, str]] = []  # every request: (operation, key)
         client.meta.events.register("before-parameter-build.s3", self._before)
         client.meta.events.register("after-call.s3", self._after)
 
@@ -40,8 +41,9 @@ class OpaqueETags:
 
     def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
         context["opaque_key"] = params.get("Key", "")
-        if model.name in WRITES:
-            with self._lock:
+        with self._lock:
+            self.calls.append((model.name, params.get("Key", "")))
+            if model.name in WRITES:
                 self.writes.append((model.name, params.get("Key", "")))
         for name in _CONDITIONS:
             value = params.get(name)

@@ -14,8 +14,9 @@ from typing import Any
 import pytest
 
 from publisher import aws
+from publisher.changelog import LOG_PREFIX
 from publisher.handlers import publish, read
-from publisher.identity import history_shard_key, provider_key
+from publisher.identity import HISTORY_SHARD_PREFIX, history_shard_key, provider_key
 from publisher.seed import sample_models, seed
 from tests.conftest import TEST_BUCKET, load_event, stream_record
 from tests.opaque_etags import OpaqueETags
@@ -51,10 +52,13 @@ def test_the_stand_in_gives_etags_that_are_no_md5_of_the_bytes(opaque: OpaqueETa
 def test_a_rebuild_over_an_unchanged_catalogue_writes_no_object(opaque: OpaqueETags, lambda_context: Any) -> None:
     assert rebuild(lambda_context)["written"] > 0
     opaque.writes.clear()
+    opaque.calls.clear()
     result = rebuild(lambda_context)
     assert (result["drift"], result["written"]) == (0, 0)
-    # Not a public object, and not the private state either: nothing at all.
+    # Not a public object, and not the private state either: nothing at all; and the histories and
+    # log of the last publish, already landed, are not even read again.
     assert opaque.writes == []
+    assert not [key for _, key in opaque.calls if key.startswith((HISTORY_SHARD_PREFIX, LOG_PREFIX))]
 
 
 def test_a_replayed_stream_batch_writes_no_object(opaque: OpaqueETags, lambda_context: Any) -> None:
