@@ -155,9 +155,9 @@ variable "history_limit" {
 }
 
 variable "publisher_memory_mb" {
-  description = "Publisher memory (MB). CPU scales with it; rendering a few thousand models fits in 512."
+  description = "Publisher memory (MB). CPU scales with it. A full trigger batch (10,000 records) peaks at about 220 MB on a 10k-model catalogue and about 500 MB on a 100k one (make bench ARGS=--full, benchmarks/results/batches.json): 1024 leaves headroom and twice the CPU of 512."
   type        = number
-  default     = 512
+  default     = 1024
 
   validation {
     condition     = var.publisher_memory_mb >= 128 && var.publisher_memory_mb <= 10240

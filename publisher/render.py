@@ -237,11 +237,12 @@ def render_site(
     root = root or site_dir()
     models = sorted_records(models_by_name.values())
     providers = provider_summaries(models)
-    snapshot = catalogue_document(version, generated_at, models)
+    snapshot = json_object("llms.json", catalogue_document(version, generated_at, models))
     objects = [
-        json_object("llms.json", snapshot),
-        # The PoC's contract: a bare array of the same model objects.
-        json_object("llms", models),
+        snapshot,
+        # The PoC's contract: a bare array of the same model objects, i.e. the same bytes as the
+        # document's list (models is its last key): sliced, not encoded a second time.
+        SiteObject("llms", snapshot.body[snapshot.body.index(b'"models":[') + 9:-1], JSON_TYPE, JSON_CACHE_CONTROL),
     ]
     by_provider: dict[str, list[dict[str, Any]]] = {}
     for record in models:

@@ -38,7 +38,7 @@ class LambdaContext:
 
     function_name: str = "llm-catalogue-publisher-local"
     function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: int = 1024
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:llm-catalogue-publisher-local"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/local"
