@@ -174,7 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{count:>8} {case:>8} {row['records']:>8} {row['payload_mb']:>6.1f}MB {row['publish_ms']:>10} "
                   f"{row['peak_rss_mb']:>12}   {requests}")
     save_rows("batches", rows, ("models", "case"))
-    print("target: peak RSS within the publisher's memory (infra/variables.tf publisher_memory_mb, 512)")
+    from publisher.local.trigger_settings import infra_default
+
+    memory = infra_default("publisher_memory_mb")
+    print(f"target: peak RSS within the publisher's memory (infra/variables.tf publisher_memory_mb, {memory} MB)")
     return 0
 
 

@@ -41,6 +41,14 @@ def _defaults(path: Path) -> dict[str, Any]:
             for name, body in block.items()}
 
 
+def infra_default(name: str, path: Path = VARIABLES_TF) -> Any:
+    """The default of one variable of infra/variables.tf (benchmarks compare figures with them)."""
+    defaults = _defaults(path)
+    if name not in defaults:
+        raise SettingsError(f"{path}: no variable {name!r}")
+    return defaults[name]
+
+
 def trigger_settings(path: Path = VARIABLES_TF) -> TriggerSettings:
     """The defaults of the stream_* variables, or SettingsError naming the one that is missing."""
     defaults = _defaults(path)
