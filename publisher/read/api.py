@@ -11,7 +11,8 @@ from publisher import identity
 from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
 from publisher.history_shards import find_document
 from publisher.model import MAX_NAME_LEN
-from publisher.read.catalogue import SOURCE_S3, Catalogue, StaleCursor
+from publisher.read.catalogue import SOURCE_S3, Catalogue
+from publisher.read.cursor import StaleCursor
 from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet
 from publisher.read.http import (
     ALLOWED_METHODS,

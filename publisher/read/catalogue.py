@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import threading
 from array import array
 from collections import OrderedDict
@@ -15,9 +12,10 @@ from typing import Any
 
 from publisher.identity import Directory, Resolution, key
 from publisher.model import sorted_records
+from publisher.read import cursor
 from publisher.read import records as lean
 from publisher.read.errors import BadRequest
-from publisher.read.query import MAX_CURSOR_LEN, SORT_FIELDS, ListQuery
+from publisher.read.query import SORT_FIELDS, ListQuery
 from publisher.read.records import Records
 from publisher.render import catalogue_document, dumps, provider_document
 
@@ -39,14 +37,6 @@ def weight(value: Any) -> int:
     if isinstance(body, list):
         return ENTRY_OVERHEAD_BYTES * (1 + len(body))
     return ENTRY_OVERHEAD_BYTES
-
-
-class StaleCursor(Exception):
-    """The cursor comes from a newer snapshot than this copy: the caller should revalidate and retry."""
-
-    def __init__(self, version: int) -> None:
-        super().__init__(version)
-        self.version = version
 
 
 class _RecordBytes(Sequence[bytes]):
@@ -294,41 +284,9 @@ class Catalogue:
             candidates = [i for i in candidates if needle in haystacks[i]]
         return candidates
 
-    def _fingerprint(self, query: ListQuery) -> str:
-        digest = hashlib.sha256(f"{self.fingerprint_salt}|{query.fingerprint_source()}".encode())
-        return digest.hexdigest()[:16]
-
     def encode_cursor(self, query: ListQuery, offset: int) -> str:
-        payload = json.dumps({"o": offset, "v": self.cursor_version, "f": self._fingerprint(query)},
-                             separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+        return cursor.encode(self.fingerprint_salt, self.cursor_version, query, offset)
 
     def decode_cursor(self, query: ListQuery) -> int:
         """The offset a cursor points at; a 400 naming `cursor` unless issued for this query and snapshot."""
-        raw = query.cursor or ""
-        bad = BadRequest("invalid_cursor",
-                         "cursor is malformed: pass the `next` value of a previous page unchanged", "cursor")
-        if len(raw) > MAX_CURSOR_LEN:
-            raise bad
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode())
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise bad from None
-        if not isinstance(payload, dict) or set(payload) != {"o", "v", "f"}:
-            raise bad
-        offset, version, fingerprint = payload["o"], payload["v"], payload["f"]
-        if not (isinstance(offset, int) and isinstance(version, int) and isinstance(fingerprint, str)) \
-                or isinstance(offset, bool) or isinstance(version, bool) or not 0 <= offset <= 10**9:
-            raise bad
-        if version > self.cursor_version:
-            raise StaleCursor(version)
-        if version != self.cursor_version:
-            raise BadRequest("cursor_expired",
-                             f"the catalogue changed since this cursor was issued (snapshot {version}, now "
-                             f"{self.cursor_version}); start again from the first page", "cursor")
-        if fingerprint != self._fingerprint(query):
-            raise BadRequest("cursor_mismatch",
-                             "cursor was issued for other filters or sort, or the catalogue changed since; "
-                             "keep the filters unchanged while paging, or start again from the first page",
-                             "cursor")
-        return offset
+        return cursor.decode(self.fingerprint_salt, self.cursor_version, query)
