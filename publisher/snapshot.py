@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from publisher.heartbeat import is_heartbeat
 from publisher.model import InvalidItem, Rejected, to_record
 
 STATE_SCHEMA = 1
@@ -127,6 +128,10 @@ def reconcile(
     desired: dict[str, dict[str, Any]] = {}
     rejected: list[Rejected] = []
     for item in items:
+        if is_heartbeat(item.get("model_name")):
+            # The canary's heartbeat is published from the stream only: a rebuild that published it
+            # would hide a stalled stream from the canary.
+            continue
         try:
             record = to_record(item)
         except InvalidItem as exc:
