@@ -28,6 +28,11 @@ output "read_function" {
   value       = aws_lambda_function.read.function_name
 }
 
+output "canary_function" {
+  description = "Name of the freshness canary Lambda (one probe per invocation; its SLI metrics are in LlmCatalogue/service=canary)."
+  value       = aws_lambda_function.canary.function_name
+}
+
 output "dlq_url" {
   description = "URL of the publisher's dead-letter queue."
   value       = aws_sqs_queue.publisher_dlq.url

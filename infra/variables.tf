@@ -77,6 +77,12 @@ variable "read_zip_path" {
   default     = ""
 }
 
+variable "canary_zip_path" {
+  description = "Path of the freshness canary's deployment zip built by `make package`. Empty: dist/canary.zip at the repository root."
+  type        = string
+  default     = ""
+}
+
 variable "powertools_layer_arn" {
   description = <<-EOT
     ARN of the AWS-managed Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64
@@ -245,6 +251,23 @@ variable "reconcile_schedule_expression" {
   validation {
     condition     = can(regex("^(rate|cron)\\(.+\\)$", var.reconcile_schedule_expression))
     error_message = "reconcile_schedule_expression must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "enable_canary_schedule" {
+  description = "Run the freshness canary on its schedule. Off only for a stack nobody reads (its freshness SLO then has no data and its canary-not-running alarm fires)."
+  type        = bool
+  default     = true
+}
+
+variable "canary_schedule_expression" {
+  description = "EventBridge Scheduler expression of the freshness canary. Every minute gives the burn-rate alarms' 5-minute window five samples."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.canary_schedule_expression))
+    error_message = "canary_schedule_expression must be a rate(...) or cron(...) expression."
   }
 }
 

@@ -63,7 +63,7 @@ def scratch_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], P
 
     def copy(source: Path) -> Path:
         target = tmp_path_factory.mktemp(source.name)
-        for path in [*source.glob("*.tf"), *source.glob(".terraform.lock.hcl")]:
+        for path in [*source.glob("*.tf"), *source.glob("*.json"), *source.glob(".terraform.lock.hcl")]:
             shutil.copy2(path, target / path.name)
         return target
 

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.infra
 
 EXPECTED_OUTPUTS = {
     "cdn_url", "api_url", "table_name", "site_bucket", "publisher_function", "read_function",
-    "dlq_url", "alarm_topic_arn", "dashboard_name",
+    "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function",
 }
 
 
@@ -56,6 +56,40 @@ def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, 
     assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] >= 1
 
 
+def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stack: LocalStack) -> None:
+    lam = local_stack.client("lambda")
+    name = local_stack.outputs["canary_function"]
+    config = lam.get_function_configuration(FunctionName=name)
+    assert (config["Runtime"], config["Architectures"], config["Handler"]) == (
+        "python3.13", ["arm64"], "publisher.canary.handler.handler")
+    slo = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
+    assert config["Timeout"] > slo["canary"]["timeout_seconds"]
+    env = config["Environment"]["Variables"]
+    assert env == {"CANARY_BASE_URL": local_stack.outputs["cdn_url"], "TABLE_NAME": "llm_scores",
+                   "CANARY_TIMEOUT_SECONDS": str(slo["canary"]["timeout_seconds"])}
+    invoke = lam.get_function_event_invoke_config(FunctionName=name)
+    assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (0, 60)
+    schedule = local_stack.client("scheduler").get_schedule(Name="llm-catalogue-canary")
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["Target"]["Arn"] == config["FunctionArn"]
+    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+
+
+def test_the_canary_role_writes_only_the_heartbeat_key(local_stack: LocalStack) -> None:
+    from publisher.heartbeat import HEARTBEAT_KEY
+
+    iam = local_stack.client("iam")
+    role = local_stack.client("lambda").get_function_configuration(
+        FunctionName=local_stack.outputs["canary_function"])["Role"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    (write,) = [s for s in document["Statement"] if "dynamodb:PutItem" in str(s["Action"])]
+    assert write["Resource"].endswith(":table/llm_scores")
+    assert write["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": HEARTBEAT_KEY}}
+
+
 def test_publisher_links_to_the_cdn(local_stack: LocalStack) -> None:
     env = local_stack.client("lambda").get_function_configuration(
         FunctionName=local_stack.outputs["publisher_function"])["Environment"]["Variables"]
@@ -70,6 +104,7 @@ def test_every_log_group_has_retention(local_stack: LocalStack) -> None:
     expected = {
         f"/aws/lambda/{local_stack.outputs['publisher_function']}",
         f"/aws/lambda/{local_stack.outputs['read_function']}",
+        f"/aws/lambda/{local_stack.outputs['canary_function']}",
         "/aws/apigateway/llm-catalogue-api",
         "aws-waf-logs-llm-catalogue",
     }
@@ -240,7 +275,7 @@ def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
 
 
 @pytest.mark.parametrize(("output", "function"), [
-    ("publisher_function", "publisher"), ("read_function", "read"),
+    ("publisher_function", "publisher"), ("read_function", "read"), ("canary_function", "canary"),
 ])
 def test_deployed_role_policy_is_the_one_iam_check_reads(local_stack: LocalStack, output: str,
                                                          function: str) -> None:
