@@ -221,7 +221,7 @@ variable "stream_max_retries" {
 }
 
 variable "stream_max_record_age_seconds" {
-  description = "Records older than this (s) are sent to the DLQ instead of retried; the reconcile rebuild repairs the snapshot anyway."
+  description = "How long (s) the trigger keeps trying a record (throttled, disabled, or behind a backlog) before it sends the record's metadata to the DLQ unapplied. Keep it equal to the reconcile interval: dropping a record sooner never shows it sooner (it then waits for a rebuild), and past one interval a reconcile has published the table since it was written. Poison records are given up by stream_max_retries long before this."
   type        = number
   default     = 3600
 

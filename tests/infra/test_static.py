@@ -69,3 +69,14 @@ def test_workflows_pass_actionlint() -> None:
     workflows = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
     assert workflows
     run([actionlint, "-no-color", *map(str, workflows)], REPO)
+
+
+def test_the_triggers_record_age_is_the_reconcile_interval() -> None:
+    """A record the trigger gives up on waits for the next reconcile: the two bounds are one decision."""
+    from .test_emulator_apply import variable_default
+
+    schedule = str(variable_default("reconcile_schedule_expression"))
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", schedule)
+    assert match, "the reconcile schedule is a rate() expression"
+    interval = int(match[1]) * (60 if match[2].startswith("minute") else 3600)
+    assert variable_default("stream_max_record_age_seconds") == interval
