@@ -58,10 +58,12 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start (figures printed)
+bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start, page size (figures printed)
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_freshness.py
 	$(PYTHON) benchmarks/bench_read.py
+	$(PYTHON) benchmarks/bench_cold_start.py
+	$(PYTHON) benchmarks/bench_page.py
 
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
