@@ -53,8 +53,12 @@ def test_make_canary_fails_naming_freshness_over_the_maximum(local_stack: Runnin
 def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) -> None:
     for _ in range(2):
         assert run_canary(local_stack).returncode == 0
-    status, _, body = local_stack.get("/health.json")
+    from tests.unit.test_render import DOCUMENT_CACHE, directives
+
+    status, headers, body = local_stack.get("/health.json")
     assert status == 200
+    # The canary measures what readers get: health.json is cached at the edge exactly like llms.json.
+    assert directives(headers["Cache-Control"]) == DOCUMENT_CACHE
     health = json.loads(body)
     jsonschema.validate(health, HEALTH_SCHEMA)
 
