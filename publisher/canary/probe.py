@@ -123,12 +123,15 @@ class Probe:
         before = previous_heartbeat(self.fetch)
         seen_before = max([v for v in (last_version, (before or {}).get("last_version")) if isinstance(v, int)],
                           default=None)
-        self._versions(version, seen_before)
         self._api_health()
         self._heartbeat(max([v for v in (version, seen_before) if v is not None], default=None))
+        # The run's version is the one the edge shows once the heartbeat went through (everything
+        # written before it is published by then); it must not be below any earlier run's.
         end = self._snapshot(record=False)
         if version is not None and end is not None and end < version:
             self._check("versions", False, f"version went backward within the run: {version}, then {end}")
+        else:
+            self._versions(end if end is not None else version, seen_before)
         self.result.version = max([v for v in (version, end) if v is not None], default=None)
         return self.result
 

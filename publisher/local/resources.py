@@ -44,6 +44,8 @@ LOCAL_DLQ_NAME = "llm-catalogue-publisher-dlq"
 TRIGGER_PARAMETER = "/llm-catalogue/local/stream-trigger"
 TRIGGER_ENABLED = "enabled"
 TRIGGER_DISABLED = "disabled"
+# What the running trigger last applied ("Enabled" / "Disabled"), as a mapping's State reports it.
+TRIGGER_STATE_PARAMETER = "/llm-catalogue/local/stream-trigger-state"
 
 
 def ensure_queue(sqs: Any, name: str = LOCAL_DLQ_NAME) -> str:
@@ -54,6 +56,18 @@ def ensure_queue(sqs: Any, name: str = LOCAL_DLQ_NAME) -> str:
 def set_trigger(ssm: Any, enabled: bool) -> None:
     ssm.put_parameter(Name=TRIGGER_PARAMETER, Value=TRIGGER_ENABLED if enabled else TRIGGER_DISABLED,
                       Type="String", Overwrite=True)
+
+
+def report_trigger_state(ssm: Any, enabled: bool) -> None:
+    ssm.put_parameter(Name=TRIGGER_STATE_PARAMETER, Value="Enabled" if enabled else "Disabled",
+                      Type="String", Overwrite=True)
+
+
+def trigger_state(ssm: Any) -> str:
+    try:
+        return str(ssm.get_parameter(Name=TRIGGER_STATE_PARAMETER)["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return "Unknown"
 
 
 def trigger_enabled(ssm: Any) -> bool:

@@ -17,7 +17,14 @@ from publisher.config import DEFAULT_TABLE_NAME, ENV_SITE_BUCKET, ENV_TABLE_NAME
 from publisher.local.edge import Edge
 from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
 from publisher.local.poller import StreamPoller
-from publisher.local.resources import ensure_bucket, ensure_queue, ensure_table, set_trigger, trigger_enabled
+from publisher.local.resources import (
+    ensure_bucket,
+    ensure_queue,
+    ensure_table,
+    report_trigger_state,
+    set_trigger,
+    trigger_enabled,
+)
 
 log = logging.getLogger(__name__)
 LOCAL_BUCKET = "llm-catalogue-site-local"
@@ -73,6 +80,7 @@ class LocalStack:
         ensure_bucket(aws.client("s3"), opts.bucket)
         dlq_url = ensure_queue(aws.client("sqs"))
         set_trigger(aws.client("ssm"), enabled=True)
+        report_trigger_state(aws.client("ssm"), enabled=True)
         if opts.seed:
             from publisher.seed import sample_models, seed
 
@@ -112,6 +120,7 @@ class LocalStack:
                 was = seen["enabled"]
                 seen["enabled"], seen["at"] = trigger_enabled(aws.client("ssm")), time.monotonic()
                 if was != seen["enabled"]:
+                    report_trigger_state(aws.client("ssm"), bool(seen["enabled"]))
                     self.out(f"trigger: {'enabled' if seen['enabled'] else 'disabled'}")
             return bool(seen["enabled"])
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -25,6 +27,20 @@ def stream_mappings(lam: Any, function: str) -> list[dict[str, Any]]:
     return mappings
 
 
+SETTLE_SECONDS = 120
+WANTED = {"enable": "Enabled", "disable": "Disabled"}
+
+
+def settle(read: Callable[[], str], wanted: str, timeout: float = SETTLE_SECONDS) -> str:
+    """Wait until the trigger reports the state asked for (a mapping passes through Enabling/Disabling)."""
+    deadline = time.monotonic() + timeout
+    state = read()
+    while state != wanted and time.monotonic() < deadline:
+        time.sleep(0.5)
+        state = read()
+    return state
+
+
 def deployed(function: str, state: str) -> int:
     import boto3
 
@@ -33,27 +49,32 @@ def deployed(function: str, state: str) -> int:
     if not mappings:
         print(f"trigger: {function} has no DynamoDB stream trigger", file=sys.stderr)
         return 1
+    status = 0
     for mapping in mappings:
+        uuid, current = mapping["UUID"], mapping["State"]
         if state != "status":
-            mapping = lam.update_event_source_mapping(UUID=mapping["UUID"], Enabled=state == "enable")
-        # Enabling or disabling takes a few seconds ("Enabling" / "Disabling").
-        print(f"trigger {mapping['UUID']} on {mapping['EventSourceArn']}: {mapping['State']}")
-    return 0
+            lam.update_event_source_mapping(UUID=uuid, Enabled=state == "enable")
+            current = settle(lambda uuid=uuid: lam.get_event_source_mapping(UUID=uuid)["State"], WANTED[state])
+            status |= current != WANTED[state]
+        print(f"trigger {uuid} on {mapping['EventSourceArn']}: {current}")
+    return status
 
 
 def local(endpoint: str, state: str) -> int:
     from publisher import aws
     from publisher.local.emulator import local_aws_env
-    from publisher.local.resources import set_trigger, trigger_enabled
+    from publisher.local.resources import set_trigger, trigger_state
 
     os.environ.update(local_aws_env(endpoint))
     aws.reset_clients()
     ssm = aws.client("ssm")
+    current = trigger_state(ssm)
     if state != "status":
         set_trigger(ssm, enabled=state == "enable")
-    # The local trigger reads the flag once a second, as a mapping takes a moment to change state.
-    print(f"local trigger at {endpoint}: {'Enabled' if trigger_enabled(ssm) else 'Disabled'}")
-    return 0
+        # The running trigger reads the flag once a second and reports what it applied.
+        current = settle(lambda: trigger_state(ssm), WANTED[state], timeout=15)
+    print(f"local trigger at {endpoint}: {current}")
+    return 0 if state == "status" or current == WANTED[state] else 1
 
 
 def main(args: argparse.Namespace) -> int:

@@ -84,7 +84,6 @@ def test_a_stall_pages_on_freshness_and_its_parked_records_are_redriven(stack: R
 
     code, out = shell("stop-publishing")
     assert code == 0 and "Disabled" in out, out
-    time.sleep(1.5)  # the local trigger reads its flag once a second
     put(stack, "Stalled One", "61")
     put(stack, "Stalled Two", "62")
     code, out = shell("canary")

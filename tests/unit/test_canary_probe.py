@@ -65,7 +65,7 @@ def test_a_healthy_run_measures_freshness_and_passes() -> None:
     edge = FakeEdge([7], delay=1.0)
     result = probe(edge).run()
     assert result.ok and result.freshness == pytest.approx(1.0)
-    assert [c.name for c in result.checks] == ["snapshot", "versions", "api-health", "freshness"]
+    assert [c.name for c in result.checks] == ["snapshot", "api-health", "freshness", "versions"]
     assert edge.written == {"model_name": HEARTBEAT_KEY, "run_id": "r1", "written_at": "2026-01-02T03:04:05.678Z",
                             "last_version": "7"}
     document = metrics_document(result, 120)
