@@ -43,6 +43,11 @@ output "alarm_topic_arn" {
   value       = aws_sns_topic.alarms.arn
 }
 
+output "ticket_topic_arn" {
+  description = "SNS topic of the ticket-severity alerts (slow SLO burns, read throttles and latency)."
+  value       = aws_sns_topic.tickets.arn
+}
+
 output "dashboard_name" {
   description = "CloudWatch dashboard of the service."
   value       = aws_cloudwatch_dashboard.this.dashboard_name

@@ -88,6 +88,20 @@ def check_windows(tiers: tuple[Tier, ...] = TIERS) -> None:
                                  f"minutes between 1 minute and 7 days")
 
 
+def window_label(seconds: int) -> str:
+    """`300` -> `5m`, `3600` -> `1h`, `259200` -> `3d`: the suffix of a window's alarm name."""
+    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def percent(value: Fraction) -> str:
+    """An exact share as a percentage for people: 9995/10000 -> "99.95", 1/50 -> "2"."""
+    text = f"{float(value * 100):.6f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
 def _number(value: Fraction) -> float:
     # Exact fractions, rounded once for JSON: 14.4 stays 14.4, not 14.399999999999999.
     return round(float(value), 10)
@@ -101,11 +115,13 @@ def config() -> dict[str, Any]:
         "slos": {
             slo.name: {
                 "target": _number(slo.target),
+                "target_percent": percent(slo.target),
                 "error_budget": _number(slo.error_budget),
                 "sli": slo.sli,
                 "threshold_seconds": slo.threshold_seconds,
                 "alerts": {
-                    tier.name: {"error_ratio": _number(tier.error_ratio(slo))} for tier in TIERS
+                    tier.name: {"error_ratio": _number(tier.error_ratio(slo)),
+                                "error_ratio_percent": percent(tier.error_ratio(slo))} for tier in TIERS
                 },
             }
             for slo in SLOS
@@ -114,9 +130,12 @@ def config() -> dict[str, Any]:
             tier.name: {
                 "severity": tier.severity,
                 "budget_fraction": _number(tier.budget_fraction),
+                "budget_percent": percent(tier.budget_fraction),
                 "burn_rate": _number(tier.burn_rate),
                 "long_window_seconds": tier.long_window_seconds,
                 "short_window_seconds": tier.short_window_seconds,
+                "long_window_label": window_label(tier.long_window_seconds),
+                "short_window_label": window_label(tier.short_window_seconds),
             }
             for tier in TIERS
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,8 +15,11 @@ pytestmark = pytest.mark.infra
 
 EXPECTED_OUTPUTS = {
     "cdn_url", "api_url", "table_name", "site_bucket", "publisher_function", "read_function",
-    "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function",
+    "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function", "ticket_topic_arn",
 }
+SLO = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
+# The SLOs whose burn-rate alarms infra/ builds, by the prefix of their alarm names.
+BURN_SLOS = {"edge_availability": "edge-availability", "freshness": "freshness"}
 
 
 def test_outputs_are_complete(local_stack: LocalStack) -> None:
@@ -252,10 +256,67 @@ def variable_default(name: str) -> object:
     raise KeyError(name)
 
 
+def describe_all_alarms(local_stack: LocalStack) -> tuple[dict[str, Any], dict[str, Any]]:
+    cloudwatch = local_stack.client("cloudwatch")
+    metric, composite = {}, {}
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNamePrefix="llm-catalogue-", AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+        metric.update({a["AlarmName"]: a for a in page.get("MetricAlarms", [])})
+        composite.update({a["AlarmName"]: a for a in page.get("CompositeAlarms", [])})
+    return metric, composite
+
+
+def test_burn_rate_alerts_are_composites_of_two_windows_with_the_python_thresholds(local_stack: LocalStack) -> None:
+    metric, composite = describe_all_alarms(local_stack)
+    pages, tickets = local_stack.outputs["alarm_topic_arn"], local_stack.outputs["ticket_topic_arn"]
+    checked = 0
+    for slo_name, prefix in BURN_SLOS.items():
+        budget = SLO["slos"][slo_name]["error_budget"]
+        for tier_name, tier in SLO["tiers"].items():
+            name = f"llm-catalogue-{prefix}-{tier_name}-burn"
+            alert = composite[name]
+            windows = [f"{name}-{tier['long_window_label']}", f"{name}-{tier['short_window_label']}"]
+            assert alert["AlarmRule"] == " AND ".join(f'ALARM("{w}")' for w in windows)
+            topic = pages if tier["severity"] == "page" else tickets
+            assert alert["AlarmActions"] == [topic] and alert["OKActions"] == [topic], name
+            assert alert["AlarmDescription"].startswith(tier["severity"].upper())
+            target = SLO["slos"][slo_name]
+            assert (f"{tier['budget_percent']}% of the 30-day error budget (target {target['target_percent']}%)"
+                    in alert["AlarmDescription"]), alert["AlarmDescription"]
+            for window, seconds in zip(windows, (tier["long_window_seconds"], tier["short_window_seconds"]),
+                                       strict=True):
+                child = metric[window]
+                assert child["Threshold"] == tier["burn_rate"] and child["EvaluationPeriods"] == 1
+                assert child["ComparisonOperator"] == "GreaterThanThreshold"
+                assert child["ActionsEnabled"] is False and not child.get("AlarmActions")
+                queries = {q["Id"]: q for q in child["Metrics"]}
+                (burn,) = [q for q in queries.values() if q.get("ReturnData")]
+                assert burn["Expression"].endswith(f") / {budget}"), burn["Expression"]
+                stats = [q["MetricStat"] for q in queries.values() if "MetricStat" in q]
+                assert stats and {s["Period"] for s in stats} == {seconds}, window
+                checked += 1
+    assert checked == 2 * len(BURN_SLOS) * len(SLO["tiers"]) >= 4
+    freshness = metric["llm-catalogue-freshness-fast-burn-1h"]
+    names = {q["MetricStat"]["Metric"]["MetricName"] for q in freshness["Metrics"] if "MetricStat" in q}
+    assert names == {SLO["canary"]["metrics"]["breaches"], SLO["canary"]["metrics"]["probes"]}
+
+
+def test_the_canary_has_its_own_cause_alarms(local_stack: LocalStack) -> None:
+    metric, _ = describe_all_alarms(local_stack)
+    silent = metric["llm-catalogue-canary-not-running"]
+    assert (silent["MetricName"], silent["ComparisonOperator"], silent["TreatMissingData"]) == (
+        SLO["canary"]["metrics"]["probes"], "LessThanThreshold", "breaching")
+    checks = metric["llm-catalogue-canary-checks"]
+    assert (checks["MetricName"], checks["EvaluationPeriods"], checks["DatapointsToAlarm"]) == (
+        SLO["canary"]["metrics"]["check_failures"], 3, 3)
+    for alarm in (silent, checks):
+        assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]]
+
+
 def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
     cloudwatch = local_stack.client("cloudwatch")
-    described = cloudwatch.describe_alarms(AlarmNamePrefix="llm-catalogue-")["MetricAlarms"]
-    alarms = {a["AlarmName"]: a for a in described}
+    described, _ = describe_all_alarms(local_stack)
+    alarms = {name: a for name, a in described.items() if "-burn-" not in name and "canary" not in name}
     assert set(alarms) == {
         "llm-catalogue-publisher-errors", "llm-catalogue-publisher-iterator-age",
         "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness", "llm-catalogue-publish-failures",

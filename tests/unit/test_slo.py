@@ -51,6 +51,16 @@ def test_budgets_in_minutes_and_time_to_exhaustion() -> None:
     assert [round(t.hours_to_exhaust(), 1) for t in slo.TIERS] == [50.0, 120.0, 720.0]
 
 
+def test_percentages_for_people_are_exact() -> None:
+    assert [slo.percent(s.target) for s in slo.SLOS] == ["99.95", "99.9", "99"]
+    assert slo.percent(Fraction(72, 10000)) == "0.72" and slo.percent(Fraction(2, 100)) == "2"
+
+
+def test_window_labels_name_the_alarms() -> None:
+    assert [(slo.window_label(t.long_window_seconds), slo.window_label(t.short_window_seconds))
+            for t in slo.TIERS] == [("1h", "5m"), ("6h", "30m"), ("3d", "6h")]
+
+
 def test_a_window_cloudwatch_cannot_evaluate_is_refused() -> None:
     with pytest.raises(ValueError, match="tier odd: short window 75 s"):
         slo.check_windows((slo.Tier("odd", "page", Fraction(1, 100), 900),))
