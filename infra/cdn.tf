@@ -5,22 +5,64 @@ locals {
   # CachingOptimized honours the origin's Cache-Control (the publisher's s-maxage bounds edge
   # staleness) within min 1 s / max 1 year; it keeps query strings and cookies out of the key.
   cache_policy_caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-  # UseOriginCacheControlHeaders-QueryStrings: the API decides cacheability; filters are in the key.
-  cache_policy_origin_headers_qs = "4cc15a8a-d715-48a4-82b8-cc0b614638fe"
-  # AllViewerExceptHostHeader: API Gateway needs its own Host, the function needs query strings.
-  origin_request_policy_all_viewer_except_host = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
   # SecurityHeadersPolicy: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy, XSS.
   response_headers_policy_security_headers = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+
+  # /api/*: our own policy (below) unless the emulator run names a managed one instead.
+  api_cache_policy_id = var.api_cache_policy_id != "" ? var.api_cache_policy_id : aws_cloudfront_cache_policy.api[0].id
 
   site_origin_id     = "site-bucket"
   api_origin_id      = "read-api"
   snapshot_origin_id = "snapshot-with-api-failover"
 }
 
+# The read API reads its path and query string, nothing else: the query string is the cache key
+# and all CloudFront forwards. No viewer header or cookie reaches the function (there is no origin
+# request policy), and the Host stays the function URL's own, which its routing and the OAC's
+# SigV4 signature need. The managed UseOriginCacheControlHeaders-QueryStrings policy would put the
+# viewer's Host and Origin into the key and forward them, which a function URL origin rejects.
+# Conditional requests (If-None-Match) are answered by CloudFront from its copy and the ETag.
+resource "aws_cloudfront_cache_policy" "api" {
+  count = var.api_cache_policy_id == "" ? 1 : 0
+
+  name        = "${var.name}-api-query-strings"
+  comment     = "Read API: query strings in the key and forwarded; the origin's Cache-Control decides the TTL."
+  min_ttl     = 0
+  default_ttl = 0
+  max_ttl     = 31536000
+
+  parameters_in_cache_key_and_forwarded_to_origin {
+    enable_accept_encoding_brotli = true
+    enable_accept_encoding_gzip   = true
+
+    cookies_config {
+      cookie_behavior = "none"
+    }
+
+    headers_config {
+      header_behavior = "none"
+    }
+
+    query_strings_config {
+      query_string_behavior = "all"
+    }
+  }
+}
+
 resource "aws_cloudfront_origin_access_control" "site" {
   name                              = "${var.name}-site"
   description                       = "CloudFront reads the private site bucket (SigV4)."
   origin_access_control_origin_type = "s3"
+  signing_behavior                  = "always"
+  signing_protocol                  = "sigv4"
+}
+
+# CloudFront signs every request to the read function's URL (SigV4, service lambda); the URL's
+# AWS_IAM auth and the function's resource policy (read_api.tf) accept only this distribution.
+resource "aws_cloudfront_origin_access_control" "read_api" {
+  name                              = "${var.name}-read-api"
+  description                       = "CloudFront invokes the read API's function URL (SigV4)."
+  origin_access_control_origin_type = "lambda"
   signing_behavior                  = "always"
   signing_protocol                  = "sigv4"
 }
@@ -49,8 +91,9 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   origin {
-    origin_id   = local.api_origin_id
-    domain_name = replace(aws_apigatewayv2_api.this.api_endpoint, "https://", "")
+    origin_id                = local.api_origin_id
+    domain_name              = local.read_url_host
+    origin_access_control_id = aws_cloudfront_origin_access_control.read_api.id
 
     custom_origin_config {
       http_port              = 80
@@ -96,8 +139,7 @@ resource "aws_cloudfront_distribution" "this" {
     allowed_methods            = ["GET", "HEAD", "OPTIONS"]
     cached_methods             = ["GET", "HEAD"]
     compress                   = true
-    cache_policy_id            = local.cache_policy_origin_headers_qs
-    origin_request_policy_id   = local.origin_request_policy_all_viewer_except_host
+    cache_policy_id            = local.api_cache_policy_id
     response_headers_policy_id = local.response_headers_policy_security_headers
   }
 

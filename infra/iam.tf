@@ -1,5 +1,6 @@
 # One role per function, each with one inline policy from a policy document: named actions on
-# named resources. Only X-Ray's actions are on "*" (they have no resource type). The actions each
+# named resources. Every role sits on the service path and carries the pipeline's service boundary
+# (infra/bootstrap), without which the deploy role may not create it. Only X-Ray's actions are on "*" (they have no resource type). The actions each
 # handler's code calls are proven against these documents by tests/infra/test_least_privilege.py.
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -25,6 +26,9 @@ resource "aws_iam_role" "publisher" {
   name               = "${local.publisher_name}-role"
   description        = "Execution role of the snapshot publisher."
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+
+  path                 = local.service_role_path
+  permissions_boundary = local.permissions_boundary
 }
 
 resource "aws_iam_role_policy" "publisher" {
@@ -110,6 +114,9 @@ resource "aws_iam_role" "read" {
   name               = "${local.read_name}-role"
   description        = "Execution role of the read API."
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+
+  path                 = local.service_role_path
+  permissions_boundary = local.permissions_boundary
 }
 
 resource "aws_iam_role_policy" "read" {
@@ -185,6 +192,9 @@ resource "aws_iam_role" "scheduler" {
   name               = "${var.name}-reconcile-scheduler-role"
   description        = "EventBridge Scheduler invokes the publisher's rebuild."
   assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+
+  path                 = local.service_role_path
+  permissions_boundary = local.permissions_boundary
 }
 
 resource "aws_iam_role_policy" "scheduler" {

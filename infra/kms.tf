@@ -13,6 +13,32 @@ resource "aws_kms_alias" "this" {
   target_key_id = aws_kms_key.this.key_id
 }
 
+# CloudFront-scoped pieces (WAF logs, the edge alarm topic) live in us-east-1. When the stack runs
+# there, the service key covers them; elsewhere they get a sibling key in us-east-1 under the same
+# policy ($1/month more), since a KMS key serves only its own region.
+resource "aws_kms_key" "edge" {
+  count    = local.edge_in_home_region ? 0 : 1
+  provider = aws.us_east_1
+
+  description             = "${var.name}: WAF logs and edge alarm topic (us-east-1)"
+  enable_key_rotation     = true
+  deletion_window_in_days = var.kms_deletion_window_days
+  policy                  = data.aws_iam_policy_document.kms.json
+}
+
+resource "aws_kms_alias" "edge" {
+  count    = local.edge_in_home_region ? 0 : 1
+  provider = aws.us_east_1
+
+  name          = "alias/${var.name}-edge"
+  target_key_id = aws_kms_key.edge[0].key_id
+}
+
+locals {
+  edge_key_arn = local.edge_in_home_region ? aws_kms_key.this.arn : aws_kms_key.edge[0].arn
+  log_regions  = distinct([local.region, "us-east-1"])
+}
+
 data "aws_iam_policy_document" "kms" {
   # checkov:skip=CKV_AWS_109:In a key policy, Resource "*" means this key only; the account statement is the standard one that delegates to IAM policies.
   # checkov:skip=CKV_AWS_111:In a key policy, Resource "*" means this key only; write use is granted to services with SourceArn/SourceAccount conditions.
@@ -25,6 +51,30 @@ data "aws_iam_policy_document" "kms" {
     principals {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  # The pipeline manages this key through this policy, not through tags: its identity policy has
+  # no kms grant by tag (infra/bootstrap/roles.tf), so no other key can be tagged into its reach.
+  statement {
+    sid       = "DeployRoleAdministersThisKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.deploy_role_arn]
+    }
+  }
+
+  statement {
+    sid       = "PlanRoleReadsThisKey"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.plan_role_arn]
     }
   }
 
@@ -41,13 +91,13 @@ data "aws_iam_policy_document" "kms" {
 
     principals {
       type        = "Service"
-      identifiers = ["logs.${local.region}.amazonaws.com"]
+      identifiers = [for r in local.log_regions : "logs.${r}.amazonaws.com"]
     }
 
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:*"]
+      values   = [for r in local.log_regions : "arn:${local.partition}:logs:${r}:${local.account_id}:log-group:*"]
     }
   }
 
@@ -70,7 +120,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   # CloudFront (OAC) reads SSE-KMS objects. Scoped to this account's distributions rather than
-  # the exact ARN: the exact ARN would make a cycle (distribution -> API -> read Lambda -> its
+  # the exact ARN: the exact ARN would make a cycle (distribution -> function URL -> read Lambda -> its
   # encrypted log group -> this key). The bucket policy is the gate and names the exact ARN.
   statement {
     sid       = "CloudFrontOacDecryptsSiteObjects"

@@ -14,11 +14,19 @@ locals {
     managed_by = "terraform"
   })
 
+  # The pipeline (infra/bootstrap) creates service roles only on this path and only with this
+  # boundary; its own roles live on a path no deploy statement names.
+  service_role_path    = "/${var.name}/"
+  pipeline_path        = "/${var.name}-pipeline/"
+  permissions_boundary = var.permissions_boundary_arn != "" ? var.permissions_boundary_arn : "arn:${local.partition}:iam::${local.account_id}:policy${local.pipeline_path}${var.name}-service-boundary"
+  deploy_role_arn      = "arn:${local.partition}:iam::${local.account_id}:role${local.pipeline_path}${var.name}-github-deploy"
+  plan_role_arn        = "arn:${local.partition}:iam::${local.account_id}:role${local.pipeline_path}${var.name}-github-plan"
+
   publisher_name = "${var.name}-publisher"
   read_name      = "${var.name}-read-api"
 
   # The publisher's links and feeds need the public origin. It cannot come from the distribution
-  # for the read function (CloudFront -> HTTP API -> read Lambda would be a cycle), so the read
-  # function only gets the configured value and falls back to the request's own host.
+  # for the read function (CloudFront -> function URL -> read Lambda would be a cycle), so the
+  # read function only gets the configured value.
   public_base_url = var.public_base_url != "" ? var.public_base_url : "https://${aws_cloudfront_distribution.this.domain_name}"
 }

@@ -23,11 +23,11 @@ resource "aws_sns_topic_subscription" "alarm_email" {
 }
 
 resource "aws_sns_topic" "edge_alarms" {
-  # checkov:skip=CKV_AWS_26:Exists only when the stack is outside us-east-1; the service key is regional and the topic carries alarm state changes only, no data.
   count    = local.edge_in_home_region ? 0 : 1
   provider = aws.us_east_1
 
-  name = "${var.name}-edge-alarms"
+  name              = "${var.name}-edge-alarms"
+  kms_master_key_id = local.edge_key_arn
 }
 
 resource "aws_sns_topic_subscription" "edge_alarm_email" {
@@ -186,10 +186,10 @@ resource "aws_cloudwatch_metric_alarm" "read_p99_duration" {
 
 resource "aws_cloudwatch_metric_alarm" "api_5xx" {
   alarm_name          = "${local.alarm_prefix}-api-5xx"
-  alarm_description   = "The HTTP API returned 5xx (integration failures, throttled function)."
-  namespace           = "AWS/ApiGateway"
-  metric_name         = "5xx"
-  dimensions          = { ApiId = aws_apigatewayv2_api.this.id, Stage = aws_apigatewayv2_stage.this.name }
+  alarm_description   = "The read API's function URL answered 5xx (function errors, timeouts, throttles) to CloudFront."
+  namespace           = "AWS/Lambda"
+  metric_name         = "Url5xxCount"
+  dimensions          = { FunctionName = aws_lambda_function.read.function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -245,24 +245,24 @@ resource "aws_cloudwatch_dashboard" "this" {
         properties = {
           title = "Publisher", region = local.region, view = "timeSeries", period = 300, stat = "Sum"
           metrics = [
-            [local.emf_namespace, "SnapshotPublished", "service", "publisher"],
-            [local.emf_namespace, "RecordsApplied", "service", "publisher"],
+            ["AWS/Lambda", "Invocations", "FunctionName", aws_lambda_function.publisher.function_name],
+            ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.publisher.function_name],
             [local.emf_namespace, "InvalidRecords", "service", "publisher"],
             [local.emf_namespace, "WriteConflicts", "service", "publisher"],
             [local.emf_namespace, "DriftRepaired", "service", "publisher"],
-            ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.publisher.function_name],
+            [local.emf_namespace, "PublishFailures", "service", "publisher"],
             ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", aws_sqs_queue.publisher_dlq.name, { stat = "Maximum" }],
           ]
         }
       },
       {
-        type = "metric", x = 0, y = 6, width = 12, height = 6
+        # The routine figures of each publish are fields of its log line, not custom metrics
+        # (each would be billed every hour); a Logs Insights widget charts them when viewed.
+        type = "log", x = 0, y = 6, width = 12, height = 6
         properties = {
-          title = "Publish cost", region = local.region, view = "timeSeries", period = 300
-          metrics = [
-            [local.emf_namespace, "PublishDurationMs", "service", "publisher", { stat = "p99" }],
-            [local.emf_namespace, "SnapshotBytes", "service", "publisher", { stat = "Maximum", yAxis = "right" }],
-          ]
+          title   = "Publish cost (from the publisher's log lines)", region = local.region, view = "timeSeries"
+          query   = "SOURCE '${aws_cloudwatch_log_group.publisher.name}' | filter ispresent(written) | stats sum(received) as received, sum(changed) as applied, sum(written) as objects, max(bytes) as bytes, pct(duration_ms, 99) as p99_ms by bin(5m)"
+          stacked = false
         }
       },
       {
@@ -274,8 +274,9 @@ resource "aws_cloudwatch_dashboard" "this" {
             ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
             ["AWS/Lambda", "Throttles", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
             ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.read.function_name, { stat = "p99", yAxis = "right" }],
-            ["AWS/ApiGateway", "5xx", "ApiId", aws_apigatewayv2_api.this.id, "Stage", aws_apigatewayv2_stage.this.name, { stat = "Sum" }],
-            ["AWS/ApiGateway", "4xx", "ApiId", aws_apigatewayv2_api.this.id, "Stage", aws_apigatewayv2_stage.this.name, { stat = "Sum" }],
+            ["AWS/Lambda", "UrlRequestCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Url5xxCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Url4xxCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
           ]
         }
       },

@@ -3,9 +3,9 @@ output "cdn_url" {
   value       = var.public_base_url != "" ? var.public_base_url : "https://${aws_cloudfront_distribution.this.domain_name}"
 }
 
-output "api_url" {
-  description = "Direct URL of the HTTP API (readers should use cdn_url/api/...)."
-  value       = aws_apigatewayv2_api.this.api_endpoint
+output "read_function_url" {
+  description = "The read API's function URL: it answers only SigV4 requests signed by the distribution (403 for anyone else); readers use cdn_url/api/..."
+  value       = aws_lambda_function_url.read.function_url
 }
 
 output "table_name" {

@@ -2,9 +2,12 @@ locals {
   read_zip = var.read_zip_path != "" ? var.read_zip_path : "${path.module}/../dist/read_api.zip"
 
   # SnapStart and provisioned concurrency both apply to published versions only, so either one
-  # makes the API call the `live` alias instead of $LATEST.
+  # puts the function URL on the `live` alias instead of $LATEST.
   read_uses_alias = var.read_snapstart || var.read_provisioned_concurrency > 0
-  read_invoke_arn = local.read_uses_alias ? aws_lambda_alias.read_live[0].invoke_arn : aws_lambda_function.read.invoke_arn
+  read_qualifier  = local.read_uses_alias ? aws_lambda_alias.read_live[0].name : null
+
+  # https://<url-id>.lambda-url.<region>.on.aws/ -> the bare host CloudFront connects to.
+  read_url_host = trimsuffix(trimprefix(aws_lambda_function_url.read.function_url, "https://"), "/")
 }
 
 resource "aws_cloudwatch_log_group" "read" {
@@ -18,7 +21,7 @@ resource "aws_lambda_function" "read" {
   # checkov:skip=CKV_AWS_117:It talks only to regional AWS APIs (DynamoDB, S3); a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
   # checkov:skip=CKV_AWS_173:The environment holds only resource names and limits, no secrets; Lambda encrypts it at rest with its service key.
   # checkov:skip=CKV_AWS_272:Zips are built reproducibly (same sha256 twice) in CI and deployed only through the OIDC deploy role; an AWS Signer profile adds no control here.
-  # checkov:skip=CKV_AWS_116:Only invoked synchronously by the HTTP API: a failed request is answered, there is no asynchronous event to dead-letter.
+  # checkov:skip=CKV_AWS_116:Only invoked synchronously through its function URL by CloudFront: a failed request is answered, there is no asynchronous event to dead-letter.
   function_name    = local.read_name
   description      = "Read API behind /api/* and CloudFront's failover origin for /llms.json and /llms."
   role             = aws_iam_role.read.arn
@@ -43,7 +46,7 @@ resource "aws_lambda_function" "read" {
   }
 
   tracing_config {
-    mode = "Active"
+    mode = var.read_tracing_mode
   }
 
   dynamic "snap_start" {
@@ -65,7 +68,7 @@ resource "aws_lambda_alias" "read_live" {
   count = local.read_uses_alias ? 1 : 0
 
   name             = "live"
-  description      = "Version the HTTP API invokes (SnapStart / provisioned concurrency)."
+  description      = "Version the function URL invokes (SnapStart / provisioned concurrency)."
   function_name    = aws_lambda_function.read.function_name
   function_version = aws_lambda_function.read.version
 }
@@ -76,4 +79,39 @@ resource "aws_lambda_provisioned_concurrency_config" "read_live" {
   function_name                     = aws_lambda_function.read.function_name
   qualifier                         = aws_lambda_alias.read_live[0].name
   provisioned_concurrent_executions = var.read_provisioned_concurrency
+}
+
+# The read API's only way in: a function URL that takes nothing but SigV4-signed requests (AWS_IAM),
+# and a resource policy that lets only this stack's distribution (its OAC) sign them. There is no
+# API Gateway and no public endpoint around the CDN, its WAF and its cache.
+# https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html
+resource "aws_lambda_function_url" "read" {
+  function_name      = aws_lambda_function.read.function_name
+  qualifier          = local.read_qualifier
+  authorization_type = "AWS_IAM"
+  invoke_mode        = "BUFFERED"
+}
+
+resource "aws_lambda_permission" "cloudfront_invoke_url" {
+  statement_id           = "AllowCloudFrontOacInvokeFunctionUrl"
+  action                 = "lambda:InvokeFunctionUrl"
+  function_name          = aws_lambda_function.read.function_name
+  qualifier              = local.read_qualifier
+  principal              = "cloudfront.amazonaws.com"
+  source_arn             = aws_cloudfront_distribution.this.arn
+  function_url_auth_type = "AWS_IAM"
+}
+
+# Function URLs created since October 2025 also need lambda:InvokeFunction for the same principal
+# (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). AWS provider 6.x can add the
+# lambda:InvokedViaFunctionUrl condition (invoked_via_function_url); 5.x cannot, so this grant is
+# bounded by principal and SourceArn: only this distribution, which reaches the function through
+# its OAC-signed URL and has no other way to call Invoke.
+resource "aws_lambda_permission" "cloudfront_invoke" {
+  statement_id  = "AllowCloudFrontOacInvokeFunction"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.read.function_name
+  qualifier     = local.read_qualifier
+  principal     = "cloudfront.amazonaws.com"
+  source_arn    = aws_cloudfront_distribution.this.arn
 }

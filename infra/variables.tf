@@ -15,6 +15,12 @@ variable "region" {
   default     = "us-east-1"
 }
 
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every role this stack creates. Empty: the service boundary infra/bootstrap creates (policy/<name>-pipeline/<name>-service-boundary), which the deploy role requires on every role it creates."
+  type        = string
+  default     = ""
+}
+
 variable "tags" {
   description = "Extra tags applied to every resource through the provider's default_tags."
   type        = map(string)
@@ -111,7 +117,7 @@ variable "log_level" {
 }
 
 variable "log_retention_days" {
-  description = "Retention of every log group of the stack (Lambda, HTTP API access logs, WAF)."
+  description = "Retention of every log group of the stack (Lambda, WAF)."
   type        = number
   default     = 30
 
@@ -283,7 +289,7 @@ variable "read_memory_mb" {
 }
 
 variable "read_timeout_seconds" {
-  description = "Read API timeout (s); below the HTTP API's 30 s integration limit."
+  description = "Read API timeout (s); below CloudFront's default 30 s origin response timeout."
   type        = number
   default     = 10
 
@@ -294,13 +300,24 @@ variable "read_timeout_seconds" {
 }
 
 variable "read_reserved_concurrency" {
-  description = "Reserved concurrency of the read API: a cost ceiling under a flood (with the stage throttle and WAF in front) that also keeps the publisher's capacity. -1 leaves it unreserved."
+  description = "Reserved concurrency of the read API: a cost ceiling under a flood (with the WAF's rate rules and the CDN cache in front) that also keeps the publisher's capacity. -1 leaves it unreserved."
   type        = number
   default     = 50
 
   validation {
     condition     = var.read_reserved_concurrency == -1 || (var.read_reserved_concurrency >= 1 && var.read_reserved_concurrency <= 10000)
     error_message = "read_reserved_concurrency must be -1 or between 1 and 10000."
+  }
+}
+
+variable "read_tracing_mode" {
+  description = "X-Ray tracing of the read API. PassThrough (the default) traces only requests that arrive sampled, which CloudFront's never do: the handler has no X-Ray SDK, so Active would record only Lambda's own segments, at $5 per million traces (1 request/s plus 5% of the rest, not configurable for Lambda). Set Active while investigating latency."
+  type        = string
+  default     = "PassThrough"
+
+  validation {
+    condition     = contains(["Active", "PassThrough"], var.read_tracing_mode)
+    error_message = "read_tracing_mode must be Active or PassThrough."
   }
 }
 
@@ -342,32 +359,12 @@ variable "read_provisioned_concurrency" {
   }
 }
 
-# --- API and CDN ----------------------------------------------------------------------------
+# --- CDN ----------------------------------------------------------------------------
 
-variable "api_throttling_rate_limit" {
-  description = <<-EOT
-    HTTP API stage steady-state rate limit (requests per second). Only /api/* and the failover reach
-    the API; CloudFront caches its answers (s-maxage), so this caps origin load, not reader traffic.
-    1000 rps at the measured ~1 ms handler time needs a handful of concurrent executions.
-  EOT
-  type        = number
-  default     = 1000
-
-  validation {
-    condition     = var.api_throttling_rate_limit >= 1 && var.api_throttling_rate_limit <= 10000
-    error_message = "api_throttling_rate_limit must be between 1 and 10000."
-  }
-}
-
-variable "api_throttling_burst_limit" {
-  description = "HTTP API stage burst limit (requests)."
-  type        = number
-  default     = 2000
-
-  validation {
-    condition     = var.api_throttling_burst_limit >= 1 && var.api_throttling_burst_limit <= 5000
-    error_message = "api_throttling_burst_limit must be between 1 and 5000."
-  }
+variable "api_cache_policy_id" {
+  description = "CloudFront cache policy for /api/*. Empty (the default): this stack's own policy (query strings in the key, no headers or cookies forwarded). Only the emulator run sets it, because moto has no cache-policy API."
+  type        = string
+  default     = ""
 }
 
 variable "price_class" {
@@ -405,7 +402,7 @@ variable "cdn_wait_for_deployment" {
 }
 
 variable "enable_waf" {
-  description = "Attach a WAF web ACL (rate-based rule and AWS known-bad-inputs rules) to the distribution. About $6/month plus $0.60 per million requests."
+  description = "Attach the WAF web ACL (AWS IP reputation and known-bad-inputs rules, three rate-based rules) to the distribution. Pay-as-you-go: $5/month per ACL, $1 per rule, $0.60 per million requests (make cost); included in CloudFront's flat-rate plans."
   type        = bool
   default     = true
 }
@@ -418,6 +415,28 @@ variable "waf_rate_limit" {
   validation {
     condition     = var.waf_rate_limit >= 100 && var.waf_rate_limit <= 2000000000
     error_message = "waf_rate_limit must be between 100 and 2000000000."
+  }
+}
+
+variable "waf_api_rate_limit" {
+  description = "Requests to /api/* per client IP per 5-minute window before the WAF blocks that IP on /api/*."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.waf_api_rate_limit >= 10 && var.waf_api_rate_limit <= 2000000000
+    error_message = "waf_api_rate_limit must be between 10 and 2000000000."
+  }
+}
+
+variable "waf_api_total_rate_limit" {
+  description = "Requests to /api/* from all clients together per 5-minute window (WAF aggregate key CONSTANT): bounds the read function's load whatever addresses a flood uses. 60000 is 200 requests/s."
+  type        = number
+  default     = 60000
+
+  validation {
+    condition     = var.waf_api_total_rate_limit >= 10 && var.waf_api_total_rate_limit <= 2000000000
+    error_message = "waf_api_total_rate_limit must be between 10 and 2000000000."
   }
 }
 
@@ -490,7 +509,7 @@ variable "read_p99_duration_alarm_ms" {
 }
 
 variable "api_5xx_alarm_threshold" {
-  description = "Alarm when the HTTP API returns more 5xx responses than this in 5 minutes."
+  description = "Alarm when the read API's function URL returns more 5xx responses (errors, timeouts, throttles) than this in 5 minutes."
   type        = number
   default     = 5
 

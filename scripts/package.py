@@ -1,35 +1,27 @@
-"""Build the Lambda deployment zips deterministically: dist/publisher.zip, dist/read_api.zip, dist/canary.zip."""
+"""Build the Lambda zips deterministically from the hash lock, each with a CycloneDX SBOM (dist/*.cdx.json)."""
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
+import shutil
 import stat
 import subprocess
 import sys
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Exact pins for what the zips bundle (boto3 comes from the Lambda runtime). Keep them inside the
-# ranges of pyproject.toml's [project] dependencies; markupsafe is the only compiled one, so every
-# wheel is fetched for the Lambda platform (python3.13, arm64), never the build machine's.
-REQUIREMENTS: tuple[str, ...] = (
-    "aws-lambda-powertools==3.37.0",
-    "jmespath==1.1.0",
-    "typing-extensions==4.16.0",
-    "jinja2==3.1.6",
-    "markupsafe==3.0.4",
-    # Powertools' Tracer needs the X-Ray SDK once tracing is on (it is, in Lambda); wrapt is its
-    # only dependency outside the runtime. The AWS-managed layer ships both.
-    "aws-xray-sdk==2.15.0",
-    "wrapt==2.5.2",
-)
+# What the zips bundle, pinned with sha256 hashes (requirements/lambda.txt, written by `make lock`
+# for python3.13 on arm64; boto3 comes from the Lambda runtime). Every wheel is fetched for the
+# Lambda platform, never the build machine's, and installed with pip's hash checking.
+LOCK = ROOT / "requirements" / "lambda.txt"
 # Provided by the AWS-managed Powertools layer when the zips are built for it.
 LAYER_PROVIDED = frozenset({"aws-lambda-powertools", "jmespath", "aws-xray-sdk", "wrapt"})
-
 PLATFORM = "manylinux2014_aarch64"
 PYTHON_VERSION = "3.13"
 
@@ -42,13 +34,40 @@ SKIP_SUFFIXES = (".pyc", ".pyo")
 CANARY_CORE = ("__init__.py", "aws.py", "config.py", "heartbeat.py", "slo.py")
 
 
-def _dist_name(requirement: str) -> str:
-    return requirement.split("==", 1)[0].lower()
+class Pin(NamedTuple):
+    name: str
+    version: str
+    hashes: tuple[str, ...]
+
+    def requirement(self) -> str:
+        return " ".join([f"{self.name}=={self.version}", *(f"--hash=sha256:{h}" for h in self.hashes)])
 
 
-def _wheel_prefix(requirement: str) -> str:
-    name, version = requirement.split("==", 1)
-    return f"{name.replace('-', '_').lower()}-{version}-"
+def read_lock(path: Path = LOCK) -> list[Pin]:
+    """The pins of a hash lock (`name==version` followed by `--hash=sha256:...` lines)."""
+    pins: list[Pin] = []
+    current: tuple[str, str, list[str]] | None = None
+    for raw in path.read_text().splitlines():
+        line = raw.split("#", 1)[0].strip().rstrip("\\").strip()
+        if not line:
+            continue
+        if line.startswith("--hash=sha256:"):
+            if current is None:
+                raise SystemExit(f"package: {path}: a hash before any requirement")
+            current[2].append(line.removeprefix("--hash=sha256:"))
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not version or " " in version:
+            raise SystemExit(f"package: {path}: not an exact pin: {raw.strip()!r}")
+        if current:
+            pins.append(Pin(current[0], current[1], tuple(current[2])))
+        current = (name.lower(), version, [])
+    if current:
+        pins.append(Pin(current[0], current[1], tuple(current[2])))
+    unhashed = [p.name for p in pins if not p.hashes]
+    if unhashed:
+        raise SystemExit(f"package: {path}: no sha256 hash for {', '.join(unhashed)}")
+    return pins
 
 
 def _skipped(parts: Iterable[str]) -> bool:
@@ -58,52 +77,27 @@ def _skipped(parts: Iterable[str]) -> bool:
     return parts[-1].endswith(SKIP_SUFFIXES)
 
 
-def fetch_wheels(requirements: Iterable[str], cache: Path) -> list[Path]:
-    """Wheels for the Lambda platform, from the cache or PyPI (`pip download`, pinned, no deps)."""
-    requirements = list(requirements)
+def _pip(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args], check=True)
+
+
+def install_bundle(pins: list[Pin], cache: Path, target: Path) -> None:
+    """pip downloads the Lambda-platform wheels into `cache` and installs them into `target`, both
+    times with --require-hashes: a wheel whose bytes differ from the lock is refused, cached or not."""
     cache.mkdir(parents=True, exist_ok=True)
-
-    def cached() -> dict[str, Path]:
-        found: dict[str, Path] = {}
-        for req in requirements:
-            matches = sorted(p for p in cache.glob("*.whl") if p.name.lower().startswith(_wheel_prefix(req)))
-            if matches:
-                found[req] = matches[0]
-        return found
-
-    have = cached()
-    missing = [req for req in requirements if req not in have]
-    if missing:
-        cmd = [
-            sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-            "--no-deps", "--only-binary=:all:", "--platform", PLATFORM,
-            "--python-version", PYTHON_VERSION, "--implementation", "cp",
-            "--dest", str(cache), *missing,
-        ]
-        subprocess.run(cmd, check=True)
-        have = cached()
-        still = [req for req in requirements if req not in have]
-        if still:
-            raise SystemExit(f"package: no {PLATFORM} cp313 wheel for {', '.join(still)}")
-    return [have[req] for req in requirements]
-
-
-def wheel_entries(wheel: Path) -> Iterator[tuple[str, bytes]]:
-    """(path in the zip, bytes) of what installing the wheel would put in site-packages."""
-    with zipfile.ZipFile(wheel) as zf:
-        for info in zf.infolist():
-            if info.is_dir():
-                continue
-            name = info.filename
-            parts = name.split("/")
-            if ".data" in parts[0] and parts[0].endswith(".data"):
-                # name-ver.data/{purelib,platlib}/... installs at the root; scripts/headers don't ship.
-                if len(parts) < 3 or parts[1] not in ("purelib", "platlib"):
-                    continue
-                parts = parts[2:]
-            if _skipped(parts):
-                continue
-            yield "/".join(parts), zf.read(info)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    if not pins:
+        return
+    requirements = target.parent / f"{target.name}.requirements.txt"
+    requirements.write_text("".join(f"{pin.requirement()}\n" for pin in pins))
+    platform = ["--only-binary=:all:", "--platform", PLATFORM, "--python-version", PYTHON_VERSION,
+                "--implementation", "cp"]
+    _pip("download", "--quiet", "--require-hashes", "--no-deps", *platform, "--dest", str(cache),
+         "-r", str(requirements))
+    _pip("install", "--quiet", "--require-hashes", "--no-deps", "--no-index", "--find-links", str(cache),
+         "--no-compile", *platform, "--target", str(target), "-r", str(requirements))
 
 
 def file_entries(source: Path, prefix: str, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
@@ -123,7 +117,7 @@ def tree_entries(source: Path, prefix: str, exclude: tuple[str, ...] = ()) -> It
         rel = path.relative_to(source).parts
         if _skipped(rel) or rel[0] in exclude:
             continue
-        yield "/".join((prefix, *rel)), path.read_bytes()
+        yield "/".join((prefix, *rel) if prefix else rel), path.read_bytes()
 
 
 def write_zip(target: Path, entries: Iterable[tuple[str, bytes]]) -> None:
@@ -149,12 +143,13 @@ def sha256(path: Path) -> str:
 
 
 def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Path]:
-    requirements = [r for r in REQUIREMENTS if not (powertools_layer and _dist_name(r) in LAYER_PROVIDED)]
-    wheels = fetch_wheels(requirements, wheel_cache)
+    pins = [p for p in read_lock() if not (powertools_layer and p.name in LAYER_PROVIDED)]
+    site = out / ".bundle" / "site-packages"
+    install_bundle(pins, wheel_cache, site)
 
     def deps() -> Iterator[tuple[str, bytes]]:
-        for wheel in wheels:
-            yield from wheel_entries(wheel)
+        # What pip installed, console scripts aside (the functions import, they never exec).
+        yield from (entry for entry in tree_entries(site, "", ("bin",)))
 
     package = ROOT / "publisher"
     # The local stack (emulator, poller, edge) and the operator commands never run in Lambda, and the
@@ -162,25 +157,44 @@ def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Pat
     lambda_only = ("local", "ops", "canary")
     targets = {
         # The publisher renders the site: templates and static assets travel at site/ in the root.
-        "publisher": [
+        "publisher": ([
             tree_entries(package, "publisher", lambda_only),
             tree_entries(ROOT / "site" / "templates", "site/templates"),
             tree_entries(ROOT / "site" / "static", "site/static"),
             deps(),
-        ],
+        ], pins),
         # The read API needs only the standard library and the runtime's botocore: a smaller zip
         # is less to fetch and unpack on a cold start.
-        "read_api": [tree_entries(package, "publisher", lambda_only)],
+        "read_api": ([tree_entries(package, "publisher", lambda_only)], []),
         # The canary: standard library and the runtime's botocore only.
-        "canary": [file_entries(package, "publisher", CANARY_CORE),
-                   tree_entries(package / "canary", "publisher/canary")],
+        "canary": ([file_entries(package, "publisher", CANARY_CORE),
+                    tree_entries(package / "canary", "publisher/canary")], []),
     }
     built: dict[str, Path] = {}
-    for name, sources in targets.items():
+    for name, (sources, bundled) in targets.items():
         path = out / f"{name}.zip"
         write_zip(path, (entry for source in sources for entry in source))
+        write_sbom(name, path, bundled, out / f"{name}.cdx.json", out / ".bundle")
         built[name] = path
+    shutil.rmtree(out / ".bundle", ignore_errors=True)
     return built
+
+
+def write_sbom(name: str, zip_path: Path, pins: list[Pin], target: Path, scratch: Path) -> None:
+    """A CycloneDX 1.6 SBOM of one zip, by cyclonedx-py from the pins the zip bundles; the root
+    component is the zip itself (name and sha256). Reproducible: no serial number or timestamp."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    requirements = scratch / f"{name}.sbom-requirements.txt"
+    requirements.write_text("".join(f"{pin.requirement()}\n" for pin in pins))
+    subprocess.run([sys.executable, "-m", "cyclonedx_py", "requirements", "--pyproject", str(ROOT / "pyproject.toml"),
+                    "--mc-type", "application", "--sv", "1.6", "--of", "JSON", "--output-reproducible",
+                    "-o", str(target), str(requirements)], check=True, capture_output=True)
+    bom = json.loads(target.read_text())
+    component = bom["metadata"]["component"]
+    component["name"] = f"{component['name']}-{name.replace('_', '-')}"
+    component["description"] = f"AWS Lambda deployment package {zip_path.name} (python3.13, arm64)"
+    component["hashes"] = [{"alg": "SHA-256", "content": sha256(zip_path)}]
+    target.write_text(json.dumps(bom, indent=2, sort_keys=True) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

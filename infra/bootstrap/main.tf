@@ -7,9 +7,10 @@ locals {
   partition    = data.aws_partition.current.partition
   state_bucket = var.state_bucket_name != "" ? var.state_bucket_name : "${var.name}-tfstate-${local.account_id}"
   oidc_url     = "token.actions.githubusercontent.com"
-  oidc_arn = (var.create_oidc_provider
-    ? aws_iam_openid_connect_provider.github[0].arn
-  : "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.oidc_url}")
+  # The provider's ARN is fixed by its URL, so every policy below is known at plan time.
+  oidc_arn = "arn:${local.partition}:iam::${local.account_id}:oidc-provider/${local.oidc_url}"
+  # Same ARN the bucket resource will have; written out so the policies render at plan time.
+  state_bucket_arn = "arn:${local.partition}:s3:::${local.state_bucket}"
 }
 
 resource "aws_iam_openid_connect_provider" "github" {

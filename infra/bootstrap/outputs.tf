@@ -12,3 +12,13 @@ output "state_bucket" {
   description = "Bucket for infra/backend.hcl (bucket = ...)."
   value       = aws_s3_bucket.state.bucket
 }
+
+output "service_boundary_arn" {
+  description = "Permissions boundary every role of the main stack carries (its var.permissions_boundary_arn defaults to this ARN)."
+  value       = aws_iam_policy.service_boundary.arn
+}
+
+output "oidc_subject_customisation" {
+  description = "The one-time repository setting the trust policies expect (see infra/README.md)."
+  value       = { use_default = false, include_claim_keys = local.github_sub_keys }
+}

@@ -26,7 +26,7 @@ variable "github_repository" {
 }
 
 variable "deploy_environment" {
-  description = "GitHub environment whose jobs may assume the deploy (apply) role; protect it with required reviewers or a branch rule for main."
+  description = "GitHub environment whose jobs may assume the deploy (apply) role. The trust policy also requires var.deploy_ref and var.workflow_path; keep required reviewers on the environment as a second gate."
   type        = string
   default     = "production"
 }
@@ -47,4 +47,22 @@ variable "state_bucket_name" {
   description = "Bucket for the main stack's Terraform state. Empty: `<name>-tfstate-<account id>`."
   type        = string
   default     = ""
+}
+
+variable "state_key" {
+  description = "Key of the main stack's state object in the state bucket (the CI workflow's backend key); the pipeline roles may touch only it and its lock."
+  type        = string
+  default     = "llm-catalogue/terraform.tfstate"
+}
+
+variable "workflow_path" {
+  description = "Workflow file whose jobs may assume the roles (its path in the repository)."
+  type        = string
+  default     = ".github/workflows/ci.yml"
+}
+
+variable "deploy_ref" {
+  description = "The only git ref whose runs may assume the deploy role."
+  type        = string
+  default     = "refs/heads/main"
 }

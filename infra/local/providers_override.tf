@@ -15,20 +15,19 @@ provider "aws" {
   skip_region_validation      = true
 
   endpoints {
-    apigatewayv2 = var.local_endpoint_url
-    cloudfront   = var.local_endpoint_url
-    cloudwatch   = var.local_endpoint_url
-    dynamodb     = var.local_endpoint_url
-    iam          = var.local_endpoint_url
-    kms          = var.local_endpoint_url
-    lambda       = var.local_endpoint_url
-    logs         = var.local_endpoint_url
-    s3           = var.local_endpoint_url
-    scheduler    = var.local_endpoint_url
-    sns          = var.local_endpoint_url
-    sqs          = var.local_endpoint_url
-    sts          = var.local_endpoint_url
-    wafv2        = var.local_endpoint_url
+    cloudfront = var.local_endpoint_url
+    cloudwatch = var.local_endpoint_url
+    dynamodb   = var.local_endpoint_url
+    iam        = var.local_endpoint_url
+    kms        = var.local_endpoint_url
+    lambda     = var.local_endpoint_url
+    logs       = var.local_endpoint_url
+    s3         = var.local_endpoint_url
+    scheduler  = var.local_endpoint_url
+    sns        = var.local_endpoint_url
+    sqs        = var.local_endpoint_url
+    sts        = var.local_endpoint_url
+    wafv2      = var.local_endpoint_url
   }
 }
 
@@ -41,19 +40,18 @@ provider "aws" {
   skip_region_validation      = true
 
   endpoints {
-    apigatewayv2 = var.local_endpoint_url
-    cloudfront   = var.local_endpoint_url
-    cloudwatch   = var.local_endpoint_url
-    dynamodb     = var.local_endpoint_url
-    iam          = var.local_endpoint_url
-    kms          = var.local_endpoint_url
-    lambda       = var.local_endpoint_url
-    logs         = var.local_endpoint_url
-    s3           = var.local_endpoint_url
-    scheduler    = var.local_endpoint_url
-    sns          = var.local_endpoint_url
-    sqs          = var.local_endpoint_url
-    sts          = var.local_endpoint_url
-    wafv2        = var.local_endpoint_url
+    cloudfront = var.local_endpoint_url
+    cloudwatch = var.local_endpoint_url
+    dynamodb   = var.local_endpoint_url
+    iam        = var.local_endpoint_url
+    kms        = var.local_endpoint_url
+    lambda     = var.local_endpoint_url
+    logs       = var.local_endpoint_url
+    s3         = var.local_endpoint_url
+    scheduler  = var.local_endpoint_url
+    sns        = var.local_endpoint_url
+    sqs        = var.local_endpoint_url
+    sts        = var.local_endpoint_url
+    wafv2      = var.local_endpoint_url
   }
 }

@@ -53,23 +53,26 @@ def reset() -> None:
     aws.reset_clients()
 
 
-def _record_metrics(result: PublishResult, received: int, malformed: int) -> None:
-    metrics.add_metric(name="RecordsReceived", unit=MetricUnit.Count, value=received)
-    metrics.add_metric(name="RecordsApplied", unit=MetricUnit.Count, value=result.changed)
-    metrics.add_metric(name="InvalidRecords", unit=MetricUnit.Count, value=len(result.rejected) + malformed)
-    metrics.add_metric(name="WriteConflicts", unit=MetricUnit.Count, value=result.conflicts)
-    metrics.add_metric(name="SnapshotPublished", unit=MetricUnit.Count, value=1 if result.published else 0)
-    metrics.add_metric(name="SnapshotBytes", unit=MetricUnit.Bytes, value=result.bytes)
-    metrics.add_metric(name="PublishDurationMs", unit=MetricUnit.Milliseconds, value=result.duration_ms)
+def _record_metrics(result: PublishResult, malformed: int) -> None:
+    """Custom metrics are billed per metric for every hour it gets a data point, so the ones that
+    flag trouble are sent only when they are non-zero; the routine figures of each publish (records
+    received and applied, objects and bytes written, duration) are fields of its log line, and
+    Lambda's own metrics count invocations, errors and duration for free."""
+    invalid = len(result.rejected) + malformed
+    if invalid:
+        metrics.add_metric(name="InvalidRecords", unit=MetricUnit.Count, value=invalid)
+    if result.conflicts:
+        metrics.add_metric(name="WriteConflicts", unit=MetricUnit.Count, value=result.conflicts)
     for rejected in result.rejected:
         logger.warning("invalid item left out of the snapshot",
                        extra={"model_name": rejected.key, "reason": rejected.reason})
 
 
-def _log_published(result: PublishResult, kind: str) -> None:
+def _log_published(result: PublishResult, kind: str, received: int = 0) -> None:
     logger.info(
         f"{kind}: version {result.version}, {result.changed} changed, {result.written} objects written",
         extra={
+            "received": received,
             "version": result.version,
             "changed": result.changed,
             "written": result.written,
@@ -122,23 +125,23 @@ def handle_stream(event: dict[str, Any], pub: Publisher) -> dict[str, Any]:
             {"itemIdentifier": r.get("dynamodb", {}).get("SequenceNumber", "")} for r in records
         ]}
     if result is not None:
-        _record_metrics(result, len(records), len(malformed))
+        _record_metrics(result, len(malformed))
         if result.published and result.changes:
             # Only what this publish applied: a replayed record is old by nature, not a stale snapshot.
             oldest = min(parse_iso(c.at) for c in result.changes)
             lag = max(0.0, (datetime.now(UTC) - oldest).total_seconds())
             metrics.add_metric(name="PublishLagSeconds", unit=MetricUnit.Seconds, value=lag)
         if result.published:
-            _log_published(result, "published")
+            _log_published(result, "published", len(records))
     return processor.response()
 
 
 def handle_rebuild(pub: Publisher, cfg: Config, reason: str) -> dict[str, Any]:
     items = scan_items(aws.client("dynamodb"), cfg.table_name)
     result = pub.rebuild(items)
-    _record_metrics(result, 0, 0)
-    metrics.add_metric(name="DriftRepaired", unit=MetricUnit.Count, value=result.changed)
+    _record_metrics(result, 0)
     if result.changed:
+        metrics.add_metric(name="DriftRepaired", unit=MetricUnit.Count, value=result.changed)
         logger.warning("rebuild repaired drift", extra={"drift": result.changed, "reason": reason})
     _log_published(result, f"rebuild ({reason})")
     return {"version": result.version, "drift": result.changed, "written": result.written,

@@ -1,4 +1,4 @@
-"""Read Lambda: HTTP API (payload 2.0) requests in, JSON answers from the in-memory snapshot out."""
+"""Read Lambda: function URL requests (payload 2.0 shape, signed by CloudFront) in, JSON answers out."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Any
 from publisher import aws
 from publisher.config import METRICS_NAMESPACE, Config
 from publisher.read.api import ReadApi, Request, Response, internal_error
+from publisher.read.catalogue import SOURCE_DYNAMODB
 from publisher.read.source import SnapshotSource
 
 # Stdlib logging, not Powertools: with the function's JSON log format Lambda already writes each
@@ -51,7 +52,7 @@ def request_from_event(event: dict[str, Any]) -> Request:
     return Request(
         method=str(http.get("method") or "GET").upper(),
         path=str(event.get("rawPath") or http.get("path") or "/"),
-        # The raw string, not queryStringParameters: API Gateway joins repeated keys with commas there.
+        # The raw string, not queryStringParameters: function URLs join repeated keys with commas there.
         raw_query=str(event.get("rawQueryString") or ""),
         headers={str(k).lower(): str(v) for k, v in headers.items()} if isinstance(headers, dict) else {},
     )
@@ -71,26 +72,24 @@ def _metrics_enabled() -> bool:
         os.environ.get(ENV_METRICS_DISABLED, "").lower() != "true"
 
 
-def emit_metrics(source: str | None, status: int, duration_ms: float) -> None:
-    """One CloudWatch Embedded Metric Format line: requests by snapshot source, and server errors."""
+def emit_metrics(source: str | None) -> None:
+    """One CloudWatch Embedded Metric Format line when an answer came from the DynamoDB fallback
+    (the snapshot could not be read). Requests, errors and latency are the function URL's and
+    Lambda's own metrics, which cost nothing; a custom metric is billed for each hour it gets a
+    data point, so this one costs only in the hours the fallback runs."""
+    if source != SOURCE_DYNAMODB:
+        return
     document = {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [{
                 "Namespace": METRICS_NAMESPACE,
-                "Dimensions": [["service", "SnapshotSource"]],
-                "Metrics": [
-                    {"Name": "Requests", "Unit": "Count"},
-                    {"Name": "ServerErrors", "Unit": "Count"},
-                    {"Name": "HandlerDurationMs", "Unit": "Milliseconds"},
-                ],
+                "Dimensions": [["service"]],
+                "Metrics": [{"Name": "FallbackAnswers", "Unit": "Count"}],
             }],
         },
         "service": SERVICE,
-        "SnapshotSource": source or "none",
-        "Requests": 1,
-        "ServerErrors": 1 if status >= 500 else 0,
-        "HandlerDurationMs": round(duration_ms, 3),
+        "FallbackAnswers": 1,
     }
     sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
 
@@ -111,5 +110,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         log.info("request", extra={"method": method, "path": path[:256], "status": response.status,
                                    "duration_ms": round(duration_ms, 3), "source": response.source})
     if _metrics_enabled():
-        emit_metrics(response.source, response.status, duration_ms)
+        emit_metrics(response.source)
     return to_http_response(response)

@@ -27,17 +27,11 @@ ReadHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # The paths whose origin group fails over from S3 to the read API (infra/cdn.tf), and on which codes.
 FAILOVER_PATHS = frozenset({"/llms.json", "/llms"})
 API_PREFIX = "/api/"
-# The HTTP API's routes (infra/api.tf), to fill routeKey and pathParameters as API Gateway does.
-API_ROUTES = (
-    ("/api/llms", None),
-    ("/api/llms/{model_name}", "model_name"),
-    ("/api/llms/{model_name}/history", "model_name"),
-    ("/api/providers", None),
-    ("/api/health", None),
-    ("/api/openapi.json", None),
-    ("/llms.json", None),
-    ("/llms", None),
-)
+# What CloudFront sends the read function (infra/cdn.tf): the path and query string, its own
+# headers and nothing of the viewer's (no origin request policy; the cache policy keys on query
+# strings only). The function URL's host stands in for <url-id>.lambda-url.<region>.on.aws.
+FUNCTION_URL_HOST = "local.lambda-url.us-east-1.on.aws"
+CLOUDFRONT_USER_AGENT = "Amazon CloudFront"
 # CloudFront compresses 1,000 B .. 10 MB bodies of these types when the viewer asks for it.
 COMPRESSIBLE_TYPES = ("text/", "application/json", "application/javascript", "application/xml",
                       "application/atom+xml", "application/manifest+json", "image/svg+xml")
@@ -137,52 +131,57 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return any(candidate.strip().removeprefix("W/") == bare for candidate in header.split(","))
 
 
-def route_of(path: str) -> tuple[str, dict[str, str] | None]:
-    """API Gateway's routeKey and pathParameters for a raw path ("$default" when no route matches)."""
-    segments = path.split("/")
-    for template, parameter in API_ROUTES:
-        parts = template.split("/")
-        if len(parts) != len(segments):
-            continue
-        params: dict[str, str] = {}
-        for part, segment in zip(parts, segments, strict=True):
-            if part.startswith("{"):
-                if not segment:
-                    break
-                params[part.strip("{}")] = unquote(segment)
-            elif part != segment:
-                break
-        else:
-            return f"GET {template}", (params or None) if parameter else None
-    return "$default", None
+def origin_accept_encoding(viewer: str | None) -> str | None:
+    """CloudFront's normalised Accept-Encoding towards the origin (cache policy: brotli and gzip on)."""
+    coding = choose_encoding(viewer)
+    return None if coding is None else ("br,gzip" if coding == "br" else "gzip")
 
 
-def http_api_event(method: str, raw_path: str, raw_query: str, headers: dict[str, str],
-                   source_ip: str, host: str) -> dict[str, Any]:
-    """An API Gateway HTTP API payload 2.0 event, with the quirks a handler must cope with."""
-    route_key, path_parameters = route_of(raw_path)
-    if route_key != "$default":
-        route_key = f"{method} {route_key.split(' ', 1)[1]}"
+def function_url_event(method: str, raw_path: str, raw_query: str, viewer_ip: str,
+                       accept_encoding: str | None = None) -> dict[str, Any]:
+    """A Lambda function URL event (payload 2.0 shape) as the function receives it from CloudFront's OAC.
+
+    Function URLs have no routes: routeKey is always "$default" and there are no pathParameters; the
+    caller is the CloudFront service principal that signed the request (AWS_IAM auth).
+    """
     joined: dict[str, str] = {}
     for key, value in parse_qsl(raw_query, keep_blank_values=True):
-        # API Gateway joins repeated keys with commas; only rawQueryString keeps them apart.
+        # Like API Gateway, function URLs join repeated keys with commas; rawQueryString keeps them apart.
         joined[key] = f"{joined[key]},{value}" if key in joined else value
     now = datetime.now(UTC)
+    request_id = uuid.uuid4().hex
+    headers = {
+        "host": FUNCTION_URL_HOST,
+        "user-agent": CLOUDFRONT_USER_AGENT,
+        "via": "2.0 local.cloudfront.net (CloudFront)",
+        "x-amz-cf-id": request_id,
+        "x-amzn-trace-id": f"Root=1-{int(now.timestamp()):08x}-{request_id[:24]}",
+        "x-forwarded-for": viewer_ip,
+        "x-forwarded-port": "443",
+        "x-forwarded-proto": "https",
+    }
+    normalised = origin_accept_encoding(accept_encoding)
+    if normalised:
+        headers["accept-encoding"] = normalised
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route_key,
+        "routeKey": "$default",
         "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": headers,
         "requestContext": {
             "accountId": "123456789012",
-            "apiId": "local",
-            "domainName": host,
-            "domainPrefix": host.split(".")[0],
+            "apiId": FUNCTION_URL_HOST.split(".")[0],
+            "authorizer": {"iam": {"accessKey": "ASIA0000000000000000", "accountId": "123456789012",
+                                   "callerId": "AROA0000000000000000:cloudfront", "cognitoIdentity": None,
+                                   "principalOrgId": None, "userArn": "cloudfront.amazonaws.com",
+                                   "userId": "AROA0000000000000000:cloudfront"}},
+            "domainName": FUNCTION_URL_HOST,
+            "domainPrefix": FUNCTION_URL_HOST.split(".")[0],
             "http": {"method": method, "path": unquote(raw_path), "protocol": "HTTP/1.1",
-                     "sourceIp": source_ip, "userAgent": headers.get("user-agent", "")},
-            "requestId": uuid.uuid4().hex,
-            "routeKey": route_key,
+                     "sourceIp": "130.176.0.1", "userAgent": CLOUDFRONT_USER_AGENT},
+            "requestId": request_id,
+            "routeKey": "$default",
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
@@ -191,17 +190,7 @@ def http_api_event(method: str, raw_path: str, raw_query: str, headers: dict[str
     }
     if joined:
         event["queryStringParameters"] = joined
-    if path_parameters:
-        event["pathParameters"] = path_parameters
     return event
-
-
-def lower_headers(request: web.Request) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    for name, value in request.headers.items():
-        key = name.lower()
-        headers[key] = f"{headers[key]},{value}" if key in headers else value
-    return headers
 
 
 def decode_result(result: Any) -> tuple[int, dict[str, str], bytes]:
@@ -356,10 +345,10 @@ class Edge:
             return self._json(404, {"error": {"code": "not_found", "parameter": None,
                                               "message": "no read API in this stack"}})
         raw_path, _, query = request.raw_path.partition("?")
-        headers = lower_headers(request)
-        event = http_api_event(request.method, raw_path, query if raw_query is None else raw_query, headers,
-                               request.remote or "127.0.0.1", request.host)
-        coding = choose_encoding(headers.get("accept-encoding"))
+        viewer_encoding = request.headers.get("Accept-Encoding")
+        event = function_url_event(request.method, raw_path, query if raw_query is None else raw_query,
+                                   request.remote or "127.0.0.1", viewer_encoding)
+        coding = choose_encoding(viewer_encoding)
         loop = asyncio.get_running_loop()
         try:
             status, out, body = await loop.run_in_executor(self._api_pool, self._call_handler, event, coding)
@@ -368,6 +357,13 @@ class Edge:
             return self._json(502, {"error": {"code": "origin_error", "parameter": None,
                                               "message": "the read API failed"}})
         out = {**EDGE_HEADERS, **out}
+        # The viewer's conditional request never reaches the function: CloudFront compares it with
+        # the ETag of the answer it holds and sends a 304 itself.
+        etag = next((v for k, v in out.items() if k.lower() == "etag"), "")
+        if status == 200 and etag_matches(request.headers.get("If-None-Match"), etag):
+            for name in [k for k in out if k.lower() in ("content-type", "content-encoding", "content-length")]:
+                del out[name]
+            return web.Response(status=304, headers=out)
         if request.method == "HEAD":
             out.pop("Content-Length", None)
             return web.Response(status=status, headers=out)

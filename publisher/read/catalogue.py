@@ -18,7 +18,22 @@ from publisher.render import catalogue_document, dumps, provider_summaries
 
 SOURCE_S3 = "s3"
 SOURCE_DYNAMODB = "dynamodb"
-RESPONSE_CACHE_SIZE = 512
+# The memo of rendered answers is bounded by bytes, not entries: a few 10k-model list pages weigh
+# as much as thousands of single-model lookups, and the function has 256 MB for everything.
+RESPONSE_CACHE_BYTES = 16 * 1024 * 1024
+# What an entry costs besides its bytes (key, dict slot, object headers), and what a derived
+# structure without bytes (a providers summary) is counted as.
+ENTRY_OVERHEAD_BYTES = 256
+
+
+def weight(value: Any) -> int:
+    """Bytes a memoised value holds: its body for rendered answers and bytes, a nominal cost otherwise."""
+    body = getattr(value, "body", value)
+    if isinstance(body, bytes | bytearray):
+        return len(body) + ENTRY_OVERHEAD_BYTES
+    if isinstance(body, list):
+        return ENTRY_OVERHEAD_BYTES * (1 + len(body))
+    return ENTRY_OVERHEAD_BYTES
 
 
 class StaleCursor(Exception):
@@ -53,7 +68,8 @@ class Catalogue:
         self._document_bytes = document_bytes
         self._lock = threading.Lock()
         self._orders: dict[str, list[int]] = {}
-        self._responses: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+        self._responses: OrderedDict[tuple[str, ...], tuple[Any, int]] = OrderedDict()
+        self._response_bytes = 0
 
         self.record_bytes = [dumps(m) for m in models]
         self.by_name: dict[str, int] = {}
@@ -126,17 +142,29 @@ class Catalogue:
         return matches[0] if len(matches) == 1 else None
 
     def cached(self, key: tuple[str, ...], build: Any) -> Any:
-        """Memoise a value derived from this (immutable) snapshot; bounded, least recently used out."""
+        """Memoise a value derived from this (immutable) snapshot; at most RESPONSE_CACHE_BYTES in
+        all, least recently used out. A value larger than the whole budget is returned, not kept."""
         with self._lock:
             if key in self._responses:
                 self._responses.move_to_end(key)
-                return self._responses[key]
+                return self._responses[key][0]
         value = build()
+        size = weight(value)
+        if size > RESPONSE_CACHE_BYTES:
+            return value
         with self._lock:
-            self._responses[key] = value
-            while len(self._responses) > RESPONSE_CACHE_SIZE:
-                self._responses.popitem(last=False)
+            if key in self._responses:
+                self._response_bytes -= self._responses.pop(key)[1]
+            self._responses[key] = (value, size)
+            self._response_bytes += size
+            while self._response_bytes > RESPONSE_CACHE_BYTES:
+                _, (_, dropped) = self._responses.popitem(last=False)
+                self._response_bytes -= dropped
         return value
+
+    @property
+    def cached_bytes(self) -> int:
+        return self._response_bytes
 
     def order(self, sort: str | None) -> list[int]:
         """Positions in the order `sort` asks for; ties by model_name, missing values last."""

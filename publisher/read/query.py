@@ -54,7 +54,7 @@ def check_text(value: str, parameter: str) -> None:
 
 
 def parse_pairs(raw_query: str) -> list[tuple[str, str]]:
-    """Decode a raw query string keeping repeated keys (API Gateway's joined dict loses commas' meaning)."""
+    """Decode a raw query string keeping repeated keys (the event's joined dict loses commas' meaning)."""
     if len(raw_query) > MAX_QUERY_STRING:
         raise BadRequest("query_too_long", f"the query string must be at most {MAX_QUERY_STRING} characters",
                          "query")

@@ -14,7 +14,7 @@ from .conftest import LocalStack
 pytestmark = pytest.mark.infra
 
 EXPECTED_OUTPUTS = {
-    "cdn_url", "api_url", "table_name", "site_bucket", "publisher_function", "read_function",
+    "cdn_url", "read_function_url", "table_name", "site_bucket", "publisher_function", "read_function",
     "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function", "ticket_topic_arn",
 }
 SLO = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
@@ -39,19 +39,19 @@ def test_table_has_stream_pitr_and_kms(local_stack: LocalStack) -> None:
     assert backups["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
 
 
-@pytest.mark.parametrize(("output", "handler", "service"), [
-    ("publisher_function", "publisher.handlers.publish.handler", "publisher"),
-    ("read_function", "publisher.handlers.read.handler", "read-api"),
+@pytest.mark.parametrize(("output", "handler", "service", "tracing"), [
+    ("publisher_function", "publisher.handlers.publish.handler", "publisher", "Active"),
+    ("read_function", "publisher.handlers.read.handler", "read-api", "PassThrough"),
 ])
 def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, output: str, handler: str,
-                                                       service: str) -> None:
+                                                       service: str, tracing: str) -> None:
     lam = local_stack.client("lambda")
     name = local_stack.outputs[output]
     config = lam.get_function_configuration(FunctionName=name)
     assert config["Runtime"] == "python3.13"
     assert config["Architectures"] == ["arm64"]
     assert config["Handler"] == handler
-    assert config["TracingConfig"] == {"Mode": "Active"}
+    assert config["TracingConfig"] == {"Mode": tracing}
     env = config["Environment"]["Variables"]
     assert env["TABLE_NAME"] == "llm_scores"
     assert env["SITE_BUCKET"] == local_stack.outputs["site_bucket"]
@@ -109,7 +109,6 @@ def test_every_log_group_has_retention(local_stack: LocalStack) -> None:
         f"/aws/lambda/{local_stack.outputs['publisher_function']}",
         f"/aws/lambda/{local_stack.outputs['read_function']}",
         f"/aws/lambda/{local_stack.outputs['canary_function']}",
-        "/aws/apigateway/llm-catalogue-api",
         "aws-waf-logs-llm-catalogue",
     }
     assert expected <= set(groups)
@@ -192,8 +191,6 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
     origins = {o["Id"]: o for o in config["Origins"]["Items"]}
     assert set(origins) == {"site-bucket", "read-api"}
     assert origins["site-bucket"]["DomainName"].startswith(local_stack.outputs["site_bucket"] + ".s3.")
-    assert origins["read-api"]["DomainName"] == local_stack.outputs["api_url"].removeprefix("https://")
-    assert origins["read-api"]["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
 
     (group,) = config["OriginGroups"]["Items"]
     assert [m["OriginId"] for m in group["Members"]["Items"]] == ["site-bucket", "read-api"]
@@ -212,35 +209,44 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
     assert config["DefaultRootObject"] == "index.html"
     assert config["WebACLId"].startswith("arn:aws:wafv2:us-east-1:")
 
-    # moto does not echo an origin's OAC id back; the OAC itself is checked instead.
-    (oac,) = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
-    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == (
-        "s3", "always", "sigv4")
 
-
-def test_waf_has_a_rate_based_rule(local_stack: LocalStack) -> None:
+def test_waf_rules_reputation_bad_inputs_and_three_rate_limits(local_stack: LocalStack) -> None:
     waf = local_stack.client("wafv2")
     (summary,) = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
     acl = waf.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])["WebACL"]
     rules = {r["Name"]: r for r in acl["Rules"]}
-    assert rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]["Limit"] == 2000
+    assert set(rules) == {"aws-ip-reputation", "aws-known-bad-inputs", "rate-limit-per-ip",
+                          "api-rate-limit-per-ip", "api-rate-limit-total"}
+    managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in rules.values()
+               if "ManagedRuleGroupStatement" in r["Statement"]}
+    assert managed == {"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"}
+    everywhere = rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+    assert (everywhere["Limit"], everywhere["AggregateKeyType"]) == (variable_default("waf_rate_limit"), "IP")
+    for name, key, limit in [("api-rate-limit-per-ip", "IP", "waf_api_rate_limit"),
+                             ("api-rate-limit-total", "CONSTANT", "waf_api_total_rate_limit")]:
+        rate = rules[name]["Statement"]["RateBasedStatement"]
+        assert (rate["AggregateKeyType"], rate["Limit"]) == (key, variable_default(limit)), name
+        match = rate["ScopeDownStatement"]["ByteMatchStatement"]
+        assert match["PositionalConstraint"] == "STARTS_WITH" and match["FieldToMatch"] == {"UriPath": {}}
+        assert match["SearchString"] in (b"/api/", "/api/")
 
 
-def test_http_api_serves_only_the_read_routes(local_stack: LocalStack) -> None:
-    api = local_stack.client("apigatewayv2")
-    api_id = local_stack.outputs["api_url"].removeprefix("https://").split(".")[0]
-    routes = {r["RouteKey"] for r in api.get_routes(ApiId=api_id)["Items"]}
-    assert routes == {
-        "GET /api/llms", "GET /api/llms/{model_name}", "GET /api/llms/{model_name}/history",
-        "GET /api/providers", "GET /api/health", "GET /api/openapi.json", "GET /llms.json", "GET /llms",
-    }
-    (integration,) = api.get_integrations(ApiId=api_id)["Items"]
-    assert integration["PayloadFormatVersion"] == "2.0"
-    stage = api.get_stage(ApiId=api_id, StageName="$default")
-    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == variable_default("api_throttling_rate_limit")
-    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == variable_default("api_throttling_burst_limit")
-    access_logs = stage["AccessLogSettings"]["DestinationArn"]
-    assert access_logs.endswith(":log-group:/aws/apigateway/llm-catalogue-api")
+def test_waf_logs_keep_only_blocked_requests_redacted_and_encrypted(local_stack: LocalStack) -> None:
+    waf = local_stack.client("wafv2")
+    (summary,) = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    config = waf.get_logging_configuration(ResourceArn=summary["ARN"])["LoggingConfiguration"]
+    redacted = {f["SingleHeader"]["Name"] for f in config["RedactedFields"]}
+    assert {"authorization", "cookie"} <= redacted
+    logging_filter = config["LoggingFilter"]
+    assert logging_filter["DefaultBehavior"] == "DROP"
+    (kept,) = logging_filter["Filters"]
+    assert kept["Behavior"] == "KEEP"
+    assert {c["ActionCondition"]["Action"] for c in kept["Conditions"]} == {"BLOCK", "COUNT"}
+    groups = local_stack.client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"]
+    (group,) = groups
+    assert config["LogDestinationConfigs"][0].startswith(group["arn"].removesuffix(":*"))
+    key = local_stack.client("kms").describe_key(KeyId="alias/llm-catalogue")["KeyMetadata"]["Arn"]
+    assert group["kmsKeyId"] == key
 
 
 def variable_default(name: str) -> object:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -91,6 +90,7 @@ def _exercise_handlers() -> None:
     from publisher import aws
     from publisher.canary import handler as canary
     from publisher.handlers import publish, read
+    from publisher.local.edge import function_url_event
     from publisher.local.poller import LambdaContext
     from publisher.local.resources import ensure_bucket, ensure_table
     from publisher.seed import sample_models, seed
@@ -111,26 +111,16 @@ def _exercise_handlers() -> None:
         for path, query in [("/api/llms", "provider=OpenAI"), ("/api/llms/GPT-4", ""),
                             ("/api/llms/GPT-4/history", ""), ("/api/providers", ""), ("/api/health", ""),
                             ("/llms.json", ""), ("/llms", "")]:
-            read.handler(_v2_event(path, query), None)
+            read.handler(function_url_event("GET", path, query, "127.0.0.1"), None)
         aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key="llms.json")
         read.reset()
-        read.handler(_v2_event("/llms.json", ""), None)
+        read.handler(function_url_event("GET", "/llms.json", "", "127.0.0.1"), None)
         # The canary's AWS call is its heartbeat write; its edge is unreachable here, which it reports.
         with mock.patch.dict(os.environ, {"CANARY_BASE_URL": "http://127.0.0.1:9", "CANARY_TIMEOUT_SECONDS": "0"}):
             assert canary.handler({}, None)["ok"] is False
     aws.reset_clients()
     publish.reset()
     read.reset()
-
-
-def _v2_event(path: str, query: str) -> dict[str, Any]:
-    return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": {"accept": "application/json"},
-        "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"},
-                           "requestId": "least-privilege", "stage": "$default"},
-        "isBase64Encoded": False,
-    }
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +25,67 @@ def builds(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Path]]:
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sbom(zip_path: Path) -> dict[str, Any]:
+    return json.loads(zip_path.with_suffix(".cdx.json").read_text())
+
+
+def test_two_builds_write_byte_identical_sboms(builds: list[dict[str, Path]]) -> None:
+    first, second = builds
+    for name in first:
+        assert sha256(first[name].with_suffix(".cdx.json")) == sha256(second[name].with_suffix(".cdx.json"))
+
+
+@pytest.mark.parametrize("name", ["publisher", "read_api"])
+def test_each_zip_has_a_valid_cyclonedx_sbom_naming_the_zip(builds: list[dict[str, Path]], name: str) -> None:
+    from cyclonedx.schema import SchemaVersion
+    from cyclonedx.validation.json import JsonStrictValidator
+
+    text = builds[0][name].with_suffix(".cdx.json").read_text()
+    errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    assert errors is None, errors
+    root = json.loads(text)["metadata"]["component"]
+    assert root["hashes"] == [{"alg": "SHA-256", "content": sha256(builds[0][name])}]
+    assert root["name"].endswith(name.replace("_", "-"))
+
+
+def test_publisher_sbom_lists_what_the_zip_bundles_with_versions(builds: list[dict[str, Path]]) -> None:
+    package = load_script("package")
+    locked = {pin.name: pin.version for pin in package.read_lock()}
+    components = {c["name"]: c for c in sbom(builds[0]["publisher"])["components"]}
+    assert components["jinja2"]["version"] == locked["jinja2"]
+    assert components["aws-lambda-powertools"]["version"] == locked["aws-lambda-powertools"]
+    assert components["jinja2"]["purl"] == f"pkg:pypi/jinja2@{locked['jinja2']}"
+    with zipfile.ZipFile(builds[0]["publisher"]) as zf:
+        installed = {n.split("/")[0].removesuffix(".dist-info") for n in zf.namelist() if ".dist-info/" in n}
+    in_zip = {d.rsplit("-", 1)[0].replace("_", "-").lower(): d.rsplit("-", 1)[1] for d in installed}
+    assert in_zip == {name: c["version"] for name, c in components.items()}
+    assert sbom(builds[0]["read_api"]).get("components", []) == []
+
+
+def test_the_lock_pins_every_bundled_package_with_a_hash_inside_pyproject_ranges() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    package = load_script("package")
+    pins = {pin.name: pin for pin in package.read_lock()}
+    assert all(len(h) == 64 for pin in pins.values() for h in pin.hashes)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dependency in map(Requirement, project):
+        assert dependency.name in pins, dependency.name
+        assert pins[dependency.name].version in dependency.specifier, (dependency, pins[dependency.name])
+
+
+def test_a_wheel_whose_bytes_differ_from_the_lock_is_refused(tmp_path: Path) -> None:
+    import subprocess
+
+    package = load_script("package")
+    pin = next(p for p in package.read_lock() if p.name == "jinja2")
+    forged = package.Pin(pin.name, pin.version, ("0" * 64,))
+    with pytest.raises(subprocess.CalledProcessError):
+        package.install_bundle([forged], REPO / ".local" / "wheels", tmp_path / "site")
 
 
 def test_two_builds_are_byte_identical(builds: list[dict[str, Path]]) -> None:

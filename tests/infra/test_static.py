@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from collections.abc import Callable
@@ -69,6 +70,26 @@ def test_workflows_pass_actionlint() -> None:
     workflows = sorted((REPO / ".github" / "workflows").glob("*.y*ml"))
     assert workflows
     run([actionlint, "-no-color", *map(str, workflows)], REPO)
+
+
+def test_workflows_have_no_zizmor_findings() -> None:
+    """zizmor (offline, pedantic persona): pinned actions, no persisted credentials, no injection."""
+    zizmor = require_tool("zizmor", str(REPO / ".venv" / "bin" / "zizmor"))
+    proc = subprocess.run(
+        [zizmor, "--offline", "--persona=pedantic", "--format=json", str(REPO / ".github" / "workflows")],
+        capture_output=True, text=True, timeout=120,
+    )
+    findings = json.loads(proc.stdout or "[]")
+    assert not findings, [(f["ident"], f["desc"]) for f in findings]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_tag() -> None:
+    uses = [line.strip() for path in (REPO / ".github" / "workflows").glob("*.y*ml")
+            for line in path.read_text().splitlines() if line.strip().startswith(("- uses:", "uses:"))]
+    assert uses
+    pinned = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
+    assert [u for u in uses if not pinned.search(u)] == []
 
 
 def test_the_triggers_record_age_is_the_reconcile_interval() -> None:

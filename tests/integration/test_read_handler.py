@@ -53,7 +53,7 @@ def rebuild(lambda_context: Any, version: int = 1) -> None:
 def event(
     path: str, query: str = "", method: str = "GET", headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    base = copy.deepcopy(load_event("apigw_list_models"))
+    base = copy.deepcopy(load_event("url_list_models"))
     base.update(rawPath=path, rawQueryString=query, headers=headers or {})
     base.pop("queryStringParameters", None)
     base["requestContext"]["http"].update(method=method, path=path)
@@ -69,7 +69,7 @@ def test_filters_from_the_s3_snapshot(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any
 ) -> None:
     rebuild(lambda_context)
-    response = handler(load_event("apigw_list_models"), lambda_context)
+    response = handler(load_event("url_list_models"), lambda_context)
     assert response["statusCode"] == 200
     assert response["headers"]["X-Snapshot-Source"] == "s3"
     page = body(response)
@@ -86,7 +86,7 @@ def test_repeated_providers_come_from_the_raw_query_string(
 ) -> None:
     rebuild(lambda_context)
     providers = {
-        m["provider"] for m in body(handler(load_event("apigw_list_models"), lambda_context))["items"]
+        m["provider"] for m in body(handler(load_event("url_list_models"), lambda_context))["items"]
     }
     assert providers <= {"OpenAI", "Anthropic"}
 
@@ -95,7 +95,7 @@ def test_single_model_by_encoded_name(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any
 ) -> None:
     rebuild(lambda_context)
-    response = handler(load_event("apigw_get_model"), lambda_context)
+    response = handler(load_event("url_get_model"), lambda_context)
     assert response["statusCode"] == 200
     assert body(response) == {
         "model_name": "Claude 3 Opus",
@@ -117,7 +117,7 @@ def test_missing_snapshot_is_answered_from_dynamodb(
 def test_failover_llms_is_byte_for_byte_what_the_publisher_writes(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any
 ) -> None:
-    fallback = handler(load_event("apigw_llms_json_failover"), lambda_context)
+    fallback = handler(load_event("url_llms_json_failover"), lambda_context)
     array = handler(event("/llms"), lambda_context)
     assert fallback["statusCode"] == array["statusCode"] == 200
     assert fallback["headers"]["X-Snapshot-Source"] == "dynamodb"
@@ -202,7 +202,7 @@ def test_health_reports_the_snapshot(seeded: list[dict[str, Any]], lambda_contex
 
 
 def test_bad_input_is_a_400_naming_the_parameter(mocked_aws: None, lambda_context: Any, handler: Any) -> None:
-    response = handler(load_event("apigw_bad_min_score"), lambda_context)
+    response = handler(load_event("url_bad_min_score"), lambda_context)
     assert response["statusCode"] == 400
     assert body(response)["error"]["parameter"] == "min_score"
 
@@ -253,7 +253,7 @@ def test_each_request_logs_one_line_without_the_event(
 ) -> None:
     rebuild(lambda_context)
     with caplog.at_level(logging.INFO, logger="publisher.read"):
-        handler(load_event("apigw_list_models"), lambda_context)
+        handler(load_event("url_list_models"), lambda_context)
     lines = [r for r in caplog.records if r.name == "publisher.read"]
     assert len(lines) == 1
     record = lines[0]
@@ -277,7 +277,17 @@ def test_metrics_are_embedded_metric_format_in_lambda(
     handler(event("/api/llms"), lambda_context)
     metric = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LlmCatalogue"
-    assert (metric["service"], metric["SnapshotSource"], metric["Requests"]) == ("read-api", "dynamodb", 1)
+    assert metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert (metric["service"], metric["FallbackAnswers"]) == ("read-api", 1)
+
+
+def test_answers_from_the_snapshot_emit_no_custom_metric(capsys: pytest.CaptureFixture[str]) -> None:
+    from publisher.handlers.read import emit_metrics
+    from publisher.read.catalogue import SOURCE_S3
+
+    emit_metrics(SOURCE_S3)
+    emit_metrics(None)
+    assert capsys.readouterr().out == ""
 
 
 def test_importing_the_handler_loads_no_aws_sdk() -> None:

@@ -337,3 +337,39 @@ def test_pages_concatenate_to_the_full_filtered_sorted_list(
             break
         raw = f"{base}&cursor={page.next_cursor}"
     assert seen == [r["model_name"] for r in expected]
+
+
+def test_response_cache_is_bounded_by_bytes_not_entries() -> None:
+    from publisher.read import catalogue as module
+
+    cat = catalogue()
+    body = b"x" * (1024 * 1024)
+    for i in range(40):  # 40 MiB offered to a 16 MiB cache
+        cat.cached(("list", str(i)), lambda: body)
+    assert cat.cached_bytes <= module.RESPONSE_CACHE_BYTES
+    assert cat.cached_bytes >= module.RESPONSE_CACHE_BYTES - len(body) - module.ENTRY_OVERHEAD_BYTES
+    # The most recent entries stayed, the oldest went.
+    calls: list[int] = []
+    cat.cached(("list", "39"), lambda: calls.append(1) or body)
+    cat.cached(("list", "0"), lambda: calls.append(1) or body)
+    assert calls == [1]
+
+
+def test_a_value_larger_than_the_budget_is_answered_but_not_kept() -> None:
+    from publisher.read import catalogue as module
+
+    cat = catalogue()
+    small = cat.cached(("model", "1"), lambda: b"{}")
+    huge = b"y" * (module.RESPONSE_CACHE_BYTES + 1)
+    assert cat.cached(("list", "huge"), lambda: huge) is huge
+    assert cat.cached_bytes == len(small) + module.ENTRY_OVERHEAD_BYTES
+    assert cat.cached(("model", "1"), lambda: b"rebuilt") == b"{}"
+
+
+def test_many_small_entries_are_bounded_by_their_overhead() -> None:
+    from publisher.read import catalogue as module
+
+    cat = catalogue()
+    for i in range(module.RESPONSE_CACHE_BYTES // module.ENTRY_OVERHEAD_BYTES + 100):
+        cat.cached(("model", str(i)), lambda: b"")
+    assert cat.cached_bytes <= module.RESPONSE_CACHE_BYTES

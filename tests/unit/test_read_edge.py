@@ -1,4 +1,4 @@
-"""The local edge's pure parts: the HTTP API v2 event adapter, content negotiation and revalidation rules."""
+"""The local edge's pure parts: the function URL event adapter, content negotiation and revalidation rules."""
 
 from __future__ import annotations
 
@@ -10,62 +10,77 @@ import pytest
 
 from publisher.handlers.read import request_from_event
 from publisher.local.edge import (
+    CLOUDFRONT_USER_AGENT,
+    FUNCTION_URL_HOST,
     choose_encoding,
     compress,
     compressible,
     decode_result,
     etag_matches,
-    http_api_event,
+    function_url_event,
     object_key,
-    route_of,
+    origin_accept_encoding,
 )
+from tests.conftest import load_event
 
 
-def test_event_is_payload_2_0_with_repeated_values_comma_joined() -> None:
-    event = http_api_event(
-        "GET",
-        "/api/llms",
-        "provider=OpenAI&provider=Meta&min_score=90",
-        {"accept": "application/json", "user-agent": "ua"},
-        "10.0.0.1",
-        "localhost",
-    )
+def test_event_has_the_function_url_shape_with_repeated_values_comma_joined() -> None:
+    event = function_url_event("GET", "/api/llms", "provider=OpenAI&provider=Meta&min_score=90", "10.0.0.1")
     assert event["version"] == "2.0"
-    assert event["routeKey"] == "GET /api/llms" == event["requestContext"]["routeKey"]
+    assert event["routeKey"] == "$default" == event["requestContext"]["routeKey"]
     assert event["rawPath"] == "/api/llms"
     assert event["rawQueryString"] == "provider=OpenAI&provider=Meta&min_score=90"
     assert event["queryStringParameters"] == {"provider": "OpenAI,Meta", "min_score": "90"}
-    assert event["requestContext"]["http"] == {
-        "method": "GET",
-        "path": "/api/llms",
-        "protocol": "HTTP/1.1",
-        "sourceIp": "10.0.0.1",
-        "userAgent": "ua",
-    }
+    http = event["requestContext"]["http"]
+    assert (http["method"], http["path"], http["userAgent"]) == ("GET", "/api/llms", CLOUDFRONT_USER_AGENT)
+    assert event["requestContext"]["domainName"] == FUNCTION_URL_HOST == event["headers"]["host"]
+    assert "iam" in event["requestContext"]["authorizer"]
     assert event["isBase64Encoded"] is False
     assert "pathParameters" not in event
 
 
+def test_event_has_the_keys_of_the_committed_sample_events() -> None:
+    """The adapter and tests/events/url_*.json describe the same event shape."""
+    local = function_url_event("GET", "/api/llms", "provider=OpenAI", "1.1.1.1", "br")
+    sample = load_event("url_list_models")
+    assert set(local) == set(sample)
+    assert set(local["requestContext"]) == set(sample["requestContext"])
+    assert set(local["requestContext"]["http"]) == set(sample["requestContext"]["http"])
+    assert set(local["headers"]) == set(sample["headers"])
+
+
+def test_no_viewer_header_or_cookie_reaches_the_function() -> None:
+    event = function_url_event("GET", "/api/llms", "", "198.51.100.7", "gzip, deflate, br")
+    assert event["headers"]["host"] == FUNCTION_URL_HOST
+    assert event["headers"]["user-agent"] == CLOUDFRONT_USER_AGENT
+    assert event["headers"]["x-forwarded-for"] == "198.51.100.7"
+    assert event["headers"]["accept-encoding"] == "br,gzip"
+    assert not {"cookie", "authorization", "if-none-match", "origin", "referer"} & set(event["headers"])
+    assert "cookies" not in event
+
+
+@pytest.mark.parametrize(("viewer", "origin"), [
+    ("gzip, deflate, br", "br,gzip"), ("gzip", "gzip"), ("identity", None), (None, None), ("br;q=0, gzip", "gzip"),
+])
+def test_accept_encoding_is_normalised_as_cloudfront_does(viewer: str | None, origin: str | None) -> None:
+    assert origin_accept_encoding(viewer) == origin
+
+
 def test_the_handler_reads_repeated_providers_from_the_raw_query_string() -> None:
-    event = http_api_event("GET", "/api/llms", "provider=Acme%2C%20Inc&provider=Meta", {}, "1.1.1.1", "h")
+    event = function_url_event("GET", "/api/llms", "provider=Acme%2C%20Inc&provider=Meta", "1.1.1.1")
     assert event["queryStringParameters"]["provider"] == "Acme, Inc,Meta"
     assert request_from_event(event).raw_query == "provider=Acme%2C%20Inc&provider=Meta"
 
 
-def test_path_parameters_are_decoded_like_api_gateway() -> None:
-    event = http_api_event("HEAD", "/api/llms/Claude%203%20Opus/history", "", {}, "1.1.1.1", "h")
-    assert event["routeKey"] == "HEAD /api/llms/{model_name}/history"
-    assert event["pathParameters"] == {"model_name": "Claude 3 Opus"}
+def test_the_path_stays_encoded_in_raw_path_and_decoded_in_http_path() -> None:
+    event = function_url_event("HEAD", "/api/llms/Claude%203%20Opus/history", "", "1.1.1.1")
+    assert event["rawPath"] == "/api/llms/Claude%203%20Opus/history"
     assert event["requestContext"]["http"]["path"] == "/api/llms/Claude 3 Opus/history"
-
-
-def test_unrouted_paths_get_the_default_route() -> None:
-    assert route_of("/api/nope") == ("$default", None)
-    assert route_of("/api/llms/") == ("$default", None)
+    assert request_from_event(event).path == "/api/llms/Claude%203%20Opus/history"
 
 
 def test_no_query_means_no_query_string_parameters() -> None:
-    assert "queryStringParameters" not in http_api_event("GET", "/api/health", "", {}, "1.1.1.1", "h")
+    assert "queryStringParameters" not in function_url_event("GET", "/api/health", "", "1.1.1.1")
 
 
 def test_decode_result_handles_base64_and_bare_values() -> None:

@@ -1,0 +1,153 @@
+"""What the cost model varies on, and where each default comes from: infra/, make bench, or a stated estimate."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+INFRA = REPO / "infra"
+BENCH_JSON = REPO / "benchmarks" / "results.json"
+COST_INPUTS_JSON = REPO / "benchmarks" / "results" / "cost_inputs.json"
+
+
+def _in(kind: str, help_text: str, default: Any) -> Any:
+    """A field with the CLI metadata its flag is generated from (one spelling per input)."""
+    return field(default=default, metadata={"kind": kind, "help": help_text})
+
+
+@dataclass(frozen=True)
+class Inputs:
+    table_items: int = _in("count", "items in the table (the PoC scans them all per read)", 29)
+    item_bytes: int = _in("count", "bytes per item as DynamoDB sizes it", 200)
+    hit_ratio: Decimal = _in("ratio", "CDN hit ratio of the snapshot paths (estimate)", Decimal("0.95"))
+    api_share: Decimal = _in("ratio", "share of all reads that are /api/* (estimate)", Decimal("0.05"))
+    api_hit_ratio: Decimal = _in("ratio", "CDN hit ratio of /api/* (0: every API read runs the function)", Decimal(0))
+    poc_memory_mb: int = _in("memory", "PoC Lambda memory (its template)", 128)
+    poc_duration_ms: Decimal = _in("ms", "PoC billed duration per request (make bench)", Decimal(120))
+    poc_log_bytes: int = _in("count", "log bytes per PoC request, whole event printed (estimate)", 2000)
+    read_memory_mb: int = _in("memory", "read function memory (infra/variables.tf default)", 256)
+    read_duration_ms: Decimal = _in("ms", "read function billed duration (make bench)", Decimal(30))
+    read_log_bytes: int = _in("count", "bytes of the read handler's log line (bench_cost_inputs)", 400)
+    platform_log_bytes: int = _in("count", "Lambda's START/END/REPORT lines per invocation (estimate)", 600)
+    read_traced: bool = _in("bool", "read function tracing Active (infra default: PassThrough = no traces)", False)
+    publisher_memory_mb: int = _in("memory", "publisher memory (infra/variables.tf default)", 512)
+    publisher_duration_ms: Decimal = _in("ms", "publisher billed duration per run (make bench)", Decimal(500))
+    publisher_log_bytes: int = _in("count", "publisher log bytes per run (estimate)", 1500)
+    writes_per_month: Decimal = _in("requests", "table writes per month, each one publisher run (conservative)",
+                                    Decimal(10_000))
+    reconciles_per_month: Decimal = _in("requests", "scheduled rebuilds per month (hourly)", Decimal(730))
+    snapshot_response_bytes: int = _in("count", "bytes out per snapshot read, brotli body + headers (bench)", 5000)
+    api_response_bytes: int = _in("count", "bytes out per /api/* read, body + headers (bench)", 5000)
+    s3_puts_per_publish: int = _in("count", "S3 PUTs of a publish after one write (bench)", 5)
+    s3_gets_per_publish: int = _in("count", "S3 GET/HEADs of a publish after one write (bench)", 2)
+    s3_puts_per_reconcile: int = _in("count", "S3 PUTs of a reconcile without drift (bench)", 1)
+    s3_gets_per_reconcile: int = _in("count", "S3 GET/HEADs of a reconcile without drift (bench)", 2)
+    custom_metrics: int = _in("count", "custom metrics billed in a normal month (bench: EMF emitted)", 5)
+    alarms: int = _in("count", "alarm metrics (infra/: one per metric alarm)", 10)
+    dashboards: int = _in("count", "CloudWatch dashboards (infra/)", 1)
+    waf_rules: int = _in("count", "WAF rules, a managed group counting as one (infra/waf.tf)", 5)
+    kms_keys: int = _in("count", "customer managed keys (infra/kms.tf; 2 outside us-east-1)", 1)
+    free_tier: bool = _in("bool", "apply the always-free allowances to each design", False)
+    sources: tuple[str, ...] = ()
+
+    @property
+    def table_bytes(self) -> int:
+        return self.table_items * self.item_bytes
+
+
+FLAGS = tuple(f for f in dataclasses.fields(Inputs) if f.metadata.get("kind"))
+
+
+def _hcl(name: str) -> dict[str, Any]:
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    return hcl2.loads((INFRA / name).read_text(), serialization_options=options)
+
+
+def infra_inputs() -> dict[str, Any]:
+    """Memory sizes, tracing, alarms, dashboards, WAF rules and keys as infra/ deploys them by default."""
+    variables = {k: v.get("default") for block in _hcl("variables.tf")["variable"] for k, v in block.items()}
+    resources: dict[str, dict[str, Any]] = {}
+    for path in sorted(INFRA.glob("*.tf")):
+        for block in _hcl(path.name).get("resource", []):
+            for kind, named in block.items():
+                resources.setdefault(kind, {}).update(named)
+    acl = next(iter(resources["aws_wafv2_web_acl"].values()))
+    rules = acl["rule"] if isinstance(acl["rule"], list) else [acl["rule"]]
+    alarms = resources["aws_cloudwatch_metric_alarm"].values()
+    alarm_metrics = sum(len(a["metric_query"]) if isinstance(a.get("metric_query"), list) else 1 for a in alarms)
+    return {
+        "read_memory_mb": int(variables["read_memory_mb"]),
+        "publisher_memory_mb": int(variables["publisher_memory_mb"]),
+        "read_traced": variables["read_tracing_mode"] == "Active",
+        "alarms": alarm_metrics,
+        "dashboards": len(resources["aws_cloudwatch_dashboard"]),
+        "waf_rules": len(rules),
+        "kms_keys": 1 if variables["region"] == "us-east-1" else 2,
+    }
+
+
+def measured_inputs(cost_json: Path = COST_INPUTS_JSON) -> dict[str, Any]:
+    raw = json.loads(cost_json.read_text())
+    edge = raw["edge_bytes_brotli"]
+    stream, reconcile = raw["s3_requests_per_stream_publish"], raw["s3_requests_per_reconcile"]
+    return {
+        "snapshot_response_bytes": edge["snapshot"]["body"] + edge["snapshot"]["headers"],
+        "api_response_bytes": edge["api_list"]["body"] + edge["api_list"]["headers"],
+        "s3_puts_per_publish": stream.get("PutObject", 0),
+        "s3_gets_per_publish": stream.get("GetObject", 0) + stream.get("HeadObject", 0),
+        "s3_puts_per_reconcile": reconcile.get("PutObject", 0),
+        "s3_gets_per_reconcile": reconcile.get("GetObject", 0) + reconcile.get("HeadObject", 0),
+        "custom_metrics": len(raw["custom_metrics_normal_month"]),
+        "read_log_bytes": int(raw["read_log_bytes_per_request"]),
+    }
+
+
+BENCH_KEYS = {"poc_handler_ms": "poc_duration_ms", "read_handler_ms": "read_duration_ms",
+              "publisher_handler_ms": "publisher_duration_ms"}
+
+
+def read_bench(path: Path) -> dict[str, Decimal]:
+    """Durations from a bench file: a number, or an object with mean / p50 / median (billing follows the mean)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    found: dict[str, Decimal] = {}
+    for key, name in BENCH_KEYS.items():
+        if key not in raw:
+            continue
+        value = raw[key]
+        if isinstance(value, dict):
+            value = next((value[k] for k in ("mean", "p50", "median") if k in value), None)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or not math.isfinite(value):
+            raise ValueError(f"{key} must be a non-negative number of ms (or an object with mean/p50)")
+        found[name] = Decimal(str(value))
+    return found
+
+
+def default_inputs(bench_json: Path | None = BENCH_JSON, cost_json: Path | None = COST_INPUTS_JSON) -> Inputs:
+    """Inputs as this repository states them: infra/ defaults, then measurements where they exist."""
+    values: dict[str, Any] = {}
+    sources = []
+    values.update(infra_inputs())
+    sources.append("memory, tracing, alarms, dashboards, WAF rules, keys: infra/*.tf defaults")
+    if cost_json is not None and cost_json.is_file():
+        values.update(measured_inputs(cost_json))
+        sources.append(f"bytes per response, S3 requests per publish, metrics, read log bytes: {_shown(cost_json)}")
+    if bench_json is not None and bench_json.is_file():
+        values.update(read_bench(bench_json))
+        sources.append(f"durations: {_shown(bench_json)}")
+    return dataclasses.replace(Inputs(), **values, sources=tuple(sources))
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,273 @@
+"""The delivery pipeline cannot escalate: infra/bootstrap's policies, rendered by terraform plan, evaluated.
+
+The bootstrap stack is planned against our moto server (for the caller identity only; nothing is
+applied), its JSON plan gives every policy document exactly as AWS would receive it, and
+tests/infra/iam_eval.py evaluates requests against them: identity policy + permissions boundary
+for the deploy and plan roles, trust policies for GitHub's OIDC tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, LocalStack
+from .iam_eval import ALLOW, DENY, Request, allowed, decide, evaluate
+
+pytestmark = pytest.mark.infra
+
+ACCOUNT = "123456789012"  # moto's
+REPOSITORY = "example-org/llm-catalogue"
+NAME = "llm-catalogue"
+IAM = f"arn:aws:iam::{ACCOUNT}"
+SERVICE_ROLE = f"{IAM}:role/{NAME}/{NAME}-read-api-role"
+DEPLOY_ROLE = f"{IAM}:role/{NAME}-pipeline/{NAME}-github-deploy"
+PLAN_ROLE = f"{IAM}:role/{NAME}-pipeline/{NAME}-github-plan"
+SERVICE_BOUNDARY = f"{IAM}:policy/{NAME}-pipeline/{NAME}-service-boundary"
+PIPELINE_BOUNDARY = f"{IAM}:policy/{NAME}-pipeline/{NAME}-pipeline-boundary"
+LAMBDA = f"arn:aws:lambda:us-east-1:{ACCOUNT}"
+STATE_BUCKET = f"arn:aws:s3:::{NAME}-tfstate-{ACCOUNT}"
+OIDC = "token.actions.githubusercontent.com"
+WORKFLOW = f"{REPOSITORY}/.github/workflows/ci.yml"
+
+OVERRIDE = """
+provider "aws" {
+  region                      = "us-east-1"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  endpoints {
+    iam = "%(endpoint)s"
+    s3  = "%(endpoint)s"
+    sts = "%(endpoint)s"
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def policies(terraform: str, tf_env: dict[str, str], moto_endpoint: str,
+             scratch_copy: Callable[[Path], Path]) -> dict[str, Any]:
+    """Every policy document of infra/bootstrap as `terraform plan` renders it."""
+    workdir = scratch_copy(REPO / "infra" / "bootstrap")
+    (workdir / "providers_override.tf").write_text(OVERRIDE % {"endpoint": moto_endpoint})
+    env = {**tf_env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+           "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
+    env.pop("AWS_PROFILE", None)
+
+    def run(*args: str) -> str:
+        proc = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, f"terraform {args[0]} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        return proc.stdout
+
+    run("init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly")
+    run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin",
+        f"-var=github_repository={REPOSITORY}")
+    plan = json.loads(run("show", "-json", "plan.bin"))
+    values = {r["address"]: r.get("values", {}) for r in plan["planned_values"]["root_module"]["resources"]}
+    return {
+        "deploy": json.loads(values["aws_iam_role_policy.deploy"]["policy"]),
+        "plan": json.loads(values["aws_iam_role_policy.plan"]["policy"]),
+        "deploy_trust": json.loads(values["aws_iam_role.deploy"]["assume_role_policy"]),
+        "plan_trust": json.loads(values["aws_iam_role.plan"]["assume_role_policy"]),
+        "service_boundary": json.loads(values["aws_iam_policy.service_boundary"]["policy"]),
+        "pipeline_boundary": json.loads(values["aws_iam_policy.pipeline_boundary"]["policy"]),
+        "roles": {a: v for a, v in values.items() if a.startswith("aws_iam_role.")},
+    }
+
+
+def deploy_may(policies: dict[str, Any], action: str, resource: str, **context: str) -> str:
+    return evaluate(Request(action, resource, context), identity=[policies["deploy"]],
+                    boundary=policies["pipeline_boundary"])
+
+
+def test_pipeline_roles_live_apart_and_carry_the_boundary(policies: dict[str, Any]) -> None:
+    for address in ("aws_iam_role.deploy", "aws_iam_role.plan"):
+        role = policies["roles"][address]
+        assert role["path"] == f"/{NAME}-pipeline/"
+        assert role["permissions_boundary"] == PIPELINE_BOUNDARY
+    for document in (policies["deploy"], policies["plan"]):
+        attached = json.dumps(document)
+        assert "ReadOnlyAccess" not in attached and "AdministratorAccess" not in attached
+
+
+@pytest.mark.parametrize("target", [DEPLOY_ROLE, PLAN_ROLE])
+@pytest.mark.parametrize("action", [
+    "iam:AttachRolePolicy", "iam:PutRolePolicy", "iam:UpdateAssumeRolePolicy", "iam:DeleteRolePermissionsBoundary",
+    "iam:PutRolePermissionsBoundary", "iam:DeleteRole", "iam:UpdateRole", "iam:TagRole", "iam:PassRole",
+])
+def test_deploy_role_cannot_touch_a_pipeline_role(policies: dict[str, Any], target: str, action: str) -> None:
+    # Even with the service boundary named in the request, as a forged CreateRole would.
+    assert deploy_may(policies, action, target, **{"iam:PermissionsBoundary": SERVICE_BOUNDARY}) == DENY
+
+
+@pytest.mark.parametrize("boundary", [None, PIPELINE_BOUNDARY, f"{IAM}:policy/AdministratorAccess"])
+@pytest.mark.parametrize("action", ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy",
+                                    "iam:PutRolePermissionsBoundary"])
+def test_deploy_role_cannot_create_or_edit_a_role_without_the_service_boundary(
+    policies: dict[str, Any], action: str, boundary: str | None
+) -> None:
+    context = {} if boundary is None else {"iam:PermissionsBoundary": boundary}
+    for role in (SERVICE_ROLE, f"{IAM}:role/anything-else"):
+        assert deploy_may(policies, action, role, **context) == DENY, (action, role, boundary)
+
+
+@pytest.mark.parametrize("action", ["iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion", "iam:DeletePolicy",
+                                    "iam:DeletePolicyVersion", "iam:CreatePolicy"])
+@pytest.mark.parametrize("policy", [SERVICE_BOUNDARY, PIPELINE_BOUNDARY])
+def test_deploy_role_cannot_edit_a_boundary(policies: dict[str, Any], action: str, policy: str) -> None:
+    assert deploy_may(policies, action, policy) == DENY
+
+
+@pytest.mark.parametrize(("action", "resource"), [
+    ("iam:CreateUser", f"{IAM}:user/backdoor"), ("iam:CreateAccessKey", f"{IAM}:user/backdoor"),
+    ("iam:AttachRolePolicy", SERVICE_ROLE), ("sts:AssumeRole", DEPLOY_ROLE),
+    ("ec2:RunInstances", "*"), ("organizations:LeaveOrganization", "*"),
+])
+def test_deploy_role_has_no_other_way_up(policies: dict[str, Any], action: str, resource: str) -> None:
+    context = {"iam:PermissionsBoundary": SERVICE_BOUNDARY}
+    assert deploy_may(policies, action, resource, **context) != ALLOW
+
+
+@pytest.mark.parametrize(("service", "expected"), [
+    ("lambda.amazonaws.com", ALLOW), ("scheduler.amazonaws.com", ALLOW), ("ec2.amazonaws.com", "ImplicitDeny"),
+])
+def test_deploy_role_passes_service_roles_only_to_lambda_and_scheduler(
+    policies: dict[str, Any], service: str, expected: str
+) -> None:
+    assert deploy_may(policies, "iam:PassRole", SERVICE_ROLE, **{"iam:PassedToService": service}) == expected
+    assert deploy_may(policies, "iam:PassRole", f"{IAM}:role/other-team-admin",
+                      **{"iam:PassedToService": service}) != ALLOW
+
+
+def test_kms_tags_grant_nothing(policies: dict[str, Any]) -> None:
+    foreign_key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    tagged = {"aws:ResourceTag/service": NAME, "aws:RequestTag/service": NAME}
+    for action in ("kms:Decrypt", "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:CreateGrant"):
+        assert deploy_may(policies, action, foreign_key, **tagged) != ALLOW, action
+    assert deploy_may(policies, "kms:CreateKey", "*", **{"aws:RequestTag/service": NAME}) == ALLOW
+    assert deploy_may(policies, "kms:CreateKey", "*", **{"aws:RequestTag/service": "other"}) != ALLOW
+
+
+def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str, Any]) -> None:
+    function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-read-api"
+    assert deploy_may(policies, "lambda:AddPermission", function, **{"lambda:Principal": "*"}) == DENY
+    assert deploy_may(policies, "lambda:AddPermission", function,
+                      **{"lambda:Principal": "cloudfront.amazonaws.com"}) == ALLOW
+    assert deploy_may(policies, "lambda:CreateFunctionUrlConfig", function,
+                      **{"lambda:FunctionUrlAuthType": "NONE"}) == DENY
+    assert deploy_may(policies, "lambda:CreateFunctionUrlConfig", function,
+                      **{"lambda:FunctionUrlAuthType": "AWS_IAM"}) == ALLOW
+
+
+@pytest.mark.parametrize(("action", "resource", "context"), [
+    ("iam:CreateRole", SERVICE_ROLE, {"iam:PermissionsBoundary": SERVICE_BOUNDARY}),
+    ("iam:PutRolePolicy", SERVICE_ROLE, {"iam:PermissionsBoundary": SERVICE_BOUNDARY}),
+    ("iam:UpdateAssumeRolePolicy", SERVICE_ROLE, {}),
+    ("iam:GetRole", SERVICE_ROLE, {}),
+    ("lambda:CreateFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", {}),
+    ("lambda:CreateEventSourceMapping", "*", {"lambda:FunctionArn": f"{LAMBDA}:function:{NAME}-publisher"}),
+    ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate", {}),
+    ("s3:PutBucketPolicy", f"arn:aws:s3:::{NAME}-site-{ACCOUNT}", {}),
+    ("dynamodb:UpdateTable", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/llm_scores", {}),
+    ("cloudfront:UpdateDistribution", f"arn:aws:cloudfront::{ACCOUNT}:distribution/E123", {}),
+    ("cloudfront:CreateCachePolicy", f"arn:aws:cloudfront::{ACCOUNT}:cache-policy/abc", {}),
+    ("wafv2:UpdateWebACL", f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{NAME}-edge/abc", {}),
+    ("logs:PutRetentionPolicy", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{NAME}-publisher", {}),
+    ("scheduler:UpdateSchedule", f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{NAME}-reconcile", {}),
+    ("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{NAME}-publisher-errors", {}),
+])
+def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action: str, resource: str,
+                                               context: dict[str, str]) -> None:
+    assert deploy_may(policies, action, resource, **context) == ALLOW
+
+
+@pytest.mark.parametrize(("action", "resource", "expected"), [
+    ("s3:GetObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate", True),
+    ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate.tflock", True),
+    ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate", False),
+    ("s3:GetObject", f"{STATE_BUCKET}/someone-else/terraform.tfstate", False),
+    ("dynamodb:DescribeTable", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/llm_scores", True),
+    ("dynamodb:Scan", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/llm_scores", False),
+    ("s3:GetBucketPolicy", f"arn:aws:s3:::{NAME}-site-{ACCOUNT}", True),
+    ("s3:GetObject", f"arn:aws:s3:::{NAME}-site-{ACCOUNT}/internal/state.json", False),
+    ("s3:GetObject", "arn:aws:s3:::payroll-bucket/salaries.csv", False),
+    ("lambda:GetFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", True),
+    ("lambda:GetFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:billing", False),
+    ("logs:GetLogEvents", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{NAME}-publisher:*", False),
+    ("iam:GetRole", SERVICE_ROLE, True),
+    ("secretsmanager:GetSecretValue", "*", False),
+    ("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", False),
+])
+def test_plan_role_reads_only_this_stack(policies: dict[str, Any], action: str, resource: str,
+                                         expected: bool) -> None:
+    result = allowed(Request(action, resource), identity=[policies["plan"]], boundary=policies["pipeline_boundary"])
+    assert result is expected
+
+
+def listed(value: str | list[str]) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def github_token(sub: str) -> Request:
+    return Request("sts:AssumeRoleWithWebIdentity", "*", {f"{OIDC}:aud": "sts.amazonaws.com", f"{OIDC}:sub": sub},
+                   {"Federated": f"{IAM}:oidc-provider/{OIDC}"})
+
+
+@pytest.mark.parametrize(("sub", "expected"), [
+    (f"repo:{REPOSITORY}:environment:production:job_workflow_ref:{WORKFLOW}@refs/heads/main", True),
+    # The default subject (customisation not applied): refused, the restriction fails closed.
+    (f"repo:{REPOSITORY}:environment:production", False),
+    (f"repo:{REPOSITORY}:environment:production:job_workflow_ref:{WORKFLOW}@refs/heads/feature", False),
+    (f"repo:{REPOSITORY}:environment:production:job_workflow_ref:{REPOSITORY}/.github/workflows/evil.yml"
+     "@refs/heads/main", False),
+    (f"repo:{REPOSITORY}:pull_request:job_workflow_ref:{WORKFLOW}@refs/pull/7/merge", False),
+    ("repo:someone/fork:environment:production:job_workflow_ref:someone/fork/.github/workflows/ci.yml"
+     "@refs/heads/main", False),
+])
+def test_deploy_trust_requires_environment_ref_and_workflow(policies: dict[str, Any], sub: str,
+                                                            expected: bool) -> None:
+    assert (decide(policies["deploy_trust"], github_token(sub), resource_policy=True) == ALLOW) is expected
+
+
+@pytest.mark.parametrize(("sub", "expected"), [
+    (f"repo:{REPOSITORY}:pull_request:job_workflow_ref:{WORKFLOW}@refs/pull/7/merge", True),
+    (f"repo:{REPOSITORY}:pull_request", False),
+    (f"repo:{REPOSITORY}:environment:production:job_workflow_ref:{WORKFLOW}@refs/heads/main", False),
+    (f"repo:{REPOSITORY}:pull_request:job_workflow_ref:{REPOSITORY}/.github/workflows/other.yml"
+     "@refs/pull/7/merge", False),
+])
+def test_plan_trust_requires_a_pull_request_of_the_workflow(policies: dict[str, Any], sub: str,
+                                                            expected: bool) -> None:
+    assert (decide(policies["plan_trust"], github_token(sub), resource_policy=True) == ALLOW) is expected
+
+
+def test_workflow_and_trust_agree_on_the_environment() -> None:
+    workflow = (REPO / ".github" / "workflows" / "ci.yml").read_text()
+    assert "environment: production" in workflow
+    assert "refs/heads/main" in workflow
+
+
+def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: dict[str, Any],
+                                                                     local_stack: LocalStack) -> None:
+    """Every grant of each role the main stack deploys is also allowed by the service boundary."""
+    iam = local_stack.client("iam")
+    roles = [r for r in iam.list_roles()["Roles"] if r["Path"] == f"/{NAME}/"]
+    assert len(roles) == 3, [r["RoleName"] for r in roles]
+    for role in roles:
+        detail = iam.get_role(RoleName=role["RoleName"])["Role"]
+        assert detail["PermissionsBoundary"]["PermissionsBoundaryArn"] == SERVICE_BOUNDARY
+        for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            for statement in document["Statement"]:
+                for action in listed(statement["Action"]):
+                    for resource in listed(statement["Resource"]):
+                        concrete = resource.replace("*", "x")
+                        assert decide(policies["service_boundary"], Request(action, concrete)) == ALLOW, (
+                            role["RoleName"], action, resource)
