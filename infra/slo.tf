@@ -28,6 +28,26 @@ locals {
       }
       ratio = "FILL(rate, 0) / 100"
     }
+    # The read API's function URL: its 5xx answers (function errors, timeouts, throttles) over all
+    # it answered, CloudFront's failover requests for /llms.json and /llms included.
+    api_availability = {
+      region = "home"
+      metrics = {
+        bad = {
+          namespace  = "AWS/Lambda"
+          name       = "Url5xxCount"
+          dimensions = { FunctionName = aws_lambda_function.read.function_name }
+          stat       = "Sum"
+        }
+        total = {
+          namespace  = "AWS/Lambda"
+          name       = "UrlRequestCount"
+          dimensions = { FunctionName = aws_lambda_function.read.function_name }
+          stat       = "Sum"
+        }
+      }
+      ratio = "IF(total > 0, FILL(bad, 0) / total, 0)"
+    }
     freshness = {
       region = "home"
       metrics = {
@@ -44,7 +64,8 @@ locals {
           stat       = "Sum"
         }
       }
-      ratio = "IF(total > 0, bad / total, 0)"
+      # Breaches are sent only when there is one (a custom metric bills in every hour it has data).
+      ratio = "IF(total > 0, FILL(bad, 0) / total, 0)"
     }
   }
 

@@ -475,28 +475,6 @@ variable "iterator_age_alarm_ms" {
   }
 }
 
-variable "staleness_alarm_seconds" {
-  description = "Alarm when PublishLagSeconds (stream record creation to snapshot published) exceeds this (s)."
-  type        = number
-  default     = 120
-
-  validation {
-    condition     = var.staleness_alarm_seconds >= 1
-    error_message = "staleness_alarm_seconds must be at least 1."
-  }
-}
-
-variable "read_errors_alarm_threshold" {
-  description = "Alarm when the read API has more errors (unhandled exceptions, timeouts) than this in 5 minutes."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.read_errors_alarm_threshold >= 0
-    error_message = "read_errors_alarm_threshold must not be negative."
-  }
-}
-
 variable "read_p99_duration_alarm_ms" {
   description = "Alarm when the read API's p99 duration exceeds this (ms) for 3 of 3 five-minute periods."
   type        = number
@@ -508,24 +486,3 @@ variable "read_p99_duration_alarm_ms" {
   }
 }
 
-variable "api_5xx_alarm_threshold" {
-  description = "Alarm when the read API's function URL returns more 5xx responses (errors, timeouts, throttles) than this in 5 minutes."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.api_5xx_alarm_threshold >= 0
-    error_message = "api_5xx_alarm_threshold must not be negative."
-  }
-}
-
-variable "cloudfront_5xx_rate_alarm_percent" {
-  description = "Alarm when CloudFront's 5xx error rate exceeds this percentage for 3 of 3 five-minute periods."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.cloudfront_5xx_rate_alarm_percent > 0 && var.cloudfront_5xx_rate_alarm_percent <= 100
-    error_message = "cloudfront_5xx_rate_alarm_percent must be in (0, 100]."
-  }
-}

@@ -19,7 +19,8 @@ EXPECTED_OUTPUTS = {
 }
 SLO = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
 # The SLOs whose burn-rate alarms infra/ builds, by the prefix of their alarm names.
-BURN_SLOS = {"edge_availability": "edge-availability", "freshness": "freshness"}
+BURN_SLOS = {"edge_availability": "edge-availability", "api_availability": "api-availability",
+             "freshness": "freshness"}
 
 
 def test_outputs_are_complete(local_stack: LocalStack) -> None:
@@ -323,22 +324,36 @@ def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
     cloudwatch = local_stack.client("cloudwatch")
     described, _ = describe_all_alarms(local_stack)
     alarms = {name: a for name, a in described.items() if "-burn-" not in name and "canary" not in name}
+    # The causes stay; the static symptom alarms (staleness, read errors, API 5xx, CloudFront 5xx
+    # rate) gave way to the SLOs' burn-rate alerts.
     assert set(alarms) == {
         "llm-catalogue-publisher-errors", "llm-catalogue-publisher-iterator-age",
-        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness", "llm-catalogue-publish-failures",
-        "llm-catalogue-read-errors", "llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration",
-        "llm-catalogue-api-5xx", "llm-catalogue-cloudfront-5xx-rate",
+        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-publish-failures",
+        "llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration",
     }
-    staleness = alarms["llm-catalogue-snapshot-staleness"]
-    assert (staleness["Namespace"], staleness["MetricName"], staleness["Statistic"]) == (
-        "LlmCatalogue", "PublishLagSeconds", "Maximum")
-    assert staleness["Dimensions"] == [{"Name": "service", "Value": "publisher"}]
     assert alarms["llm-catalogue-read-p99-duration"]["ExtendedStatistic"] == "p99"
-    for alarm in alarms.values():
-        assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]], alarm["AlarmName"]
+    tickets = {"llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration"}
+    for name, alarm in alarms.items():
+        topic = local_stack.outputs["ticket_topic_arn" if name in tickets else "alarm_topic_arn"]
+        assert alarm["AlarmActions"] == [topic], name
     dashboard = cloudwatch.get_dashboard(DashboardName=local_stack.outputs["dashboard_name"])
     body = json.loads(dashboard["DashboardBody"])
-    assert len(body["widgets"]) >= 5
+    titles = [w["properties"].get("title", "") for w in body["widgets"]]
+    for slo_name, slo in SLO["slos"].items():
+        label = slo_name.replace("_", " ")
+        sli, budget, burn = (next(w for w in body["widgets"] if w["properties"].get("title", "").startswith(
+            f"{label}: {kind}")) for kind in ("SLI", "error budget left", "burn rate"))
+        assert f"target {slo['target_percent']}%" in sli["properties"]["title"]
+        expressions = {m[0]["id"]: m[0]["expression"] for w in (sli, budget, burn)
+                       for m in w["properties"]["metrics"] if isinstance(m[0], dict)}
+        assert expressions["budget"].endswith(f") / {slo['error_budget']})")
+        assert expressions["burn"].endswith(f") / {slo['error_budget']}")
+        assert budget["properties"]["view"] == "singleValue" and budget["properties"]["start"] == "-P30D"
+        thresholds = {a["value"] for a in burn["properties"]["annotations"]["horizontal"]}
+        assert thresholds == {tier["burn_rate"] for tier in SLO["tiers"].values()}
+    assert any(t.startswith("Freshness: the canary") for t in titles)
+    alerts = next(w for w in body["widgets"] if w["type"] == "alarm")["properties"]["alarms"]
+    assert len(alerts) == len(SLO["slos"]) * len(SLO["tiers"]) + 8
 
 
 @pytest.mark.parametrize(("output", "function"), [
