@@ -63,28 +63,32 @@ def url_fetch(base_url: str, timeout: float = HTTP_TIMEOUT_SECONDS) -> Fetch:
 
 
 def metrics_document(result: ProbeResult, timeout: float) -> dict[str, Any]:
-    """One CloudWatch Embedded Metric Format record: the SLI's good/bad event and the checks."""
+    """One CloudWatch Embedded Metric Format record: the SLI's event and the other checks.
+
+    A custom metric bills in every hour it has a data point, so the bad-event counts are sent only
+    when non-zero (the burn-rate alarms read a missing breach count as 0); probes and freshness
+    are sent every run, the first so that a silent canary is itself an alarm."""
     freshness_failed = any(c.name == "freshness" for c in result.failures)
+    values = {
+        METRIC_PROBES: (1, "Count"),
+        # A heartbeat never seen counts as the whole wait: the graph shows the stall, not a gap.
+        METRIC_FRESHNESS: (round(result.freshness if result.freshness is not None else timeout, 3), "Seconds"),
+        METRIC_BREACHES: (0 if result.freshness_good else 1, "Count"),
+        METRIC_CHECK_FAILURES: (len(result.failures) - (1 if freshness_failed else 0), "Count"),
+    }
+    sent = {name: value for name, value in values.items()
+            if value[0] or name in (METRIC_PROBES, METRIC_FRESHNESS)}
     return {
         "_aws": {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [{
                 "Namespace": METRICS_NAMESPACE,
                 "Dimensions": [["service"]],
-                "Metrics": [
-                    {"Name": METRIC_PROBES, "Unit": "Count"},
-                    {"Name": METRIC_BREACHES, "Unit": "Count"},
-                    {"Name": METRIC_FRESHNESS, "Unit": "Seconds"},
-                    {"Name": METRIC_CHECK_FAILURES, "Unit": "Count"},
-                ],
+                "Metrics": [{"Name": name, "Unit": unit} for name, (_, unit) in sent.items()],
             }],
         },
         "service": SERVICE,
-        METRIC_PROBES: 1,
-        METRIC_BREACHES: 0 if result.freshness_good else 1,
-        # A heartbeat never seen counts as the whole wait: the graph shows the stall, not a gap.
-        METRIC_FRESHNESS: round(result.freshness if result.freshness is not None else timeout, 3),
-        METRIC_CHECK_FAILURES: len(result.failures) - (1 if freshness_failed else 0),
+        **{name: value for name, (value, _) in sent.items()},
         "run_id": result.run_id,
     }
 

@@ -73,8 +73,6 @@ SERVICE_USED: dict[str, dict[str, str]] = {
         "kms:Decrypt": "DynamoDB decrypting the table key of the encrypted table for the canary's PutItem",
         "logs:CreateLogStream": "the Lambda runtime's log delivery",
         "logs:PutLogEvents": "the Lambda runtime's log delivery",
-        "xray:PutTraceSegments": "active tracing (Lambda service)",
-        "xray:PutTelemetryRecords": "active tracing (Lambda service)",
     },
 }
 
