@@ -21,9 +21,11 @@ resource "aws_cloudwatch_log_group" "canary" {
 }
 
 resource "aws_iam_role" "canary" {
-  name               = "${local.canary_name}-role"
-  description        = "Execution role of the freshness canary: it may write only its heartbeat item."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  name                 = "${local.canary_name}-role"
+  path                 = local.service_role_path
+  permissions_boundary = local.permissions_boundary
+  description          = "Execution role of the freshness canary: it may write only its heartbeat item."
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
 }
 
 resource "aws_iam_role_policy" "canary" {
@@ -124,9 +126,11 @@ data "aws_iam_policy_document" "canary_scheduler" {
 resource "aws_iam_role" "canary_scheduler" {
   count = var.enable_canary_schedule ? 1 : 0
 
-  name               = "${var.name}-canary-scheduler-role"
-  description        = "EventBridge Scheduler invokes the freshness canary."
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+  name                 = "${var.name}-canary-scheduler-role"
+  path                 = local.service_role_path
+  permissions_boundary = local.permissions_boundary
+  description          = "EventBridge Scheduler invokes the freshness canary."
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
 }
 
 resource "aws_iam_role_policy" "canary_scheduler" {
