@@ -209,7 +209,7 @@ def render_markdown(scenarios: Sequence[Scenario]) -> str:
     for s in scenarios:
         row = s.as_json()
         rows.append(f"| {s.label} | {fmt_qty(s.requests)} | ${to_cents(s.total(s.poc)):,} | ${to_cents(s.new_usd):,} | "
-                    f"${to_cents(s.floor_usd):,} | {row['new_to_floor_ratio']} | {s.cdn_choice} | "
+                    f"${to_cents(s.floor_usd):,} | {row['new_to_floor_ratio'] or '-'} | {s.cdn_choice} | "
                     f"${to_cents(s.monitoring_usd):,} |")
     return "\n".join(rows)
 
