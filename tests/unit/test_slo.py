@@ -84,3 +84,27 @@ def test_infra_slo_json_is_what_the_python_writes() -> None:
     assert written["tiers"]["fast"]["burn_rate"] == 14.4
     assert written["slos"]["edge_availability"]["alerts"]["fast"]["error_ratio"] == 0.0072
     assert written["canary"]["heartbeat_key"] == "__canary__/heartbeat"
+
+
+def test_solution_states_one_freshness_bound_per_path_from_the_settings() -> None:
+    """SOLUTION.md section 6's table is the sum of the settings it names; a changed setting fails here."""
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    from publisher.config import BROWSER_MAX_AGE, S_MAXAGE, STALE_WHILE_REVALIDATE
+
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    blocks = hcl2.loads((REPO / "infra" / "variables.tf").read_text(), serialization_options=options)["variable"]
+    defaults = {name: body.get("default") for block in blocks for name, body in block.items()}
+    publish = json.loads((REPO / "benchmarks" / "results" / "publish.json").read_text())
+    ten_k = next(r for r in publish["results"] if r["models"] == 10_000 and r["feed"])
+    origin = defaults["stream_batching_window_seconds"] + round(ten_k["publish_ms"]["median"] / 1000)
+    cdn = origin + S_MAXAGE + STALE_WHILE_REVALIDATE
+    api = cdn + defaults["snapshot_revalidate_seconds"]
+    browser = BROWSER_MAX_AGE + STALE_WHILE_REVALIDATE
+    text = (REPO / "SOLUTION.md").read_text()
+    section = text[text.index("**One freshness bound per read path**"):text.index("The freshness SLO (section 7)")]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and " s |" in line]
+    assert [row.split("|")[2].strip() for row in rows] == [
+        f"{origin} s", f"{cdn} s", f"{api} s", f"its path's bound + {browser} s"]
+    assert cdn <= slo.FRESHNESS_TARGET_SECONDS, "the CloudFront path's bound must fit the freshness SLO"
