@@ -5,8 +5,17 @@ locals {
   # CachingOptimized honours the origin's Cache-Control (the publisher's s-maxage bounds edge
   # staleness) within min 1 s / max 1 year; it keeps query strings and cookies out of the key.
   cache_policy_caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6"
-  # SecurityHeadersPolicy: HSTS, X-Content-Type-Options, X-Frame-Options, Referrer-Policy, XSS.
-  response_headers_policy_security_headers = "67f7725c-6f97-4210-82d7-5512b31e9d03"
+  # CORS-S3Origin: passes Origin and Access-Control-Request-* to S3, which needs them to answer
+  # a preflight (its CORS rule, data.tf); they stay out of the cache key. On the origin-group
+  # behaviours the read function receives them too when S3 fails over; it ignores them.
+  origin_request_policy_cors_s3 = "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
+  # CORS-with-preflight-and-SecurityHeadersPolicy: only for the emulator, which cannot create the
+  # policy below; it has CORS and the security headers but no CSP.
+  response_headers_policy_managed_cors_security = "eaab4381-ed33-4a86-88ca-d9558dc6cd63"
+  response_headers_policy_id                    = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge[0].id : local.response_headers_policy_managed_cors_security
+  # Every behaviour answers the methods of the edge contract (GET, HEAD, OPTIONS) and caches all of
+  # them: a preflight's answer depends only on the contract.
+  edge_methods = local.edge_contract.methods
 
   # /api/*: our own policy (below) unless the emulator run names a managed one instead.
   api_cache_policy_id = var.api_cache_policy_id != "" ? var.api_cache_policy_id : aws_cloudfront_cache_policy.api[0].id
@@ -14,6 +23,68 @@ locals {
   site_origin_id     = "site-bucket"
   api_origin_id      = "read-api"
   snapshot_origin_id = "snapshot-with-api-failover"
+}
+
+# CORS for any origin (preflight included), the page's Content-Security-Policy and the security
+# headers, from publisher/edge_contract.json, on every answer of every behaviour; they override an
+# origin's own. A custom policy, because no managed one carries a CSP. Response headers policies
+# are free. The emulator cannot create one (no API): tests/infra/test_edge_policy.py proves this
+# resource with `terraform test` and a mocked provider instead.
+resource "aws_cloudfront_response_headers_policy" "edge" {
+  # checkov:skip=CKV_AWS_259:HSTS max-age (1 year), includeSubDomains and override come from the edge contract through jsondecode, which checkov cannot evaluate (infra/tests/edge_contract.tftest.hcl asserts them); preload is a request to browsers' built-in lists that only a custom domain's owner can make (hstspreload.org), meaningless for *.cloudfront.net.
+  count = var.custom_response_headers_policy ? 1 : 0
+
+  name    = "${var.name}-edge"
+  comment = "CORS (any origin, preflight), CSP and security headers from the edge contract."
+
+  cors_config {
+    access_control_allow_credentials = local.edge_contract.cors.allow_credentials
+    access_control_max_age_sec       = local.edge_contract.cors.max_age_seconds
+    origin_override                  = true
+
+    access_control_allow_headers {
+      items = local.edge_contract.cors.allow_headers
+    }
+    access_control_allow_methods {
+      items = local.edge_contract.cors.allow_methods
+    }
+    access_control_allow_origins {
+      items = local.edge_contract.cors.allow_origins
+    }
+    access_control_expose_headers {
+      items = local.edge_contract.cors.expose_headers
+    }
+  }
+
+  security_headers_config {
+    content_security_policy {
+      content_security_policy = join("; ", local.edge_contract.security.content_security_policy)
+      override                = true
+    }
+    content_type_options {
+      override = true
+    }
+    frame_options {
+      frame_option = local.edge_contract.security.frame_options
+      override     = true
+    }
+    referrer_policy {
+      referrer_policy = local.edge_contract.security.referrer_policy
+      override        = true
+    }
+    strict_transport_security {
+      access_control_max_age_sec = local.edge_contract.security.strict_transport_security.max_age_seconds
+      include_subdomains         = local.edge_contract.security.strict_transport_security.include_subdomains
+      preload                    = local.edge_contract.security.strict_transport_security.preload
+      override                   = true
+    }
+    # "0": with a CSP, the legacy XSS auditor adds nothing and has been a vector itself.
+    xss_protection {
+      protection = local.edge_contract.security.xss_protection != "0"
+      mode_block = false
+      override   = true
+    }
+  }
 }
 
 # The read API reads its path and query string, nothing else: the query string is the cache key
@@ -72,7 +143,6 @@ resource "aws_cloudfront_distribution" "this" {
   # checkov:skip=CKV_AWS_174:With the default *.cloudfront.net certificate CloudFront fixes the TLS policy itself; setting var.acm_certificate_arn switches to TLSv1.2_2021.
   # checkov:skip=CKV2_AWS_42:A custom certificate needs a domain the operator owns; supported through var.aliases and var.acm_certificate_arn.
   # checkov:skip=CKV_AWS_374:A public catalogue for readers anywhere; there is no jurisdiction to exclude.
-  # checkov:skip=CKV2_AWS_32:Every behaviour attaches the AWS-managed SecurityHeadersPolicy by ID (local.response_headers_policy_security_headers); the check only recognises a policy resource declared in this module.
   # checkov:skip=CKV2_AWS_47:The ACL (waf.tf) runs AWSManagedRulesKnownBadInputsRuleSet, which holds the Log4j rules; this check also demands AWSManagedRulesAnonymousIpList, which would block VPN and cloud-hosted readers (API clients) of a public catalogue.
   enabled             = true
   comment             = "${var.name}: snapshot site + read API"
@@ -125,37 +195,48 @@ resource "aws_cloudfront_distribution" "this" {
   default_cache_behavior {
     target_origin_id           = local.site_origin_id
     viewer_protocol_policy     = "redirect-to-https"
-    allowed_methods            = ["GET", "HEAD"]
-    cached_methods             = ["GET", "HEAD"]
+    allowed_methods            = local.edge_methods
+    cached_methods             = local.edge_methods
     compress                   = true
     cache_policy_id            = local.cache_policy_caching_optimized
-    response_headers_policy_id = local.response_headers_policy_security_headers
+    origin_request_policy_id   = local.origin_request_policy_cors_s3
+    response_headers_policy_id = local.response_headers_policy_id
   }
 
   ordered_cache_behavior {
     path_pattern               = "/api/*"
     target_origin_id           = local.api_origin_id
     viewer_protocol_policy     = "redirect-to-https"
-    allowed_methods            = ["GET", "HEAD", "OPTIONS"]
-    cached_methods             = ["GET", "HEAD"]
+    allowed_methods            = local.edge_methods
+    cached_methods             = local.edge_methods
     compress                   = true
     cache_policy_id            = local.api_cache_policy_id
-    response_headers_policy_id = local.response_headers_policy_security_headers
+    response_headers_policy_id = local.response_headers_policy_id
   }
 
+  # The snapshot's lists, and per-model and per-provider URLs S3 does not hold (an older slug URL
+  # or a loose name): the read API answers them when exactly one model or provider is meant.
   dynamic "ordered_cache_behavior" {
-    for_each = ["/llms.json", "/llms"]
+    for_each = ["/llms.json", "/llms", "/history/*", "/providers/*"]
 
     content {
       path_pattern               = ordered_cache_behavior.value
       target_origin_id           = local.snapshot_origin_id
       viewer_protocol_policy     = "redirect-to-https"
-      allowed_methods            = ["GET", "HEAD"]
-      cached_methods             = ["GET", "HEAD"]
+      allowed_methods            = local.edge_methods
+      cached_methods             = local.edge_methods
       compress                   = true
       cache_policy_id            = local.cache_policy_caching_optimized
-      response_headers_policy_id = local.response_headers_policy_security_headers
+      origin_request_policy_id   = local.origin_request_policy_cors_s3
+      response_headers_policy_id = local.response_headers_policy_id
     }
+  }
+
+  # A 404 for a name (the read API sends it with no-store) must not outlive the model's
+  # publication; CloudFront would otherwise keep any 404 for 10 s.
+  custom_error_response {
+    error_code            = 404
+    error_caching_min_ttl = 0
   }
 
   restrictions {

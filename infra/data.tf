@@ -56,6 +56,23 @@ resource "aws_s3_bucket_versioning" "site" {
   }
 }
 
+# CloudFront passes a CORS preflight (OPTIONS) on to its origin and only adds headers to the answer,
+# so S3 itself must answer it 2xx: without a CORS rule it answers 403. The response headers
+# policy (cdn.tf) then sets the same headers from the same contract on every answer.
+# https://docs.aws.amazon.com/AmazonS3/latest/API/RESTOPTIONSobject.html
+resource "aws_s3_bucket_cors_configuration" "site" {
+  bucket = aws_s3_bucket.site.id
+
+  cors_rule {
+    # S3 takes GET, PUT, HEAD, POST and DELETE here; OPTIONS is the preflight itself.
+    allowed_methods = [for method in local.edge_contract.cors.allow_methods : method if method != "OPTIONS"]
+    allowed_origins = local.edge_contract.cors.allow_origins
+    allowed_headers = local.edge_contract.cors.allow_headers
+    expose_headers  = local.edge_contract.cors.expose_headers
+    max_age_seconds = local.edge_contract.cors.max_age_seconds
+  }
+}
+
 resource "aws_s3_bucket_server_side_encryption_configuration" "site" {
   bucket = aws_s3_bucket.site.id
 

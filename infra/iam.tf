@@ -59,16 +59,19 @@ data "aws_iam_policy_document" "publisher" {
     resources = ["${aws_s3_bucket.site.arn}/*"]
   }
 
-  # A provider that no longer has models loses its page. Versioning keeps the old object as a
-  # noncurrent version (a delete marker), so this cannot destroy data.
+  # A provider that no longer has models loses its page, and a history object of the layout
+  # before names had unique keys is removed once its events moved to each model's own object
+  # (publisher/migrate.py). Versioning keeps the old object as a noncurrent version (a delete
+  # marker), so this cannot destroy data.
   statement {
-    sid       = "RemoveEmptyProviderPages"
+    sid       = "RemoveEmptyProviderPagesAndSplitHistories"
     actions   = ["s3:DeleteObject"]
-    resources = ["${aws_s3_bucket.site.arn}/providers/*"]
+    resources = ["${aws_s3_bucket.site.arn}/providers/*", "${aws_s3_bucket.site.arn}/history/*"]
   }
 
   # Without ListBucket a missing key answers 403 AccessDenied, not 404 NoSuchKey, and the
-  # publisher could not tell "first publish" from "misconfigured".
+  # publisher could not tell "first publish" from "misconfigured". The one-off history
+  # migration lists history/ with it.
   statement {
     sid       = "MissingKeysAre404"
     actions   = ["s3:ListBucket"]
@@ -140,11 +143,26 @@ data "aws_iam_policy_document" "read" {
     resources = ["*"]
   }
 
-  # The snapshot and the per-model history; nothing else (in particular not internal/*).
+  # The snapshot, the list object's version metadata and the per-model history; nothing else
+  # (in particular not internal/*).
   statement {
     sid       = "ReadSnapshot"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/history/*"]
+    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/history/*"]
+  }
+
+  # A cold instance that finds llms.json deleted labels its DynamoDB fallback with the newest
+  # published version, read from the deleted object's surviving versions: never version 0.
+  statement {
+    sid       = "NewestPublishedVersion"
+    actions   = ["s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.site.arn}/llms.json"]
+  }
+
+  statement {
+    sid       = "ListSnapshotVersions"
+    actions   = ["s3:ListBucketVersions"]
+    resources = [aws_s3_bucket.site.arn]
   }
 
   statement {

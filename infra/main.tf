@@ -25,6 +25,10 @@ locals {
   publisher_name = "${var.name}-publisher"
   read_name      = "${var.name}-read-api"
 
+  # CORS, CSP and security headers: one file, also read by the local edge, the read API and the
+  # page renderer (publisher/edge_contract.py).
+  edge_contract = jsondecode(file(var.edge_contract_path != "" ? var.edge_contract_path : "${path.module}/../publisher/edge_contract.json"))
+
   # The publisher's links and feeds need the public origin. It cannot come from the distribution
   # for the read function (CloudFront -> function URL -> read Lambda would be a cycle), so the
   # read function only gets the configured value.

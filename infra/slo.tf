@@ -208,7 +208,7 @@ resource "aws_cloudwatch_composite_alarm" "burn" {
   for_each = { for key, pair in local.burn_pairs : key => pair if pair.region == "home" }
 
   alarm_name        = each.value.name
-  alarm_description = "${upper(each.value.severity)}: ${each.value.summary} Runbook: SOLUTION.md section 15."
+  alarm_description = "${upper(each.value.severity)}: ${each.value.summary} Runbook: SOLUTION.md, \"Runbook\"."
   alarm_rule = join(" AND ", [
     for window in ["long", "short"] : "ALARM(\"${aws_cloudwatch_metric_alarm.burn_window["${each.key}.${window}"].alarm_name}\")"
   ])
@@ -222,7 +222,7 @@ resource "aws_cloudwatch_composite_alarm" "edge_burn" {
   for_each = { for key, pair in local.burn_pairs : key => pair if pair.region == "us-east-1" }
 
   alarm_name        = each.value.name
-  alarm_description = "${upper(each.value.severity)}: ${each.value.summary} Runbook: SOLUTION.md section 15."
+  alarm_description = "${upper(each.value.severity)}: ${each.value.summary} Runbook: SOLUTION.md, \"Runbook\"."
   alarm_rule = join(" AND ", [
     for window in ["long", "short"] : "ALARM(\"${aws_cloudwatch_metric_alarm.edge_burn_window["${each.key}.${window}"].alarm_name}\")"
   ])
@@ -236,7 +236,7 @@ resource "aws_cloudwatch_composite_alarm" "edge_burn" {
 # Without samples the freshness SLO is blind (its windows see no data and stay quiet): page.
 resource "aws_cloudwatch_metric_alarm" "canary_not_running" {
   alarm_name          = "${var.name}-canary-not-running"
-  alarm_description   = "PAGE: no freshness canary result for 10 minutes; freshness is not measured. Runbook: SOLUTION.md section 15."
+  alarm_description   = "PAGE: no freshness canary result for 10 minutes; freshness is not measured. Runbook: SOLUTION.md, \"Runbook\"."
   namespace           = local.canary.namespace
   metric_name         = local.canary.metrics.probes
   dimensions          = { service = local.canary.service }
@@ -255,7 +255,7 @@ resource "aws_cloudwatch_metric_alarm" "canary_not_running" {
 # down, the heartbeat in the catalogue. Three runs in a row, so one slow request is not a page.
 resource "aws_cloudwatch_metric_alarm" "canary_checks" {
   alarm_name          = "${var.name}-canary-checks"
-  alarm_description   = "PAGE: three canary runs in a row failed a check other than freshness (the canary's log names it). Runbook: SOLUTION.md section 15."
+  alarm_description   = "PAGE: three canary runs in a row failed a check other than freshness (the canary's log names it). Runbook: SOLUTION.md, \"Runbook\"."
   namespace           = local.canary.namespace
   metric_name         = local.canary.metrics.check_failures
   dimensions          = { service = local.canary.service }

@@ -322,9 +322,9 @@ variable "read_tracing_mode" {
 }
 
 variable "snapshot_revalidate_seconds" {
-  description = "SNAPSHOT_REVALIDATE_SECONDS: how long the read API trusts its in-memory snapshot before a conditional GET."
+  description = "SNAPSHOT_REVALIDATE_SECONDS: how long the read API trusts its in-memory snapshot before a conditional GET (a 304 costs one S3 GET request). It bounds how far an uncached API answer can trail the newest published snapshot; a name not found and min_version look at S3 again regardless."
   type        = number
-  default     = 5
+  default     = 1
 
   validation {
     condition     = var.snapshot_revalidate_seconds >= 0 && var.snapshot_revalidate_seconds <= 3600
@@ -393,6 +393,18 @@ variable "acm_certificate_arn" {
     condition     = var.acm_certificate_arn == "" || can(regex("^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/.+$", var.acm_certificate_arn))
     error_message = "acm_certificate_arn must be empty or an ACM certificate ARN in us-east-1."
   }
+}
+
+variable "edge_contract_path" {
+  description = "The edge contract (CORS, CSP, security headers) shared with the code. Empty: ../publisher/edge_contract.json beside this module; scratch copies of the module (make infra-local, tests) pass its absolute path."
+  type        = string
+  default     = ""
+}
+
+variable "custom_response_headers_policy" {
+  description = "Create the response headers policy from the edge contract (CORS with preflight, the page's CSP, security headers) and attach it to every behaviour. Only the emulator, which has no response headers policy API, sets false: the behaviours then reference the AWS-managed CORS-with-preflight-and-SecurityHeadersPolicy, which lacks the CSP."
+  type        = bool
+  default     = true
 }
 
 variable "cdn_wait_for_deployment" {

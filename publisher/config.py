@@ -29,6 +29,15 @@ JSON_CACHE_CONTROL = (
     f"stale-while-revalidate={STALE_WHILE_REVALIDATE}, stale-if-error={STALE_IF_ERROR}"
 )
 HTML_CACHE_CONTROL = JSON_CACHE_CONTROL
+# Read API answers: the CDN keeps them as long as the snapshot (s-maxage), but a browser revalidates
+# every time (max-age=0, a 304 from the edge), so a page never pairs a fresh llms.json with an API
+# answer from its own cache that is older.
+API_CACHE_CONTROL = (
+    f"public, max-age=0, s-maxage={S_MAXAGE}, "
+    f"stale-while-revalidate={STALE_WHILE_REVALIDATE}, stale-if-error={STALE_IF_ERROR}"
+)
+# A CORS preflight's answer depends on nothing but the contract: browsers and the CDN may keep it.
+PREFLIGHT_CACHE_CONTROL = "public, max-age=86400"
 # Static assets are named by the hash of their bytes, so they never change under a name.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 # The publisher's private state: never served (the bucket policy denies CloudFront this prefix).
@@ -53,6 +62,19 @@ def _int_env(name: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
+def _float_env(name: str, default: float, lo: float, hi: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from exc
+    if not lo <= value <= hi:
+        raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {raw}")
+    return value
+
+
 @dataclass(frozen=True)
 class Config:
     table_name: str
@@ -60,7 +82,7 @@ class Config:
     public_base_url: str = ""
     changes_limit: int = 200
     history_limit: int = 500
-    revalidate_seconds: int = 5
+    revalidate_seconds: float = 1.0
 
     @classmethod
     def from_env(cls) -> Config:
@@ -73,5 +95,5 @@ class Config:
             public_base_url=os.environ.get(ENV_PUBLIC_BASE_URL, "").rstrip("/"),
             changes_limit=_int_env(ENV_CHANGES_LIMIT, 200, 1, 10000),
             history_limit=_int_env(ENV_HISTORY_LIMIT, 500, 1, 100000),
-            revalidate_seconds=_int_env(ENV_REVALIDATE_SECONDS, 5, 0, 3600),
+            revalidate_seconds=_float_env(ENV_REVALIDATE_SECONDS, 1.0, 0.0, 3600.0),
         )

@@ -7,15 +7,15 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
+from publisher import history, identity, schemas
 from publisher.config import JSON_CACHE_CONTROL
-from publisher.model import FIELDS, slugify
+from publisher.history import TRACKED, canonical
+from publisher.identity import history_key
 from publisher.render import SCHEMA_VERSION, SiteObject, json_object
 from publisher.snapshot import Change, State
 from publisher.store import SiteStore, StoreError
@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The fields whose changes become events, in the published field order. `benchmarks` and
-# `updated_at` are left out on purpose: updated_at moves on every write and would flood the feed.
-TRACKED = tuple(f for f in FIELDS if f in {"score", "version", "context_window", "provider", "release_date"})
 LABELS = {"context_window": "context window", "release_date": "release date"}
 
 CHANGES_KEY = "changes"  # state.extra: the most recent events, newest first (bounded by changes_limit)
@@ -37,19 +34,12 @@ PENDING_KEY = "changes_pending"  # state.extra: events whose history objects are
 PENDING_LIMIT = 20_000
 CHANGES_JSON = "changes.json"
 CHANGES_ATOM = "changes.xml"
-HISTORY_PREFIX = "history/"
+HISTORY_PREFIX = identity.HISTORY_PREFIX
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 ATOM_CACHE_CONTROL = JSON_CACHE_CONTROL
 FEED_TITLE = "LLM catalogue: changes"
-_RANK = {None: -1, **{f: i for i, f in enumerate(TRACKED)}}
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-HISTORY_WORKERS = 16
-
-
-def history_key(model_name: str) -> str:
-    """Bucket key of a model's history (names that slugify alike share it)."""
-    return f"{HISTORY_PREFIX}{slugify(model_name)}.json"
 
 
 def event_id(version: int, key: str, sequence: str | None, kind: str, field: str | None) -> str:
@@ -69,7 +59,7 @@ def _event(change: Change, version: int, kind: str, field: str | None, old: Any,
         "at": change.at,
         "kind": kind,
         "model_name": change.key,
-        "slug": slugify(change.key),
+        "slug": identity.key(change.key),
         "field": field,
         "old": old,
         "new": new,
@@ -97,62 +87,15 @@ def events_for(change: Change, version: int) -> list[dict[str, Any]]:
             for f in TRACKED if old.get(f) != new.get(f)]
 
 
-EVENT_KEYS = ("id", "version", "at", "kind", "model_name", "slug", "field", "old", "new", "sequence")
-
-
-def canonical(event: dict[str, Any]) -> dict[str, Any]:
-    """An event with its keys in the published order: the state stores JSON with sorted keys, and
-    the objects must be byte-identical whether rendered from a fresh or a reloaded state."""
-    out = {key: event.get(key) for key in EVENT_KEYS}
-    for side in ("old", "new"):
-        if isinstance(out[side], dict):
-            out[side] = {f: out[side][f] for f in TRACKED if f in out[side]}
-    return out
-
-
-def order_key(event: dict[str, Any]) -> tuple[int, int, int, str]:
-    """Chronological order of one model's events: version, then stream sequence, then field."""
-    return (event["version"], int(event["sequence"] or 0), _RANK.get(event["field"], -1), event["id"])
-
-
 def changes_document(version: int, generated_at: str, events: list[dict[str, Any]]) -> dict[str, Any]:
     return {
+        "$schema": schemas.schema_url("Changes"),
         "schema_version": SCHEMA_VERSION,
         "version": version,
         "generated_at": generated_at,
         "count": len(events),
         "events": [canonical(event) for event in events],
     }
-
-
-def merge_history(slug: str, existing: dict[str, Any] | None, events: Iterable[dict[str, Any]],
-                  limit: int) -> dict[str, Any]:
-    """Merge events into a history document by event id, newest first, `limit` events per model name."""
-    known: dict[str, dict[str, Any]] = {}
-    for event in (existing or {}).get("events", []):
-        known[event["id"]] = event
-    for event in events:
-        known.setdefault(event["id"], event)
-    per_name: dict[str, list[dict[str, Any]]] = {}
-    for event in known.values():
-        per_name.setdefault(event["model_name"], []).append(event)
-    kept: list[dict[str, Any]] = []
-    for name_events in per_name.values():
-        # Bounded per name, so a model whose name collides on the slug cannot evict another's history.
-        kept.extend(sorted(name_events, key=order_key, reverse=True)[:limit])
-    kept.sort(key=order_key, reverse=True)
-    names = sorted(per_name)
-    doc: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "model_name": names[0] if names else None,
-        "slug": slug,
-        "version": max((e["version"] for e in kept), default=0),
-        "count": len(kept),
-        "events": [canonical(event) for event in kept],
-    }
-    if len(names) > 1:
-        doc["model_names"] = names
-    return doc
 
 
 def _text(value: Any) -> str:
@@ -287,30 +230,14 @@ class ChangeFeed:
         objects.extend(self.history_objects(state.extra.get(PENDING_KEY, []), store))
         return objects
 
+    def migrate(self) -> None:
+        """Rebuild hook: split history objects of the layout before unique keys (once per bucket)."""
+        from publisher.migrate import migrate_history
+
+        migrate_history(self.store, self.history_limit)
+
     def history_objects(self, events: list[dict[str, Any]], store: SiteStore) -> list[SiteObject]:
-        """Read-modify-write of each touched history object; only those that gain events are returned."""
-        by_key: dict[str, list[dict[str, Any]]] = {}
-        for event in events:
-            by_key.setdefault(history_key(event["model_name"]), []).append(event)
-        keys = sorted(by_key)
-        if not keys:
-            return []
-        with ThreadPoolExecutor(max_workers=min(HISTORY_WORKERS, len(keys))) as pool:
-            read = list(pool.map(store.get_with_prior, keys))
-        objects = []
-        for key, (body, prior) in zip(keys, read, strict=True):
-            existing = None
-            if body is not None:
-                try:
-                    existing = json.loads(body)
-                except ValueError:
-                    log.warning("history object %s is not JSON; rewriting it from the pending events", key)
-            doc = merge_history(key[len(HISTORY_PREFIX):-len(".json")], existing, by_key[key],
-                                self.history_limit)
-            obj = replace(json_object(key, doc), prior=prior)
-            if obj.body != body:
-                objects.append(obj)
-        return objects
+        return history.history_objects(events, store, self.history_limit)
 
 
 def install(publisher: Publisher, changes_limit: int, history_limit: int, base_url: str) -> ChangeFeed:
@@ -318,5 +245,6 @@ def install(publisher: Publisher, changes_limit: int, history_limit: int, base_u
     feed = ChangeFeed(publisher.store, changes_limit, history_limit, base_url.rstrip("/"))
     publisher.state_hooks.append(feed.record)
     publisher.extensions.append(feed.render)
+    publisher.rebuild_hooks.append(feed.migrate)
     publisher.links["changes"] = f"/{CHANGES_ATOM}"
     return feed

@@ -13,7 +13,9 @@ HEARTBEAT_KEY = "__canary__/heartbeat"
 HEALTH_KEY = "health.json"
 HEALTH_SCHEMA_VERSION = 1
 MAX_RUN_ID_LEN = 64
-_RUN_ID = re.compile(rf"^[A-Za-z0-9_-]{{1,{MAX_RUN_ID_LEN}}}$")
+RUN_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{MAX_RUN_ID_LEN}}}$"
+WRITTEN_AT_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"
+_RUN_ID = re.compile(RUN_ID_PATTERN)
 # A heartbeat is written with the canary's clock to the millisecond, in one fixed format, so two
 # heartbeats compare as strings in time order.
 WRITTEN_AT_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -65,38 +67,14 @@ def parse_heartbeat(item: dict[str, Any]) -> dict[str, Any]:
     return beat
 
 
-def health_document(beat: dict[str, Any], sequence: str, stream_at: str) -> dict[str, Any]:
-    """`health.json`: the newest heartbeat the publisher applied, its stream sequence and stream time."""
+def health_document(beat: dict[str, Any], sequence: str, stream_at: str, schema_url: str) -> dict[str, Any]:
+    """`health.json`: the newest heartbeat the publisher applied, its stream sequence and stream time.
+    Its JSON Schema is publisher/schemas.py's `Heartbeat`, served at `schema_url`."""
     return {
+        "$schema": schema_url,
         "schema_version": HEALTH_SCHEMA_VERSION,
         "heartbeat": {"run_id": beat["run_id"], "written_at": beat["written_at"],
                       "last_version": beat["last_version"]},
         "sequence": sequence,
         "stream_at": stream_at,
     }
-
-
-# The JSON Schema of health.json (draft 2020-12): the contract the canary and its tests validate against.
-HEALTH_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
-    "title": "LLM catalogue freshness heartbeat (health.json)",
-    "description": "The newest heartbeat of the freshness canary that the publisher applied. Not catalogue data.",
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["schema_version", "heartbeat", "sequence", "stream_at"],
-    "properties": {
-        "schema_version": {"const": HEALTH_SCHEMA_VERSION},
-        "heartbeat": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["run_id", "written_at", "last_version"],
-            "properties": {
-                "run_id": {"type": "string", "pattern": _RUN_ID.pattern},
-                "written_at": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"},
-                "last_version": {"type": ["integer", "null"], "minimum": 0},
-            },
-        },
-        "sequence": {"type": "string", "pattern": r"^[0-9]+$"},
-        "stream_at": {"type": "string", "format": "date-time"},
-    },
-}

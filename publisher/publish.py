@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from publisher.heartbeat import HEALTH_KEY, InvalidHeartbeat, health_document, is_heartbeat, parse_heartbeat
-from publisher.model import Rejected, slugify
+from publisher.identity import PROVIDERS_PREFIX, key
+from publisher.model import Rejected
 from publisher.render import SiteObject, json_object, render_site
+from publisher.schemas import schema_url
 from publisher.snapshot import Change, State, StreamChange, apply_changes, commit, iso, reconcile
 from publisher.store import SiteStore, SnapshotConflict
 
@@ -25,6 +27,8 @@ PROVIDER_SLUGS = "provider_slugs"
 # and return more objects to write. They may keep bounded data in `state.extra` before the commit.
 Extension = Callable[[State, list[Change], SiteStore], list[SiteObject]]
 StateHook = Callable[[State, list[Change]], None]
+# Run after a rebuild has written the site: maintenance of the bucket's layout (e.g. migrate.py).
+RebuildHook = Callable[[], None]
 
 
 def _lap(phases: dict[str, float], name: str, mark: float) -> float:
@@ -60,6 +64,7 @@ class Publisher:
     extensions: list[Extension] = field(default_factory=list)
     links: dict[str, str | None] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
+    rebuild_hooks: list[RebuildHook] = field(default_factory=list)
 
     def apply_stream(self, changes: list[StreamChange]) -> PublishResult:
         """Apply a batch of stream changes; a replayed batch changes nothing and writes no state.
@@ -82,7 +87,10 @@ class Publisher:
         """Make the snapshot equal the scanned table and (re)write every public object."""
         scanned = list(items)
         at = iso(self.now())
-        return self._transact(lambda state: reconcile(state, scanned, at), force_render=True)
+        result = self._transact(lambda state: reconcile(state, scanned, at), force_render=True)
+        for hook in self.rebuild_hooks:
+            hook()
+        return result
 
     def _transact(
         self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool
@@ -107,7 +115,7 @@ class Publisher:
                 return self._write(state, [], rejected, conflicts, started, set(), phases)
             commit(state, changes, self.now())
             previous_slugs = set(state.extra.get(PROVIDER_SLUGS, []))
-            current_slugs = sorted({slugify(m["provider"]) for m in state.models.values()})
+            current_slugs = sorted({key(m["provider"]) for m in state.models.values()})
             state.extra[PROVIDER_SLUGS] = current_slugs
             try:
                 self.store.save_state(state, etag)
@@ -142,7 +150,7 @@ class Publisher:
         except InvalidHeartbeat as exc:
             result.rejected.append(Rejected(newest.key, str(exc)))
             return
-        obj = json_object(HEALTH_KEY, health_document(beat, newest.sequence, newest.at))
+        obj = json_object(HEALTH_KEY, health_document(beat, newest.sequence, newest.at, schema_url("Heartbeat")))
         # The sequence number is health.json's version: a replayed or slower publisher holding an
         # older heartbeat can never overwrite a newer one.
         written, conflicts = self.store.put_if_newer(obj, int(newest.sequence))
@@ -185,8 +193,10 @@ class Publisher:
         )
 
     def _delete_orphans(self, slugs: set[str], version: int) -> None:
+        # Keys of providers no model names any more, and the slug-named files of the layout before
+        # names had unique keys: gone from S3, their URLs fall through to the read API.
         for slug in sorted(slugs):
-            key = f"providers/{slug}.json"
-            current = self.store.head(key)
+            object_key = f"{PROVIDERS_PREFIX}{slug}.json"
+            current = self.store.head(object_key)
             if current is not None and current[1] <= version:
-                self.store.s3.delete_object(Bucket=self.store.bucket, Key=key)
+                self.store.s3.delete_object(Bucket=self.store.bucket, Key=object_key)

@@ -10,10 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from publisher import edge_contract, identity, schemas
 from publisher.config import HTML_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, JSON_CACHE_CONTROL
 from publisher.model import slugify, sorted_records
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schemas.SCHEMA_VERSION
 # The page lists at most this many models (the best first). A realistic catalogue has a few dozen
 # to a few hundred and is listed whole; at 100k models a full table would be a 40 MB page no
 # browser should load, and rendering it would dominate the publish. The JSON documents and the
@@ -73,27 +74,57 @@ def json_object(key: str, document: Any) -> SiteObject:
     return SiteObject(key, dumps(document), JSON_TYPE, JSON_CACHE_CONTROL)
 
 
-def catalogue_document(version: int, generated_at: str, models: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+def catalogue_document(version: int | None, generated_at: str, models: list[dict[str, Any]],
+                       fallback: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`llms.json`. `fallback` marks the read API's copy built from a DynamoDB scan (schemas.py)."""
+    document: dict[str, Any] = {
+        "$schema": schemas.schema_url("Catalogue"),
         "schema_version": SCHEMA_VERSION,
         "version": version,
         "generated_at": generated_at,
         "count": len(models),
         "models": models,
     }
+    if fallback is not None:
+        document["fallback"] = fallback
+    return document
 
 
 def provider_summaries(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per provider slug (names that differ only in case share a slug), best first."""
+    """One entry per exact provider name (never merged by case or slug), best first; `slug` is its key."""
     groups: dict[str, dict[str, Any]] = {}
     for record in models:
-        slug = slugify(record["provider"])
-        group = groups.setdefault(
-            slug, {"name": record["provider"], "slug": slug, "count": 0, "best_score": record["score"]}
-        )
+        name = record["provider"]
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = {"name": name, "slug": identity.key(name), "count": 0,
+                                    "best_score": record["score"]}
         group["count"] += 1
         group["best_score"] = max(group["best_score"], record["score"])
-    return sorted(groups.values(), key=lambda g: (-g["best_score"], g["name"].lower(), g["slug"]))
+    return sorted(groups.values(), key=lambda g: (-g["best_score"], g["name"].casefold(), g["name"]))
+
+
+def provider_document(version: int | None, generated_at: str, provider: dict[str, Any],
+                      members: list[dict[str, Any]]) -> dict[str, Any]:
+    """`providers/<key>.json`: one provider (a `provider_summaries` entry) and its models."""
+    return {
+        "$schema": schemas.schema_url("ProviderDocument"),
+        "schema_version": SCHEMA_VERSION,
+        "version": version,
+        "generated_at": generated_at,
+        "provider": provider["name"],
+        "slug": provider["slug"],
+        "count": len(members),
+        "best_score": provider["best_score"],
+        "models": members,
+    }
+
+
+def schema_objects() -> list[SiteObject]:
+    """The JSON Schema of every published document, served from the site under /schemas/."""
+    return [SiteObject(f"{schemas.SCHEMA_PREFIX}{name}", dumps(schemas.standalone(definition)),
+                       f"{schemas.SCHEMA_TYPE}; charset=utf-8", JSON_CACHE_CONTROL)
+            for name, definition in schemas.FILES.items()]
 
 
 @dataclass(frozen=True)
@@ -169,7 +200,7 @@ def page_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
         window = m.get("context_window")
         rows.append({
             "m": m,
-            "slug": slugify(m["provider"]),
+            "provider_key": identity.key(m["provider"]),
             "version": m.get("version"),
             "release_date": m.get("release_date"),
             "window": window,
@@ -202,27 +233,16 @@ def render_site(
         # The PoC's contract: a bare array of the same model objects.
         json_object("llms", models),
     ]
-    by_slug: dict[str, list[dict[str, Any]]] = {}
+    by_provider: dict[str, list[dict[str, Any]]] = {}
     for record in models:
-        by_slug.setdefault(slugify(record["provider"]), []).append(record)
+        by_provider.setdefault(record["provider"], []).append(record)
     for provider in providers:
-        members = by_slug[provider["slug"]]
-        objects.append(
-            json_object(
-                f"providers/{provider['slug']}.json",
-                {
-                    "schema_version": SCHEMA_VERSION,
-                    "version": version,
-                    "generated_at": generated_at,
-                    "provider": provider["name"],
-                    "slug": provider["slug"],
-                    "count": len(members),
-                    "best_score": provider["best_score"],
-                    "models": members,
-                },
-            )
-        )
-    page_links = {"json": "/llms.json", "openapi": "/api/openapi.json", "changes": None}
+        objects.append(json_object(identity.provider_key(provider["name"]),
+                                   provider_document(version, generated_at, provider,
+                                                     by_provider[provider["name"]])))
+    objects.extend(schema_objects())
+    page_links = {"json": "/llms.json", "openapi": "/api/openapi.json", "changes": None,
+                  "schema": schemas.schema_url("Catalogue")}
     page_links.update(links or {})
     context = {
         "snapshot": {"version": version, "generated_at": generated_at, "count": len(models)},
@@ -231,8 +251,10 @@ def render_site(
         "row_limit": PAGE_ROW_LIMIT,
         "providers": providers,
         "links": page_links,
-        # The page's provider filter matches rows by the same slug as providers/<slug>.json.
+        # The page's provider filter: a row matches by its provider's key; ?provider= also takes the
+        # provider's slug when only one provider has it.
         "slugify": slugify,
+        "csp": edge_contract.meta_content_security_policy(),
     }
     objects.append(SiteObject("index.html", render_template("index.html.j2", root, **context), HTML_TYPE,
                               HTML_CACHE_CONTROL))

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from publisher import identity
 from publisher.heartbeat import is_heartbeat
+from publisher.identity import collision
 from publisher.model import InvalidItem, Rejected, to_record
 
 STATE_SCHEMA = 1
@@ -84,6 +86,41 @@ class State:
         )
 
 
+class KeyGuard:
+    """Refuses a record whose model or provider name would share a key with another published name.
+
+    The maps are built on the first new name only: updates to known models never pay for them.
+    """
+
+    def __init__(self, models: dict[str, dict[str, Any]]) -> None:
+        self.models = models
+        self._model_keys: dict[str, str] | None = None
+        self._provider_keys: dict[str, str] = {}
+
+    def _build(self) -> None:
+        self._model_keys = {identity.key(name): name for name in sorted(self.models)}
+        for record in sorted(self.models.values(), key=lambda r: r["model_name"]):
+            self._provider_keys.setdefault(identity.key(record["provider"]), record["provider"])
+
+    def check(self, record: dict[str, Any]) -> None:
+        """Raise InvalidItem if `record` collides; otherwise remember its keys."""
+        name, provider = record["model_name"], record["provider"]
+        known = self.models.get(name)
+        if known is not None and known["provider"] == provider:
+            return
+        if self._model_keys is None:
+            self._build()
+        assert self._model_keys is not None
+        other = collision(name, self._model_keys) if known is None else None
+        if other is not None:
+            raise InvalidItem(name, f"model_name shares its key {identity.key(name)!r} with {other!r}; rename one")
+        other = collision(provider, self._provider_keys)
+        if other is not None:
+            raise InvalidItem(name, f"provider {provider!r} shares its key {identity.key(provider)!r} with {other!r}")
+        self._model_keys.setdefault(identity.key(name), name)
+        self._provider_keys.setdefault(identity.key(provider), provider)
+
+
 def _newer(sequence: str, seen: str | None) -> bool:
     # Sequence numbers of one key's changes increase (same shard, or a child shard of it).
     return seen is None or int(sequence) > int(seen)
@@ -95,6 +132,7 @@ def apply_changes(
     """Apply stream changes in order; stale or replayed ones (sequence not newer) are skipped."""
     applied: list[Change] = []
     rejected: list[Rejected] = []
+    guard = KeyGuard(state.models)
     for change in changes:
         if not _newer(change.sequence, state.sequences.get(change.key)):
             continue
@@ -109,6 +147,7 @@ def apply_changes(
                 new = to_record(change.new_item)
                 if new["model_name"] != change.key:
                     raise InvalidItem(change.key, "model_name does not match the record key")
+                guard.check(new)
             except InvalidItem as exc:
                 rejected.append(Rejected(change.key, exc.reason))
                 new = None
@@ -127,13 +166,22 @@ def reconcile(
     """Make the state equal a full scan of the table; return the drift it repaired."""
     desired: dict[str, dict[str, Any]] = {}
     rejected: list[Rejected] = []
+    records: list[dict[str, Any]] = []
     for item in items:
         if is_heartbeat(item.get("model_name")):
             # The canary's heartbeat is published from the stream only: a rebuild that published it
             # would hide a stalled stream from the canary.
             continue
         try:
-            record = to_record(item)
+            records.append(to_record(item))
+        except InvalidItem as exc:
+            rejected.append(Rejected(exc.key, exc.reason))
+    # Names already published keep their keys; newcomers are checked in name order.
+    kept = {r["model_name"]: r for r in records if r["model_name"] in state.models}
+    guard = KeyGuard({name: state.models[name] for name in kept})
+    for record in sorted(records, key=lambda r: (r["model_name"] not in kept, r["model_name"])):
+        try:
+            guard.check(record)
         except InvalidItem as exc:
             rejected.append(Rejected(exc.key, exc.reason))
             continue

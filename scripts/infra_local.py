@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 LOCAL_OVERRIDES = INFRA / "local"
+EDGE_CONTRACT = ROOT / "publisher" / "edge_contract.json"
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         f"-var=publisher_zip_path={zips['publisher']}",
         f"-var=read_zip_path={zips['read_api']}",
         f"-var=canary_zip_path={zips['canary']}",
+        # The scratch copy does not sit beside publisher/: name the edge contract it reads.
+        f"-var=edge_contract_path={EDGE_CONTRACT}",
     ]
     started = time.monotonic()
     run([terraform, "init", "-input=false", "-no-color"], workdir, env, quiet=True)

@@ -180,7 +180,11 @@ def record_aws_operations() -> Iterator[None]:
         function = _calling_function()
         if function:
             service = self.meta.service_model.service_name
-            RECORDED_OPERATIONS[function].add((f"{service}.{operation_name}", operation_key(service, api_params)))
+            operation = f"{service}.{operation_name}"
+            # Reading one version of an object is its own IAM action (s3:GetObjectVersion).
+            if api_params.get("VersionId"):
+                operation += "(VersionId)"
+            RECORDED_OPERATIONS[function].add((operation, operation_key(service, api_params)))
         return original(self, operation_name, api_params)
 
     original_submit = ThreadPoolExecutor.submit

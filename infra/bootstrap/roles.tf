@@ -28,7 +28,7 @@ locals {
   web_acl            = "${local.arn_prefix}:wafv2:us-east-1:${local.acct}:global/webacl/${var.name}-edge/*"
   workflow_ref       = "${var.github_repository}/${var.workflow_path}"
   github_sub_keys    = ["repo", "context", "job_workflow_ref"]
-  cloudfront_objects = ["distribution/*", "origin-access-control/*", "cache-policy/*"]
+  cloudfront_objects = ["distribution/*", "origin-access-control/*", "cache-policy/*", "response-headers-policy/*"]
 }
 
 # --- trust: GitHub OIDC with a customised subject ----------------------------------------------
@@ -163,15 +163,17 @@ data "aws_iam_policy_document" "service_boundary" {
     resources = ["*"]
   }
 
+  # GetObjectVersion and ListBucketVersions: a read function that finds llms.json deleted takes
+  # the snapshot version from its surviving versions (infra/iam.tf, NewestPublishedVersion).
   statement {
     sid       = "SiteObjects"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    actions   = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject", "s3:DeleteObject"]
     resources = ["${local.site_bucket}/*"]
   }
 
   statement {
     sid       = "SiteListing"
-    actions   = ["s3:ListBucket"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
     resources = [local.site_bucket]
   }
 
@@ -348,7 +350,7 @@ data "aws_iam_policy_document" "plan" {
   # Distribution IDs are random: the account's distributions, read-only.
   statement {
     sid       = "Edge"
-    actions   = ["cloudfront:GetDistribution", "cloudfront:GetDistributionConfig", "cloudfront:ListTagsForResource", "cloudfront:GetOriginAccessControl", "cloudfront:GetCachePolicy", "wafv2:GetWebACL", "wafv2:GetLoggingConfiguration", "wafv2:ListTagsForResource"]
+    actions   = ["cloudfront:GetDistribution", "cloudfront:GetDistributionConfig", "cloudfront:ListTagsForResource", "cloudfront:GetOriginAccessControl", "cloudfront:GetCachePolicy", "cloudfront:GetResponseHeadersPolicy", "wafv2:GetWebACL", "wafv2:GetLoggingConfiguration", "wafv2:ListTagsForResource"]
     resources = concat([for o in local.cloudfront_objects : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"], [local.web_acl])
   }
 
@@ -555,7 +557,9 @@ data "aws_iam_policy_document" "deploy" {
       "cloudfront:TagResource", "cloudfront:UntagResource", "cloudfront:ListTagsForResource",
       "cloudfront:CreateOriginAccessControl", "cloudfront:GetOriginAccessControl", "cloudfront:UpdateOriginAccessControl",
       "cloudfront:DeleteOriginAccessControl", "cloudfront:CreateCachePolicy", "cloudfront:GetCachePolicy",
-      "cloudfront:UpdateCachePolicy", "cloudfront:DeleteCachePolicy",
+      "cloudfront:UpdateCachePolicy", "cloudfront:DeleteCachePolicy", "cloudfront:CreateResponseHeadersPolicy",
+      "cloudfront:GetResponseHeadersPolicy", "cloudfront:UpdateResponseHeadersPolicy",
+      "cloudfront:DeleteResponseHeadersPolicy",
     ]
     resources = [for o in local.cloudfront_objects : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"]
   }

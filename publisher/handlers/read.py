@@ -13,8 +13,9 @@ from typing import Any
 
 from publisher import aws
 from publisher.config import METRICS_NAMESPACE, Config
-from publisher.read.api import ReadApi, Request, Response, internal_error
+from publisher.read.api import ReadApi
 from publisher.read.catalogue import SOURCE_DYNAMODB
+from publisher.read.http import Request, Response, internal_error
 from publisher.read.source import SnapshotSource
 
 # Stdlib logging, not Powertools: with the function's JSON log format Lambda already writes each

@@ -19,14 +19,20 @@ from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
-from publisher.config import PRIVATE_PREFIX
+from publisher import edge_contract
+from publisher.config import PREFLIGHT_CACHE_CONTROL, PRIVATE_PREFIX
+from publisher.store import VERSION_META
 
 log = logging.getLogger(__name__)
 ReadHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-# The paths whose origin group fails over from S3 to the read API (infra/cdn.tf), and on which codes.
+# The paths whose origin group fails over from S3 to the read API (infra/cdn.tf): the snapshot,
+# and per-model and per-provider URLs S3 does not hold (older slug URLs, loose names).
 FAILOVER_PATHS = frozenset({"/llms.json", "/llms"})
+FAILOVER_PREFIXES = ("/history/", "/providers/")
 API_PREFIX = "/api/"
+# What CloudFront passes on from S3's answer: the object's snapshot version (user metadata).
+VERSION_HEADER = f"x-amz-meta-{VERSION_META}"
 # What CloudFront sends the read function (infra/cdn.tf): the path and query string, its own
 # headers and nothing of the viewer's (no origin request policy; the cache policy keys on query
 # strings only). The function URL's host stands in for <url-id>.lambda-url.<region>.on.aws.
@@ -40,7 +46,12 @@ MAX_COMPRESS_BYTES = 10_000_000
 BROTLI_QUALITY = 5  # CloudFront-like speed/ratio; 11 would cost seconds on a 10k-model snapshot
 GZIP_LEVEL = 6
 NOT_FOUND = {"error": {"code": "not_found", "parameter": None, "message": "not found"}}
-EDGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin-when-cross-origin"}
+# CloudFront's response headers policy (infra/cdn.tf): the same contract, overriding the origin's.
+EDGE_HEADERS = edge_contract.edge_headers()
+
+
+def fails_over(path: str) -> bool:
+    return path in FAILOVER_PATHS or path.startswith(FAILOVER_PREFIXES)
 
 
 class OriginError(RuntimeError):
@@ -55,6 +66,7 @@ class Cached:
     content_type: str
     cache_control: str
     encoded: dict[str, bytes] = field(default_factory=dict)
+    version: str | None = None
 
 
 @dataclass
@@ -289,16 +301,24 @@ class Edge:
             body=body,
             content_type=response.get("ContentType", "application/octet-stream"),
             cache_control=response.get("CacheControl", ""),
+            version=response.get("Metadata", {}).get(VERSION_META),
         )
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if path.startswith(API_PREFIX):
             return await self._invoke(request)
-        if request.method not in ("GET", "HEAD"):
+        methods = edge_contract.methods()
+        if request.method == "OPTIONS":
+            # CloudFront passes the preflight to S3, whose CORS rule (infra/data.tf) answers it; the
+            # response headers policy sets the same headers from the same contract.
+            return web.Response(status=204, headers={**EDGE_HEADERS, **edge_contract.preflight_headers(),
+                                                     "Allow": ", ".join(methods),
+                                                     "Cache-Control": PREFLIGHT_CACHE_CONTROL})
+        if request.method not in methods:
             return self._json(405, {"error": {"code": "method_not_allowed", "parameter": None,
-                                              "message": "only GET and HEAD are allowed"}},
-                              {"Allow": "GET, HEAD"})
+                                              "message": f"only {', '.join(methods)} are allowed"}},
+                              {"Allow": ", ".join(methods)})
         key = object_key(path)
         if key is None:
             return self._json(404, NOT_FOUND)
@@ -306,12 +326,12 @@ class Edge:
             cached = await self._fetch(key)
         except OriginError:
             log.warning("origin error for %s", key, exc_info=True)
-            if path in FAILOVER_PATHS:
+            if fails_over(path):
                 return await self._invoke(request, raw_query="")
             return self._json(502, {"error": {"code": "origin_unavailable", "parameter": None,
                                               "message": "origin unavailable"}})
         if cached is None:
-            if path in FAILOVER_PATHS:
+            if fails_over(path):
                 # CloudFront forwards no query string on these behaviours (CachingOptimized policy).
                 return await self._invoke(request, raw_query="")
             return self._json(404, NOT_FOUND)
@@ -319,6 +339,8 @@ class Edge:
 
     def _from_cache(self, request: web.Request, cached: Cached, snapshot: bool) -> web.Response:
         headers = {**EDGE_HEADERS, "ETag": cached.etag, "Cache-Control": cached.cache_control}
+        if cached.version is not None:
+            headers[VERSION_HEADER] = cached.version
         if snapshot:
             headers["X-Snapshot-Source"] = "s3"
         body = cached.body
@@ -356,7 +378,8 @@ class Edge:
             log.exception("read handler failed for %s", raw_path)
             return self._json(502, {"error": {"code": "origin_error", "parameter": None,
                                               "message": "the read API failed"}})
-        out = {**EDGE_HEADERS, **out}
+        # The response headers policy overrides the origin's CORS and security headers.
+        out = {**out, **EDGE_HEADERS}
         # The viewer's conditional request never reaches the function: CloudFront compares it with
         # the ETag of the answer it holds and sends a 304 itself.
         etag = next((v for k, v in out.items() if k.lower() == "etag"), "")

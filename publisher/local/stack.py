@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.config import DEFAULT_TABLE_NAME, ENV_SITE_BUCKET, ENV_TABLE_NAME
+from publisher.config import DEFAULT_TABLE_NAME, ENV_REVALIDATE_SECONDS, ENV_SITE_BUCKET, ENV_TABLE_NAME
 from publisher.local.edge import Edge
 from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
 from publisher.local.poller import StreamPoller
@@ -29,6 +29,9 @@ from publisher.local.resources import (
 log = logging.getLogger(__name__)
 LOCAL_BUCKET = "llm-catalogue-site-local"
 DEFAULT_EDGE_PORT = 8000
+# The read API revalidates its snapshot copy this often here, half the edge's 0.5 s cache: the API
+# then never lags /llms.json at the edge by more than that (the freshness contract, README).
+LOCAL_REVALIDATE_SECONDS = "0.25"
 
 
 @dataclass
@@ -64,6 +67,7 @@ class LocalStack:
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{self.options.host}:{self.options.edge_port}")
+        os.environ.setdefault(ENV_REVALIDATE_SECONDS, LOCAL_REVALIDATE_SECONDS)
 
     def start(self) -> None:
         opts = self.options
@@ -151,6 +155,7 @@ class LocalStack:
             f"  site (CDN stand-in): {edge}/",
             f"  snapshot:            {edge}/llms.json   (PoC contract: {edge}/llms)",
             f"  read API:            {edge}/api/llms   (OpenAPI: {edge}/api/openapi.json)",
+            f"  JSON Schemas:        {edge}/schemas/catalogue.schema.json   (any origin may read it all: CORS *)",
             f"  AWS emulator:        {self.emulator.endpoint}  (region us-east-1, any credentials)",
             f"  try: AWS_ENDPOINT_URL={self.emulator.endpoint} aws dynamodb put-item --table-name "
             f"{self.options.table} --item '{{\"model_name\":{{\"S\":\"My Model\"}},"

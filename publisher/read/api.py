@@ -1,120 +1,88 @@
-"""The read API's routes and HTTP semantics (ETag, 304, caching, CORS) over plain request values."""
+"""The read API's routes: which snapshot answers, which model or provider a name means, and what it says."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 from urllib.parse import unquote
 
-from publisher.config import JSON_CACHE_CONTROL
-from publisher.model import MAX_NAME_LEN, slugify
+from publisher import identity
+from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.model import MAX_NAME_LEN
 from publisher.read.catalogue import Catalogue, StaleCursor
-from publisher.read.errors import ApiError, BadRequest, MethodNotAllowed, NotFound
-from publisher.read.query import check_text, parse_list_query, reject_parameters
+from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet
+from publisher.read.http import (
+    ALLOWED_METHODS,
+    NO_STORE,
+    Rendered,
+    Request,
+    Response,
+    error_response,
+    ok,
+    preflight,
+    rendered,
+)
+from publisher.read.query import ListQuery, check_text, min_version, parse_list_query, reject_parameters
 from publisher.read.source import SnapshotSource, age_seconds
-from publisher.render import JSON_TYPE
 
-ALLOWED_METHODS = ("GET", "HEAD")
+# The one list of routes (the OpenAPI document and the tests check theirs against it); every route
+# answers every method of the edge contract (GET, HEAD, OPTIONS). The last four are the CDN's
+# failover paths: the snapshot, and per-model or per-provider URLs S3 does not hold.
+ROUTES = (
+    "/api/llms",
+    "/api/llms/{model_name}",
+    "/api/llms/{model_name}/history",
+    "/api/providers",
+    "/api/health",
+    "/api/openapi.json",
+    "/llms.json",
+    "/llms",
+    "/history/{file}",
+    "/providers/{file}",
+)
 MAX_PATH = 1024
-# Bad input is deterministic, but a 404 may stop being one when a model is added: cache briefly.
-CLIENT_ERROR_CACHE_CONTROL = "public, max-age=5, s-maxage=5"
-NO_STORE = "no-store"
-BASE_HEADERS = {
-    "Content-Type": JSON_TYPE,
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, X-Snapshot-Source, X-Snapshot-Version",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str  # as received, still percent-encoded
-    raw_query: str = ""
-    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    headers: dict[str, str]
-    source: str | None = None
-
-
-@dataclass(frozen=True)
-class Rendered:
-    """A 200 body with its ETag, computed once per snapshot and query."""
-
-    body: bytes
-    etag: str
-
-
-def rendered(body: bytes) -> Rendered:
-    # MD5 like S3's ETag for the same bytes, so a failover answer revalidates against the S3 copy.
-    return Rendered(body, f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"')
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored."""
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    return any(candidate.strip().removeprefix("W/") == bare for candidate in header.split(","))
-
-
-def error_response(error: ApiError, method: str = "GET") -> Response:
-    cache = NO_STORE if error.status >= 500 else CLIENT_ERROR_CACHE_CONTROL
-    headers = {**BASE_HEADERS, "Cache-Control": cache}
-    if isinstance(error, MethodNotAllowed):
-        headers["Allow"] = ", ".join(ALLOWED_METHODS)
-    body = json.dumps(error.document(), separators=(",", ":")).encode()
-    return Response(error.status, b"" if method == "HEAD" else body, headers)
-
-
-def internal_error() -> Response:
-    return error_response(_Internal("internal_error", "the server could not answer; try again"))
-
-
-class _Internal(ApiError):
-    status = 500
-
-
-def ok(request: Request, content: Rendered, catalogue: Catalogue | None,
-       cache_control: str = JSON_CACHE_CONTROL) -> Response:
-    headers = {**BASE_HEADERS, "Cache-Control": cache_control, "ETag": content.etag}
-    source = None
-    if catalogue is not None:
-        source = catalogue.source
-        headers["X-Snapshot-Source"] = catalogue.source
-        headers["X-Snapshot-Version"] = str(catalogue.version)
-    if etag_matches(request.headers.get("if-none-match"), content.etag):
-        del headers["Content-Type"]
-        return Response(304, b"", headers, source)
-    return Response(200, b"" if request.method == "HEAD" else content.body, headers, source)
-
-
-def model_name(raw: str) -> str:
-    """The decoded `{model_name}` path segment, or a 400 for anything that could escape the namespace."""
+def decode_name(raw: str, parameter: str = "model_name") -> str:
+    """A decoded path segment naming a model or provider, or a 400 for anything that could escape it."""
     try:
         name = unquote(raw, errors="strict")
     except UnicodeDecodeError:
-        raise BadRequest("invalid_model_name", "model_name is not valid UTF-8 after percent-decoding",
-                         "model_name") from None
+        raise BadRequest("invalid_model_name", f"{parameter} is not valid UTF-8 after percent-decoding",
+                         parameter) from None
     if not 1 <= len(name) <= MAX_NAME_LEN:
-        raise BadRequest("invalid_model_name", f"model_name must be 1..{MAX_NAME_LEN} characters",
-                         "model_name")
-    check_text(name, "model_name")
+        raise BadRequest("invalid_model_name", f"{parameter} must be 1..{MAX_NAME_LEN} characters", parameter)
+    check_text(name, parameter)
     if "/" in name or "\\" in name or ".." in name or name == ".":
-        raise BadRequest("invalid_model_name", "model_name must not contain '/', '\\' or '..'", "model_name")
+        raise BadRequest("invalid_model_name", f"{parameter} must not contain '/', '\\' or '..'", parameter)
     return name
+
+
+def match(path: str) -> tuple[str, dict[str, str]] | None:
+    """The route template a raw path matches and its (still encoded) parameters."""
+    segments = path.split("/")
+    for template in ROUTES:
+        parts = template.split("/")
+        if len(parts) != len(segments):
+            continue
+        params: dict[str, str] = {}
+        for part, segment in zip(parts, segments, strict=True):
+            if part.startswith("{"):
+                if not segment:
+                    break
+                params[part.strip("{}")] = segment
+            elif part != segment:
+                break
+        else:
+            return template, params
+    return None
+
+
+def _ambiguous(what: str, wanted: str, names: tuple[str, ...], url: Callable[[str], str]) -> Ambiguous:
+    return Ambiguous("ambiguous_name", f"{what} {wanted!r} could mean {len(names)} names; use the exact name",
+                     "model_name" if what == "model" else "provider",
+                     [{"name": name, "url": url(name)} for name in names])
 
 
 class ReadApi:
@@ -124,6 +92,18 @@ class ReadApi:
         self.source = source
         self.openapi = openapi
         self._openapi: Rendered | None = None
+        self._handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
+            "/api/llms": self.list_models,
+            "/api/llms/{model_name}": self.get_model,
+            "/api/llms/{model_name}/history": self.history,
+            "/api/providers": self.providers,
+            "/api/health": self.health,
+            "/api/openapi.json": self.openapi_document,
+            "/llms.json": self.snapshot,
+            "/llms": self.snapshot,
+            "/history/{file}": self.history_file,
+            "/providers/{file}": self.provider_file,
+        }
 
     def handle(self, request: Request) -> Response:
         try:
@@ -132,36 +112,30 @@ class ReadApi:
             return error_response(error, request.method)
 
     def _route(self, request: Request) -> Response:
-        path = request.path
-        if len(path) > MAX_PATH:
+        if len(request.path) > MAX_PATH:
             raise NotFound("route_not_found", f"no route for a path longer than {MAX_PATH} characters")
-        segments = path.split("/")
-        route: Callable[[], Response] | None = None
-        if path in ("/llms.json", "/llms"):
-            route = lambda: self.snapshot(request)  # noqa: E731
-        elif len(segments) >= 3 and segments[0] == "" and segments[1] == "api":
-            rest = segments[2:]
-            if rest == ["llms"]:
-                route = lambda: self.list_models(request)  # noqa: E731
-            elif len(rest) == 2 and rest[0] == "llms" and rest[1]:
-                route = lambda: self.get_model(request, rest[1])  # noqa: E731
-            elif len(rest) == 3 and rest[0] == "llms" and rest[1] and rest[2] == "history":
-                route = lambda: self.history(request, rest[1])  # noqa: E731
-            elif rest == ["providers"]:
-                route = lambda: self.providers(request)  # noqa: E731
-            elif rest == ["health"]:
-                route = lambda: self.health(request)  # noqa: E731
-            elif rest == ["openapi.json"]:
-                route = lambda: self.openapi_document(request)  # noqa: E731
-        if route is None:
+        matched = match(request.path)
+        if matched is None:
             raise NotFound("route_not_found", "no such route; see /api/openapi.json")
         if request.method not in ALLOWED_METHODS:
-            raise MethodNotAllowed("method_not_allowed", f"{request.method} is not allowed; use GET or HEAD")
-        return route()
+            raise MethodNotAllowed("method_not_allowed",
+                                   f"{request.method} is not allowed; use {', '.join(ALLOWED_METHODS)}")
+        if request.method == "OPTIONS":
+            return preflight()
+        template, params = matched
+        return self._handlers[template](request, params)
 
-    def list_models(self, request: Request) -> Response:
+    def _current(self, wanted: int | None, **kwargs: bool) -> Catalogue:
+        """The snapshot to answer from: never older than `wanted` (min_version), or a 503 to retry."""
+        catalogue = self.source.current(min_version=wanted, **kwargs)
+        if wanted is not None and catalogue.cursor_version < wanted:
+            raise NotYet("version_not_yet", f"snapshot {wanted} is not readable here yet (this server has "
+                         f"{catalogue.version}); retry in a second", "min_version")
+        return catalogue
+
+    def list_models(self, request: Request, params: dict[str, str]) -> Response:
         query = parse_list_query(request.raw_query)
-        catalogue = self.source.current()
+        catalogue = self._current(min_version(request.raw_query))
         try:
             content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
         except StaleCursor:
@@ -174,39 +148,78 @@ class ReadApi:
         return ok(request, content, catalogue)
 
     @staticmethod
-    def _list_body(catalogue: Catalogue, query: Any) -> Rendered:
+    def _list_body(catalogue: Catalogue, query: ListQuery) -> Rendered:
         page = catalogue.search(query)
         items = b",".join([catalogue.record_bytes[i] for i in page.positions])
         tail = json.dumps({"count": len(page.positions), "total": page.total, "next": page.next_cursor,
                            "version": catalogue.version}, separators=(",", ":")).encode()
         return rendered(b'{"items":[' + items + b"]," + tail[1:])
 
-    def _find(self, request: Request, raw_name: str) -> tuple[Catalogue, int, str]:
-        """The catalogue and the position of the model a `/api/llms/{model_name}...` path names."""
-        name = model_name(raw_name)
-        reject_parameters(request.raw_query)
-        catalogue = self.source.current()
-        position = catalogue.lookup(name)
-        if position is None:
-            raise NotFound("model_not_found", f"no model named {name!r}", "model_name")
-        return catalogue, position, name
+    def _find(self, request: Request, raw_name: str, history: bool = False) -> tuple[Catalogue, str]:
+        """The snapshot and the exact name a path segment means, or 300 (ambiguous) / 404 (none yet)."""
+        name = decode_name(raw_name)
+        wanted = reject_parameters(request.raw_query)
+        catalogue = self._current(wanted)
+        resolution = catalogue.lookup(name)
+        if resolution.name is None and not resolution.ambiguous:
+            # Not in this copy: a newer snapshot may hold it, so look again before saying 404.
+            catalogue = self._current(wanted, force=True)
+            resolution = catalogue.lookup(name)
+        if resolution.ambiguous:
+            url = (lambda n: f"/{identity.history_key(n)}") if history else identity.model_path
+            raise _ambiguous("model", name, resolution.candidates, url)
+        if resolution.name is None:
+            raise NameNotFound("model_not_found", f"no model named {name!r}", "model_name")
+        return catalogue, resolution.name
 
-    def get_model(self, request: Request, raw_name: str) -> Response:
-        catalogue, position, _ = self._find(request, raw_name)
-        content = catalogue.cached(("model", str(position)),
-                                   lambda: rendered(catalogue.record_bytes[position]))
+    def get_model(self, request: Request, params: dict[str, str]) -> Response:
+        catalogue, name = self._find(request, params["model_name"])
+        position = catalogue.by_name[name]
+        content = catalogue.cached(("model", name), lambda: rendered(catalogue.record_bytes[position]))
         return ok(request, content, catalogue)
 
-    def history(self, request: Request, raw_name: str) -> Response:
-        catalogue, position, name = self._find(request, raw_name)
-        body = self.source.history(slugify(catalogue.models[position]["model_name"]))
-        if body is None:
-            raise NotFound("history_not_found", f"no history recorded for {name!r} yet", "model_name")
-        return ok(request, rendered(body), catalogue)
+    def _history(self, request: Request, catalogue: Catalogue, name: str,
+                 cache_control: str = API_CACHE_CONTROL) -> Response:
+        key = identity.history_key(name)
+        body = self.source.object_bytes(key)
+        try:
+            owner = json.loads(body).get("model_name") if body else None
+        except (ValueError, AttributeError):
+            owner = None
+        if owner != name:
+            # Absent, or an object of the layout before unique keys that is not this model's alone.
+            raise NameNotFound("history_not_found", f"no history recorded for {name!r} yet", "model_name")
+        return ok(request, rendered(body or b""), catalogue, cache_control,
+                  extra={"Link": f'</{key}>; rel="canonical"'})
 
-    def providers(self, request: Request) -> Response:
-        reject_parameters(request.raw_query)
-        catalogue = self.source.current()
+    def history(self, request: Request, params: dict[str, str]) -> Response:
+        catalogue, name = self._find(request, params["model_name"])
+        return self._history(request, catalogue, name)
+
+    def history_file(self, request: Request, params: dict[str, str]) -> Response:
+        """/history/<x>.json that S3 does not hold: the model `x` names, if exactly one."""
+        catalogue, name = self._find(request, _json_stem(params["file"]), history=True)
+        return self._history(request, catalogue, name, JSON_CACHE_CONTROL)
+
+    def provider_file(self, request: Request, params: dict[str, str]) -> Response:
+        """/providers/<x>.json that S3 does not hold (or could not serve): the provider `x` names."""
+        wanted = decode_name(_json_stem(params["file"]), "provider")
+        version = reject_parameters(request.raw_query)
+        catalogue = self._current(version)
+        resolution = catalogue.providers_directory.resolve(wanted)
+        if resolution.name is None and not resolution.ambiguous:
+            catalogue = self._current(version, force=True)
+            resolution = catalogue.providers_directory.resolve(wanted)
+        if resolution.ambiguous:
+            raise _ambiguous("provider", wanted, resolution.candidates, lambda n: f"/{identity.provider_key(n)}")
+        if resolution.name is None:
+            raise NameNotFound("provider_not_found", f"no provider named {wanted!r}", "provider")
+        key = identity.provider_key(resolution.name)
+        content = rendered(catalogue.provider_document_bytes(resolution.name))
+        return ok(request, content, catalogue, JSON_CACHE_CONTROL, extra={"Link": f'</{key}>; rel="canonical"'})
+
+    def providers(self, request: Request, params: dict[str, str]) -> Response:
+        catalogue = self._current(reject_parameters(request.raw_query))
 
         def build() -> Rendered:
             items = catalogue.providers()
@@ -215,11 +228,10 @@ class ReadApi:
 
         return ok(request, catalogue.cached(("providers-body",), build), catalogue)
 
-    def health(self, request: Request) -> Response:
-        reject_parameters(request.raw_query)
-        catalogue = self.source.current()
+    def health(self, request: Request, params: dict[str, str]) -> Response:
+        catalogue = self._current(reject_parameters(request.raw_query))
         now: datetime = self.source.wall_clock()
-        document = {
+        document: dict[str, object] = {
             "status": "ok",
             "source": catalogue.source,
             "version": catalogue.version,
@@ -227,18 +239,26 @@ class ReadApi:
             "age_seconds": round(age_seconds(catalogue, self.source.loaded_at, now), 3),
             "count": catalogue.count,
         }
+        if catalogue.fallback is not None:
+            document["fallback"] = catalogue.fallback
         body = json.dumps(document, separators=(",", ":")).encode()
         return ok(request, rendered(body), catalogue, NO_STORE)
 
-    def openapi_document(self, request: Request) -> Response:
+    def openapi_document(self, request: Request, params: dict[str, str]) -> Response:
         reject_parameters(request.raw_query)
         if self._openapi is None:
             self._openapi = rendered(self.openapi())
         return ok(request, self._openapi, None)
 
-    def snapshot(self, request: Request) -> Response:
+    def snapshot(self, request: Request, params: dict[str, str]) -> Response:
         # CloudFront sends these here only when S3 just failed for them, and forwards no query string.
         catalogue = self.source.current(prefer_fresh_s3=True)
         build = catalogue.document_bytes if request.path == "/llms.json" else catalogue.array_bytes
         content = catalogue.cached(("snapshot", request.path), lambda: rendered(build()))
-        return ok(request, content, catalogue)
+        return ok(request, content, catalogue, JSON_CACHE_CONTROL)
+
+
+def _json_stem(segment: str) -> str:
+    if not segment.endswith(identity.JSON_SUFFIX) or len(segment) <= len(identity.JSON_SUFFIX):
+        raise NotFound("route_not_found", "no such object: expected <name>.json")
+    return segment[: -len(identity.JSON_SUFFIX)]

@@ -11,10 +11,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from publisher.identity import Directory, Resolution, key
 from publisher.model import sorted_records
 from publisher.read.errors import BadRequest
 from publisher.read.query import MAX_CURSOR_LEN, SORT_FIELDS, ListQuery
-from publisher.render import catalogue_document, dumps, provider_summaries
+from publisher.render import catalogue_document, dumps, provider_document, provider_summaries
 
 SOURCE_S3 = "s3"
 SOURCE_DYNAMODB = "dynamodb"
@@ -55,16 +56,19 @@ class Catalogue:
     """An immutable snapshot: records in the published order, plus lookups built once per version.
 
     `document_bytes` are the exact bytes of `llms.json` when the copy came from S3, so the fallback
-    origin serves what the publisher wrote.
+    origin serves what the publisher wrote. A copy built from a DynamoDB scan carries `fallback`
+    (schemas.py) and, as `version`, the newest published version its source could find, or None.
     """
 
-    def __init__(self, version: int, generated_at: str, models: list[dict[str, Any]], source: str,
-                 document_bytes: bytes | None = None, etag: str | None = None) -> None:
+    def __init__(self, version: int | None, generated_at: str, models: list[dict[str, Any]], source: str,
+                 document_bytes: bytes | None = None, etag: str | None = None,
+                 fallback: dict[str, Any] | None = None) -> None:
         self.version = version
         self.generated_at = generated_at
         self.models = models
         self.source = source
         self.etag = etag
+        self.fallback = fallback
         self._document_bytes = document_bytes
         self._lock = threading.Lock()
         self._orders: dict[str, list[int]] = {}
@@ -73,7 +77,6 @@ class Catalogue:
 
         self.record_bytes = [dumps(m) for m in models]
         self.by_name: dict[str, int] = {}
-        self.by_lower_name: dict[str, list[int]] = {}
         self.by_provider: dict[str, list[int]] = {}
         self.provider_of: list[str] = []
         self.scores: list[float] = []
@@ -81,9 +84,8 @@ class Catalogue:
         self.haystacks: list[str] = []
         for position, model in enumerate(models):
             name = model["model_name"]
-            provider = model["provider"].lower()
+            provider = model["provider"]
             self.by_name[name] = position
-            self.by_lower_name.setdefault(name.lower(), []).append(position)
             self.by_provider.setdefault(provider, []).append(position)
             self.provider_of.append(provider)
             self.scores.append(model["score"])
@@ -93,11 +95,18 @@ class Catalogue:
         # Cursors bind to the data itself: an S3 copy is named by its ETag, a scanned one by its bytes.
         content = etag or hashlib.sha256(b"\n".join(self.record_bytes)).hexdigest()
         self.fingerprint_salt = f"{version}:{len(models)}:{content}"
+        self.models_directory = Directory(self.by_name)
+        self.providers_directory = Directory(self.by_provider)
+
+    @property
+    def cursor_version(self) -> int:
+        """The version a cursor carries: -1 for a fallback copy that knows none."""
+        return -1 if self.version is None else self.version
 
     @classmethod
-    def from_records(cls, version: int, generated_at: str, records: list[dict[str, Any]],
-                     source: str) -> Catalogue:
-        return cls(version, generated_at, sorted_records(records), source)
+    def from_records(cls, version: int | None, generated_at: str, records: list[dict[str, Any]],
+                     source: str, fallback: dict[str, Any] | None = None) -> Catalogue:
+        return cls(version, generated_at, sorted_records(records), source, fallback=fallback)
 
     @classmethod
     def from_document(cls, body: bytes, source: str, etag: str | None = None) -> Catalogue:
@@ -123,7 +132,8 @@ class Catalogue:
     def document_bytes(self) -> bytes:
         """`llms.json` as the publisher writes it."""
         if self._document_bytes is None:
-            self._document_bytes = dumps(catalogue_document(self.version, self.generated_at, self.models))
+            self._document_bytes = dumps(catalogue_document(self.version, self.generated_at, self.models,
+                                                            self.fallback))
         return self._document_bytes
 
     def array_bytes(self) -> bytes:
@@ -133,13 +143,27 @@ class Catalogue:
     def providers(self) -> list[dict[str, Any]]:
         return self.cached(("providers",), lambda: provider_summaries(self.models))
 
-    def lookup(self, name: str) -> int | None:
-        """Exact name first; otherwise a case-insensitive match if exactly one model has it."""
-        position = self.by_name.get(name)
-        if position is not None:
-            return position
-        matches = self.by_lower_name.get(name.lower(), [])
-        return matches[0] if len(matches) == 1 else None
+    def lookup(self, name: str) -> Resolution:
+        """The model a name means: exact name, key, then case-insensitive or slug only when unambiguous."""
+        return self.models_directory.resolve(name)
+
+    def provider_document_bytes(self, provider: str) -> bytes:
+        """`providers/<key>.json` of one provider (an exact name), as the publisher renders it."""
+        def build() -> bytes:
+            summary = next(p for p in self.providers() if p["name"] == provider)
+            members = [self.models[i] for i in self.by_provider[provider]]
+            return dumps(provider_document(self.version, self.generated_at, summary, members))
+
+        return self.cached(("provider-document", key(provider)), build)
+
+    def provider_positions(self, wanted: str) -> list[int]:
+        """The models of the provider `wanted` means (identity rules); a 400 if it could mean several."""
+        resolution = self.providers_directory.resolve(wanted)
+        if resolution.ambiguous:
+            raise BadRequest("ambiguous_provider",
+                             f"provider {wanted!r} matches {', '.join(map(repr, resolution.candidates))}; "
+                             "give one exact name", "provider")
+        return self.by_provider.get(resolution.name, []) if resolution.name is not None else []
 
     def cached(self, key: tuple[str, ...], build: Any) -> Any:
         """Memoise a value derived from this (immutable) snapshot; at most RESPONSE_CACHE_BYTES in
@@ -204,16 +228,16 @@ class Catalogue:
         return Page(page, len(candidates), next_cursor)
 
     def _filter(self, query: ListQuery) -> list[int]:
-        if query.sort is None and len(query.providers) == 1:
+        groups = [self.provider_positions(p) for p in query.providers]
+        if query.sort is None and len(groups) == 1:
             # The commonest filter reads its presorted list instead of the whole catalogue.
-            candidates = self.by_provider.get(query.providers[0], [])
-        elif query.sort is None and query.providers:
-            wanted = [self.by_provider.get(p, []) for p in query.providers]
-            candidates = sorted(i for group in wanted for i in group)
+            candidates = groups[0]
+        elif query.sort is None and groups:
+            candidates = sorted({i for group in groups for i in group})
         else:
             candidates = self.order(query.sort)
-            if query.providers:
-                wanted_set = set(query.providers)
+            if groups:
+                wanted_set = {self.provider_of[group[0]] for group in groups if group}
                 provider_of = self.provider_of
                 candidates = [i for i in candidates if provider_of[i] in wanted_set]
         scores = self.scores
@@ -237,7 +261,7 @@ class Catalogue:
         return digest.hexdigest()[:16]
 
     def encode_cursor(self, query: ListQuery, offset: int) -> str:
-        payload = json.dumps({"o": offset, "v": self.version, "f": self._fingerprint(query)},
+        payload = json.dumps({"o": offset, "v": self.cursor_version, "f": self._fingerprint(query)},
                              separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
 
@@ -258,12 +282,12 @@ class Catalogue:
         if not (isinstance(offset, int) and isinstance(version, int) and isinstance(fingerprint, str)) \
                 or isinstance(offset, bool) or isinstance(version, bool) or not 0 <= offset <= 10**9:
             raise bad
-        if version > self.version:
+        if version > self.cursor_version:
             raise StaleCursor(version)
-        if version != self.version:
+        if version != self.cursor_version:
             raise BadRequest("cursor_expired",
                              f"the catalogue changed since this cursor was issued (snapshot {version}, now "
-                             f"{self.version}); start again from the first page", "cursor")
+                             f"{self.cursor_version}); start again from the first page", "cursor")
         if fingerprint != self._fingerprint(query):
             raise BadRequest("cursor_mismatch",
                              "cursor was issued for other filters or sort, or the catalogue changed since; "

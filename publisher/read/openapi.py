@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN, MAX_VERSION_LEN
+from publisher import schemas
+from publisher.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
+from publisher.read.http import ALLOWED_METHODS
 from publisher.read.query import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LEN,
     MAX_LIMIT,
     MAX_PROVIDERS,
     MAX_Q_LEN,
+    MAX_VERSION,
     MIN_LIMIT,
+    MIN_VERSION,
     SORT_VALUES,
 )
 
@@ -33,9 +37,13 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 def _errors(*statuses: int) -> dict[str, Any]:
     text = {
+        300: "Ambiguous: a case-insensitive or slug lookup matched several names; `candidates` lists each "
+             "with its own URL.",
         400: "Bad input: `error.parameter` names the parameter and `error.message` the rule.",
-        404: "No such model, history or route.",
-        405: "Only GET and HEAD are allowed.",
+        404: "No such model, history, provider or route (a name's 404 is never cached: it may be published "
+             "any moment).",
+        405: "Only the methods of the edge contract are allowed (GET, HEAD, OPTIONS).",
+        409: "min_version is newer than the snapshot this server can read yet: retry after Retry-After.",
         500: "Unexpected failure (logged; no details are returned).",
         503: "No data can be read right now (S3 and DynamoDB both failed).",
     }
@@ -50,26 +58,57 @@ def _ok(schema: dict[str, Any], description: str) -> dict[str, Any]:
                 "ETag": {"description": "Strong validator (quoted MD5 of the body).",
                          "schema": {"type": "string"}},
                 "Cache-Control": {"schema": {"type": "string"}},
+                "X-Snapshot-Version": {"description": "The snapshot version answered from (absent only on a "
+                                                      "fallback that found none).",
+                                       "schema": {"type": "string", "pattern": "^\\d+$"}},
             },
         },
         "304": {"description": "Not modified: the If-None-Match validator still matches."},
     }
 
 
-def _operation(operation_id: str, summary: str, responses: dict[str, Any],
-               parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": responses}
-    if parameters:
-        operation["parameters"] = parameters
-    return {"get": operation}
+def _methods(operation_id: str, summary: str, responses: dict[str, Any],
+             parameters: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """GET, and from the same description HEAD (no body) and OPTIONS (CORS preflight), as served.
+    Path parameters belong to the path item (every method has them); query parameters to GET and HEAD."""
+    in_path = [p for p in parameters or [] if p["in"] == "path"]
+    in_query = [p for p in parameters or [] if p["in"] != "path"]
+    get: dict[str, Any] = {"operationId": operation_id, "summary": summary, "responses": responses}
+    if in_query:
+        get["parameters"] = in_query
+    head = {**get, "operationId": f"{operation_id}Head", "summary": f"{summary} (headers only)",
+            "responses": {status: {"description": answer["description"]} for status, answer in responses.items()}}
+    options = {"operationId": f"{operation_id}Preflight", "summary": "CORS preflight (any origin)",
+               "responses": {"204": {"description": "The CORS headers; no body."}}}
+    by_method = {"get": get, "head": head, "options": options}
+    item: dict[str, Any] = {"parameters": in_path} if in_path else {}
+    item.update({method.lower(): by_method[method.lower()] for method in ALLOWED_METHODS})
+    return item
 
+
+_MIN_VERSION_PARAMETER = {
+    "name": MIN_VERSION, "in": "query",
+    "description": "Answer from this snapshot version or a newer one (the `version` of the llms.json you "
+                   "read), never an older one: a 409 asks to retry if this server cannot read it yet.",
+    "schema": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION},
+}
 
 _MODEL_NAME_PARAMETER = {
     "name": "model_name",
     "in": "path",
     "required": True,
-    "description": "The exact model name (URL-encoded); a case-insensitive match is used when it is unique.",
+    "description": "The exact model name (URL-encoded), or its key; its name in another case or its slug "
+                   "also works when exactly one model has it (several: a 300 listing them).",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LEN, "pattern": _MODEL_NAME},
+}
+
+_FILE_PARAMETER = {
+    "name": "file",
+    "in": "path",
+    "required": True,
+    "description": "`<name>.json`: the key S3 holds, or any name, key or unambiguous slug of one.",
+    "schema": {"type": "string", "minLength": 6, "maxLength": MAX_NAME_LEN + 5,
+               "pattern": "^(?!.*\\.\\.)[^/\\\\\\u0000-\\u001f\\u007f-\\u009f]+\\.json$"},
 }
 
 _LIST_PARAMETERS = [
@@ -109,148 +148,73 @@ _LIST_PARAMETERS = [
     },
 ]
 
-_SCHEMAS: dict[str, Any] = {
-    "Model": {
-        "type": "object",
-        "required": ["model_name", "provider", "score"],
-        "properties": {
-            "model_name": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LEN},
-            "provider": {"type": "string", "minLength": 1, "maxLength": MAX_PROVIDER_LEN},
-            "context_window": {"type": "integer", "minimum": 1, "maximum": MAX_CONTEXT_WINDOW},
-            "score": {"type": "number", "minimum": 0, "maximum": 100},
-            "version": {"type": "string", "maxLength": MAX_VERSION_LEN},
-            "release_date": {"type": "string", "pattern": "^\\d{4}-\\d{2}-\\d{2}$"},
-            "benchmarks": {"type": "object", "additionalProperties": {"type": "number"}},
-            "updated_at": {"type": "string"},
-        },
-    },
-    "ModelPage": {
-        "type": "object",
-        "required": ["items", "count", "total", "next", "version"],
-        "properties": {
-            "items": {"type": "array", "items": _ref("Model")},
-            "count": {"type": "integer", "minimum": 0, "maximum": MAX_LIMIT},
-            "total": {"type": "integer", "minimum": 0},
-            "next": {"type": ["string", "null"], "description": "Cursor of the next page; null on the last."},
-            "version": {"type": "integer", "description": "Snapshot version answered from."},
-        },
-    },
-    "Provider": {
-        "type": "object",
-        "required": ["name", "slug", "count", "best_score"],
-        "properties": {
-            "name": {"type": "string"},
-            "slug": {"type": "string", "pattern": "^[a-z0-9-]+$"},
-            "count": {"type": "integer", "minimum": 1},
-            "best_score": {"type": "number", "minimum": 0, "maximum": 100},
-        },
-    },
-    "ProviderList": {
-        "type": "object",
-        "required": ["items", "count", "version"],
-        "properties": {
-            "items": {"type": "array", "items": _ref("Provider")},
-            "count": {"type": "integer", "minimum": 0},
-            "version": {"type": "integer"},
-        },
-    },
-    "Health": {
-        "type": "object",
-        "required": ["status", "source", "version", "generated_at", "age_seconds", "count"],
-        "properties": {
-            "status": {"const": "ok"},
-            "source": {"enum": ["s3", "dynamodb"]},
-            "version": {"type": "integer"},
-            "generated_at": {"type": "string"},
-            "age_seconds": {"type": "number", "minimum": 0,
-                            "description": "Since the snapshot's generated_at (s3), or the scan (dynamodb)."},
-            "count": {"type": "integer", "minimum": 0},
-        },
-    },
-    "Catalogue": {
-        "type": "object",
-        "required": ["schema_version", "version", "generated_at", "count", "models"],
-        "properties": {
-            "schema_version": {"const": 1},
-            "version": {"type": "integer", "minimum": 0},
-            "generated_at": {"type": "string"},
-            "count": {"type": "integer", "minimum": 0},
-            "models": {"type": "array", "items": _ref("Model")},
-        },
-    },
-    "History": {
-        "type": "object",
-        "description": "The model's change history as the publisher's change feed writes it.",
-        "properties": {"events": {"type": "array", "items": {"type": "object"}}},
-    },
-    "OpenApi": {"type": "object", "required": ["openapi", "paths"]},
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "parameter", "message"],
-                "properties": {
-                    "code": {"type": "string"},
-                    "parameter": {"type": ["string", "null"], "description": "The input the error is about."},
-                    "message": {"type": "string"},
-                },
-            }
-        },
-    },
-}
-
-
 def document() -> dict[str, Any]:
+    simple = [_MIN_VERSION_PARAMETER]
     return {
         "openapi": "3.1.0",
+        "jsonSchemaDialect": schemas.DIALECT,
         "info": {
             "title": "LLM catalogue read API",
             "version": API_VERSION,
             "description": "Filtered queries and lookups over the published catalogue snapshot. Every route "
-                           "answers GET and HEAD with a strong ETag (304 on If-None-Match) and CORS for any "
-                           "origin. Unknown query parameters are a 400, so typos never pass silently.",
+                           "answers GET, HEAD and OPTIONS (CORS preflight) with CORS for any origin, and GET "
+                           "with a strong ETag (304 on If-None-Match). Unknown query parameters are a 400, so "
+                           "typos never pass silently. The schemas are the ones the site serves under "
+                           "/schemas/ for its published documents.",
         },
         "paths": {
-            "/api/llms": _operation(
+            "/api/llms": _methods(
                 "listModels", "Models matching the filters, one page at a time",
-                {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 500, 503)},
-                _LIST_PARAMETERS,
+                {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 409, 500, 503)},
+                [*_LIST_PARAMETERS, _MIN_VERSION_PARAMETER],
             ),
-            "/api/llms/{model_name}": _operation(
+            "/api/llms/{model_name}": _methods(
                 "getModel", "One model by name",
-                {**_ok(_ref("Model"), "The model."), **_errors(400, 404, 405, 500, 503)},
-                [_MODEL_NAME_PARAMETER],
+                {**_ok(_ref("Model"), "The model."), **_errors(300, 400, 404, 405, 409, 500, 503)},
+                [_MODEL_NAME_PARAMETER, *simple],
             ),
-            "/api/llms/{model_name}/history": _operation(
+            "/api/llms/{model_name}/history": _methods(
                 "getModelHistory", "The change history of one model",
-                {**_ok(_ref("History"), "Its history, newest first."), **_errors(400, 404, 405, 500, 503)},
-                [_MODEL_NAME_PARAMETER],
+                {**_ok(_ref("History"), "Its history, newest first."), **_errors(300, 400, 404, 405, 409, 500, 503)},
+                [_MODEL_NAME_PARAMETER, *simple],
             ),
-            "/api/providers": _operation(
+            "/api/providers": _methods(
                 "listProviders", "Providers with their model count and best score",
-                {**_ok(_ref("ProviderList"), "Every provider, best first."), **_errors(400, 405, 500, 503)},
+                {**_ok(_ref("ProviderList"), "Every provider, best first."), **_errors(400, 405, 409, 500, 503)},
+                simple,
             ),
-            "/api/health": _operation(
+            "/api/health": _methods(
                 "health", "Snapshot version, age and source",
-                {**_ok(_ref("Health"), "Data can be read."), **_errors(400, 405, 500, 503)},
+                {**_ok(_ref("Health"), "Data can be read."), **_errors(400, 405, 409, 500, 503)},
+                simple,
             ),
-            "/api/openapi.json": _operation(
+            "/api/openapi.json": _methods(
                 "openapi", "This document",
-                {**_ok(_ref("OpenApi"), "OpenAPI 3.1."), **_errors(400, 405, 500)},
+                {**_ok({"type": "object", "required": ["openapi", "paths"]}, "OpenAPI 3.1."),
+                 **_errors(400, 405, 500)},
             ),
-            "/llms.json": _operation(
+            "/llms.json": _methods(
                 "snapshot", "The whole catalogue (from S3 through the CDN; the API answers when S3 cannot)",
                 {**_ok(_ref("Catalogue"), "The snapshot."), **_errors(404, 405, 500, 503)},
             ),
-            "/llms": _operation(
+            "/llms": _methods(
                 "snapshotArray", "The PoC contract: the bare array of the same models",
-                {**_ok({"type": "array", "items": _ref("Model")}, "Every model."),
-                 **_errors(404, 405, 500, 503)},
+                {**_ok(_ref("ModelArray"), "Every model."), **_errors(404, 405, 500, 503)},
+            ),
+            "/history/{file}": _methods(
+                "historyFile", "A model's history by a URL S3 does not hold: an older slug URL or a loose name",
+                {**_ok(_ref("History"), "The history of the one model the name means."),
+                 **_errors(300, 400, 404, 405, 409, 500, 503)},
+                [_FILE_PARAMETER, *simple],
+            ),
+            "/providers/{file}": _methods(
+                "providerFile", "A provider's document by a URL S3 does not hold (or could not serve)",
+                {**_ok(_ref("ProviderDocument"), "The one provider the name means."),
+                 **_errors(300, 400, 404, 405, 409, 500, 503)},
+                [_FILE_PARAMETER, *simple],
             ),
         },
-        "components": {"schemas": _SCHEMAS},
+        "components": {"schemas": schemas.openapi_components()},
     }
 
 

@@ -20,7 +20,10 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 100
 SORT_FIELDS = ("score", "model_name", "context_window", "release_date")
 SORT_VALUES = tuple(v for field in SORT_FIELDS for v in (field, f"-{field}"))
-LIST_PARAMETERS = ("provider", "q", "min_score", "max_score", "min_context", "sort", "limit", "cursor")
+# Every snapshot-backed route takes min_version: "answer from this snapshot version or a newer one".
+MIN_VERSION = "min_version"
+MAX_VERSION = 999_999_999_999  # the integer parser takes at most 12 digits
+LIST_PARAMETERS = ("provider", "q", "min_score", "max_score", "min_context", "sort", "limit", "cursor", MIN_VERSION)
 REPEATABLE = frozenset({"provider"})
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -31,7 +34,7 @@ _INTEGER = re.compile(r"\d{1,12}")
 
 @dataclass(frozen=True)
 class ListQuery:
-    providers: tuple[str, ...] = ()  # lower-cased, de-duplicated, sorted
+    providers: tuple[str, ...] = ()  # as given (resolved by the identity rules), de-duplicated, sorted
     q: str = ""  # lower-cased; empty means no text filter
     min_score: float | None = None
     max_score: float | None = None
@@ -117,7 +120,7 @@ def parse_list_query(raw_query: str) -> ListQuery:
         if not 1 <= len(value) <= MAX_PROVIDER_LEN:
             raise BadRequest("invalid_length", f"provider must be 1..{MAX_PROVIDER_LEN} characters",
                              "provider")
-        providers.add(value.lower())
+        providers.add(value)
     if len(providers) > MAX_PROVIDERS:
         raise BadRequest("too_many_values", f"provider may be given at most {MAX_PROVIDERS} times",
                          "provider")
@@ -157,7 +160,18 @@ def parse_list_query(raw_query: str) -> ListQuery:
     )
 
 
-def reject_parameters(raw_query: str) -> None:
-    """Routes without parameters still refuse malformed or unknown ones, so typos are not silently ignored."""
+def min_version(raw_query: str) -> int | None:
+    """The min_version parameter of any route (validated again here: the list parser ignores it)."""
+    found = [value for key, value in parse_pairs(raw_query) if key == MIN_VERSION]
+    if len(found) > 1:
+        raise BadRequest("repeated_parameter", f"{MIN_VERSION} may be given at most once", MIN_VERSION)
+    return _integer(found[0], MIN_VERSION, 0, MAX_VERSION) if found else None
+
+
+def reject_parameters(raw_query: str) -> int | None:
+    """Routes that take only min_version refuse anything else, so typos are not silently ignored."""
     for key, _value in parse_pairs(raw_query):
-        raise BadRequest("unknown_parameter", f"unknown parameter {key!r}; this route takes none", key)
+        if key != MIN_VERSION:
+            raise BadRequest("unknown_parameter",
+                             f"unknown parameter {key!r}; this route takes only {MIN_VERSION}", key)
+    return min_version(raw_query)

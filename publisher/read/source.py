@@ -13,16 +13,21 @@ from publisher.heartbeat import is_heartbeat
 from publisher.model import InvalidItem, to_record
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
-from publisher.snapshot import EPOCH
+from publisher.snapshot import EPOCH, iso
+from publisher.store import VERSION_META
 
 log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "llms.json"
-HISTORY_PREFIX = "history/"
+# Written by the same publish as llms.json, just before it: its version metadata is the same.
+ARRAY_KEY = "llms"
 _NOT_MODIFIED = {"304", "NotModified"}
 # 403 is how S3 answers a missing key to a reader without s3:ListBucket.
 _MISSING = {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}
-# A cursor from a newer snapshot forces a revalidation, but at most this often.
-FORCED_REFRESH_INTERVAL = 0.5
+# After S3 and DynamoDB both failed with no copy in hand, requests get their 503 at once for this long.
+FAILED_RETRY_INTERVAL = 0.5
+# While the snapshot cannot be read, a copy scanned from DynamoDB is kept this long before the next
+# scan (S3 is still tried at every revalidation): a scan reads the whole table.
+FALLBACK_RESCAN_SECONDS = 5.0
 
 ClientFactory = Callable[[], Any]
 
@@ -45,12 +50,14 @@ def _aws_errors() -> tuple[type[BaseException], ...]:
 class SnapshotSource:
     """A thread-safe in-memory copy of the catalogue, refreshed at most every `revalidate_seconds`.
 
-    While one thread refreshes, the others keep answering from the copy they have, so a slow origin
-    never queues requests behind it.
+    While one thread refreshes on schedule, the others keep answering from the copy they have, so a
+    slow origin never queues requests behind it. A forced refresh (a name not found, a min_version
+    or cursor from a newer snapshot) is different: it needs a look at S3 that began after the
+    request did, so it waits for one, sharing it with any other request that needs the same.
     """
 
     def __init__(self, s3: ClientFactory, dynamodb: ClientFactory, bucket: str, table: str,
-                 revalidate_seconds: float = 5, clock: Callable[[], float] = time.monotonic,
+                 revalidate_seconds: float = 1, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._s3 = s3
         self._dynamodb = dynamodb
@@ -62,41 +69,51 @@ class SnapshotSource:
         self._catalogue: Catalogue | None = None
         self._checked = float("-inf")
         self._loaded_at: datetime | None = None
-        self._last_s3_version = 0
+        # The newest snapshot version this instance has seen: a fallback never goes below it.
+        self._last_s3_version: int | None = None
         self._last_s3_generated_at = EPOCH
         self._lock = threading.Lock()
+        # Refreshes begun, and which of them the last completed one was (both under the lock).
+        self._refreshes_begun = 0
+        self._last_completed = 0
+        self._scanned = float("-inf")
 
     @property
     def loaded_at(self) -> datetime | None:
         """When the current copy was read from its origin (wall clock)."""
         return self._loaded_at
 
-    def current(self, force: bool = False, prefer_fresh_s3: bool = False) -> Catalogue:
+    def current(self, force: bool = False, prefer_fresh_s3: bool = False,
+                min_version: int | None = None) -> Catalogue:
         """The catalogue to answer from; Unavailable when neither S3 nor DynamoDB gave any data yet.
 
-        `force` revalidates now (rate limited); `prefer_fresh_s3` revalidates an S3 copy now, which the
-        failover routes use because the CDN only calls them when the S3 object just failed.
+        `force` answers from a look at S3 begun after this call; `min_version` forces one when the
+        copy is older (the caller checks the result); `prefer_fresh_s3` revalidates an S3 copy now
+        if no other refresh is running, which the failover routes use because the CDN only calls
+        them when the S3 object just failed.
         """
+        ticket = self._refreshes_begun
         catalogue = self._catalogue
         checked = self._checked
         now = self.clock()
-        due = now - self._checked >= self.revalidate_seconds
-        if force:
-            due = due or now - self._checked >= FORCED_REFRESH_INTERVAL
+        if min_version is not None and catalogue is not None and catalogue.cursor_version < min_version:
+            force = True
+        due = force or now - checked >= self.revalidate_seconds
         if prefer_fresh_s3 and catalogue is not None and catalogue.source == SOURCE_S3:
             due = True
         if catalogue is not None and not due:
             return catalogue
-        if catalogue is None and now - checked < FORCED_REFRESH_INTERVAL:
+        if catalogue is None and now - checked < FAILED_RETRY_INTERVAL:
             # Both origins just failed: answer 503 at once instead of queueing behind another try.
             raise Unavailable("no_data", "the catalogue cannot be read from S3 or DynamoDB right now")
-        if catalogue is not None:
+        if catalogue is not None and not force:
             if not self._lock.acquire(blocking=False):
                 return catalogue
         else:
             self._lock.acquire()
         try:
-            if self._checked == checked or self._catalogue is None:
+            fresh_enough = self._last_completed > ticket if force else self._checked != checked
+            if not fresh_enough or self._catalogue is None:
                 self._refresh()
         finally:
             self._lock.release()
@@ -105,8 +122,16 @@ class SnapshotSource:
         return self._catalogue
 
     def _refresh(self) -> None:
+        self._refreshes_begun += 1
+        try:
+            self._revalidate()
+        finally:
+            self._last_completed = self._refreshes_begun
+
+    def _revalidate(self) -> None:
         current = self._catalogue
         etag = current.etag if current is not None and current.source == SOURCE_S3 else None
+        reason = "snapshot_unreadable"
         try:
             fetched = self._get_snapshot(etag)
         except SourceError as exc:
@@ -117,12 +142,18 @@ class SnapshotSource:
                 return
             if isinstance(fetched, Catalogue):
                 self._install(fetched)
-                self._last_s3_version = fetched.version
+                self._last_s3_version = max(fetched.version or 0, self._last_s3_version or 0)
                 self._last_s3_generated_at = fetched.generated_at
                 return
+            reason = "snapshot_missing"
             log.info("no snapshot object in S3, scanning DynamoDB", extra={"key": SNAPSHOT_KEY})
+        if current is not None and current.source == SOURCE_DYNAMODB and \
+                self.clock() - self._scanned < FALLBACK_RESCAN_SECONDS:
+            self._checked = self.clock()
+            return
         try:
-            self._install(self._scan())
+            self._install(self._scan(reason))
+            self._scanned = self.clock()
         except SourceError as exc:
             self._checked = self.clock()
             if current is None:
@@ -156,7 +187,34 @@ class SnapshotSource:
         except ValueError as exc:
             raise SourceError(f"s3://{self.bucket}/{SNAPSHOT_KEY} is not a snapshot: {exc}") from exc
 
-    def _scan(self) -> Catalogue:
+    def _version_metadata(self, **kwargs: Any) -> int | None:
+        try:
+            raw = self._s3().head_object(Bucket=self.bucket, **kwargs).get("Metadata", {}).get(VERSION_META)
+        except _aws_errors():
+            return None
+        return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+    def newest_published_version(self, ask_s3: bool = True) -> int | None:
+        """The newest snapshot version that can be known without llms.json: this instance's own, the
+        version of `llms` (same publish), or of the newest surviving version of a deleted llms.json
+        (the bucket is versioned). None when none can be found (nothing published, or S3 is down).
+        `ask_s3=False` when S3 is failing: its answers would only add timeouts to the fallback."""
+        if not ask_s3:
+            return self._last_s3_version
+        known = [v for v in (self._last_s3_version, self._version_metadata(Key=ARRAY_KEY)) if v is not None]
+        try:
+            listed = self._s3().list_object_versions(Bucket=self.bucket, Prefix=SNAPSHOT_KEY, MaxKeys=10)
+        except _aws_errors():
+            listed = {}
+        versions = [v for v in listed.get("Versions", []) if v.get("Key") == SNAPSHOT_KEY]
+        if versions:
+            newest = max(versions, key=lambda v: v.get("LastModified") or datetime.min.replace(tzinfo=UTC))
+            found = self._version_metadata(Key=SNAPSHOT_KEY, VersionId=newest["VersionId"])
+            if found is not None:
+                known.append(found)
+        return max(known) if known else None
+
+    def _scan(self, reason: str) -> Catalogue:
         from publisher.stream import scan_items
 
         records: list[dict[str, Any]] = []
@@ -173,22 +231,23 @@ class SnapshotSource:
         except _aws_errors() as exc:
             raise SourceError(f"scanning {self.table}: {_code(exc) or type(exc).__name__}") from exc
         # The publisher's version and time live in its private state, which this function may not
-        # read: keep the last snapshot's version so clients never see it go backward, and date the
-        # document by its newest item so the same data gives the same bytes.
+        # read: label the scan with the newest published version to be found, so clients never see
+        # the version go backward, and say that it is a fallback (the schema defines the marker).
         stamps = [r["updated_at"] for r in records if "updated_at" in r]
         generated_at = max([self._last_s3_generated_at, *stamps])
-        return Catalogue.from_records(self._last_s3_version, generated_at, records, SOURCE_DYNAMODB)
+        fallback = {"source": SOURCE_DYNAMODB, "reason": reason, "scanned_at": iso(self.wall_clock())}
+        version = self.newest_published_version(ask_s3=reason == "snapshot_missing")
+        return Catalogue.from_records(version, generated_at, records, SOURCE_DYNAMODB, fallback)
 
-    def history(self, slug: str) -> bytes | None:
-        """The change history object of one model, or None when it does not exist."""
-        key = f"{HISTORY_PREFIX}{slug}.json"
+    def object_bytes(self, key: str) -> bytes | None:
+        """A published object (a model's history), or None when it does not exist."""
         try:
             return self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
         except _aws_errors() as exc:
             if _code(exc) in _MISSING:
                 return None
-            log.warning("history unreadable", extra={"key": key, "reason": _code(exc) or type(exc).__name__})
-            raise Unavailable("history_unavailable", "the model's history cannot be read right now") from exc
+            log.warning("object unreadable", extra={"key": key, "reason": _code(exc) or type(exc).__name__})
+            raise Unavailable("object_unavailable", f"{key} cannot be read right now") from exc
 
 
 def age_seconds(catalogue: Catalogue, loaded_at: datetime | None, now: datetime) -> float:

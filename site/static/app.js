@@ -30,27 +30,28 @@
       row: row,
       index: index,
       text: [raw(row, "model_name"), raw(row, "provider"), raw(row, "version")].join(" ").toLowerCase(),
-      slug: prov ? prov.getAttribute("data-slug") : "",
+      key: prov ? prov.getAttribute("data-key") : "",
       score: parseFloat(raw(row, "score"))
     };
   });
 
-  function selectedSlug() {
+  function selectedKey() {
     var opt = provider.options[provider.selectedIndex];
-    return opt && opt.value ? opt.getAttribute("data-slug") : "";
+    return opt && opt.value ? opt.getAttribute("data-key") : "";
   }
 
-  // Accept the provider's name in any case, or its slug, so /?provider=openai works too.
+  // The exact provider name first; otherwise its name in any case, its slug or its key, but only
+  // when a single provider matches: two providers are never shown as one.
   function chooseProvider(value) {
+    var exact = -1, loose = [];
     var wanted = (value || "").toLowerCase();
-    for (var i = 0; i < provider.options.length; i++) {
+    for (var i = 1; wanted && i < provider.options.length; i++) {
       var o = provider.options[i];
-      if (wanted && (o.value.toLowerCase() === wanted || o.getAttribute("data-slug") === wanted)) {
-        provider.selectedIndex = i;
-        return;
-      }
+      if (o.value === value) exact = i;
+      else if (o.value.toLowerCase() === wanted || o.getAttribute("data-slug") === wanted ||
+               o.getAttribute("data-key") === wanted) loose.push(i);
     }
-    provider.selectedIndex = 0;
+    provider.selectedIndex = exact >= 0 ? exact : (loose.length === 1 ? loose[0] : 0);
   }
 
   function readMin() {
@@ -60,12 +61,12 @@
 
   function apply() {
     var needle = q.value.trim().toLowerCase();
-    var slug = selectedSlug();
+    var key = selectedKey();
     var min = readMin();
     var shown = 0;
     info.forEach(function (it) {
       var ok = (!needle || it.text.indexOf(needle) !== -1) &&
-        (!slug || it.slug === slug) &&
+        (!key || it.key === key) &&
         (min === null || it.score >= min);
       it.row.hidden = !ok;
       if (ok) shown++;

@@ -11,13 +11,13 @@ from urllib.parse import quote
 import feedparser
 import pytest
 
-from publisher.model import slugify
+from publisher.identity import history_key
 
 pytestmark = pytest.mark.e2e
 
 # Our own model: the stack is shared by the session's other tests, so GPT-4 stays untouched.
 MODEL = "Feed Test Model <&>"
-SLUG = slugify(MODEL)
+HISTORY = history_key(MODEL)
 FRESH_WITHIN = 2.0
 
 
@@ -61,7 +61,7 @@ def test_score_update_through_the_emulator_shows_in_feed_history_and_atom(local_
 
     def visible() -> bool:
         found["feed"] = _event(local_stack.get_json("/changes.json"), 50.5, 61.25)
-        found["history"] = _event(local_stack.get_json(f"/history/{SLUG}.json"), 50.5, 61.25)
+        found["history"] = _event(local_stack.get_json(f"/{quote(HISTORY)}"), 50.5, 61.25)
         return bool(found["feed"] and found["history"])
 
     local_stack.wait_for(visible, timeout=10)

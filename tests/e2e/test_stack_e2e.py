@@ -74,8 +74,10 @@ def test_the_private_state_is_not_served(local_stack: RunningStack) -> None:
 
 
 def test_ops_rebuild_from_the_cli_repairs_drift(local_stack: RunningStack) -> None:
+    from publisher.identity import provider_key
+
     s3 = local_stack.client("s3")
-    s3.delete_object(Bucket=local_stack.bucket, Key="providers/openai.json")
+    s3.delete_object(Bucket=local_stack.bucket, Key=provider_key("OpenAI"))
     result = subprocess.run(
         [sys.executable, "-m", "publisher", "rebuild", "--endpoint", local_stack.endpoint],
         cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
@@ -83,7 +85,7 @@ def test_ops_rebuild_from_the_cli_repairs_drift(local_stack: RunningStack) -> No
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["drift"] == 0
-    body = s3.get_object(Bucket=local_stack.bucket, Key="providers/openai.json")["Body"].read()
+    body = s3.get_object(Bucket=local_stack.bucket, Key=provider_key("OpenAI"))["Body"].read()
     assert json.loads(body)["count"] >= 1
 
 

@@ -42,6 +42,10 @@ OPERATION_ACTION = {
     "s3.DeleteObjects": "s3:DeleteObject",
     "s3.GetObjectAttributes": "s3:GetObject",
     "s3.CopyObject": "s3:PutObject",  # plus s3:GetObject on the source
+    "s3.ListObjectVersions": "s3:ListBucketVersions",
+    # tests/conftest.py marks a call that names a VersionId.
+    "s3.HeadObject(VersionId)": "s3:GetObjectVersion",
+    "s3.GetObject(VersionId)": "s3:GetObjectVersion",
 }
 
 # Granted on purpose although no handler code calls them: the Lambda service, the runtime or
@@ -53,7 +57,6 @@ SERVICE_USED: dict[str, dict[str, str]] = {
         "dynamodb:GetShardIterator": "the event source mapping's stream poller",
         "dynamodb:ListStreams": "the event source mapping's stream poller",
         "sqs:SendMessage": "the trigger's on-failure destination and the async dead-letter queue",
-        "s3:ListBucket": "not called: it makes S3 answer a missing key with 404 instead of 403",
         "kms:Decrypt": "S3 and DynamoDB decrypting SSE-KMS data for the function",
         "kms:GenerateDataKey": "S3 and SQS encrypting with the service key for the function",
         "logs:CreateLogStream": "the Lambda runtime's log delivery",

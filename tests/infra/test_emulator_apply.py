@@ -169,6 +169,19 @@ def test_site_bucket_is_private_versioned_and_encrypted(local_stack: LocalStack)
     assert any("NoncurrentVersionExpiration" in r for r in lifecycle)
 
 
+def test_site_bucket_answers_cors_preflights_from_the_edge_contract(local_stack: LocalStack) -> None:
+    from publisher import edge_contract
+
+    cors = edge_contract.contract()["cors"]
+    (rule,) = local_stack.client("s3").get_bucket_cors(Bucket=local_stack.outputs["site_bucket"])["CORSRules"]
+    assert rule["AllowedOrigins"] == cors["allow_origins"] == ["*"]
+    assert sorted(rule["AllowedMethods"]) == ["GET", "HEAD"]
+    # Terraform holds these as sets: the order is not kept.
+    assert sorted(rule["AllowedHeaders"]) == sorted(cors["allow_headers"])
+    assert sorted(rule["ExposeHeaders"]) == sorted(cors["expose_headers"])
+    assert rule["MaxAgeSeconds"] == cors["max_age_seconds"]
+
+
 def test_bucket_policy_lets_only_this_distribution_read_and_never_internal(local_stack: LocalStack) -> None:
     cloudfront = local_stack.client("cloudfront")
     distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]
@@ -198,15 +211,26 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
     assert sorted(group["FailoverCriteria"]["StatusCodes"]["Items"]) == [403, 404, 500, 502, 503, 504]
 
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
+    assert set(behaviours) == {"/api/*", "/llms.json", "/llms", "/history/*", "/providers/*"}
     assert behaviours["/api/*"]["TargetOriginId"] == "read-api"
-    assert behaviours["/llms.json"]["TargetOriginId"] == group["Id"]
-    assert behaviours["/llms"]["TargetOriginId"] == group["Id"]
+    for failover in ("/llms.json", "/llms", "/history/*", "/providers/*"):
+        assert behaviours[failover]["TargetOriginId"] == group["Id"]
     default = config["DefaultCacheBehavior"]
     assert default["TargetOriginId"] == "site-bucket"
     for behaviour in [default, *behaviours.values()]:
         assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
         assert behaviour["Compress"] is True
-        assert behaviour["ResponseHeadersPolicyId"] == "67f7725c-6f97-4210-82d7-5512b31e9d03"
+        # The emulator cannot create the custom policy (test_edge_policy.py proves it): the managed
+        # CORS-with-preflight-and-SecurityHeadersPolicy stands in.
+        assert behaviour["ResponseHeadersPolicyId"] == "eaab4381-ed33-4a86-88ca-d9558dc6cd63"
+        methods = behaviour["AllowedMethods"]
+        assert sorted(methods["Items"]) == ["GET", "HEAD", "OPTIONS"]
+        assert sorted(methods["CachedMethods"]["Items"]) == ["GET", "HEAD", "OPTIONS"]
+    for s3_path in [default, *(behaviours[p] for p in ("/llms.json", "/llms", "/history/*", "/providers/*"))]:
+        # CORS-S3Origin: S3 needs Origin and Access-Control-Request-* to answer a preflight.
+        assert s3_path["OriginRequestPolicyId"] == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
+    errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]["Items"]}
+    assert errors[404]["ErrorCachingMinTTL"] == 0
     assert config["DefaultRootObject"] == "index.html"
     assert config["WebACLId"].startswith("arn:aws:wafv2:us-east-1:")
 

@@ -29,6 +29,7 @@ def test_operation_names_map_to_iam_actions() -> None:
 @pytest.mark.parametrize(("operation", "key"), [
     ("s3.GetObject", "llms.json"), ("s3.HeadObject", "internal/state.json"), ("s3.PutObject", "llms"),
     ("s3.PutObject", "internal/state.json"), ("s3.DeleteObject", "providers/meta.json"),
+    ("s3.DeleteObject", "history/gpt-4.json"),
     ("s3.ListObjectsV2", ""), ("dynamodb.Scan", None),
 ])
 def test_publisher_may(operation: str, key: str | None) -> None:
@@ -45,6 +46,9 @@ def test_publisher_may_not(operation: str, key: str | None) -> None:
 
 @pytest.mark.parametrize(("operation", "key", "expected"), [
     ("s3.GetObject", "llms.json", True), ("s3.GetObject", "history/gpt-4.json", True),
+    ("s3.HeadObject", "llms", True), ("s3.HeadObject(VersionId)", "llms.json", True),
+    ("s3.ListObjectVersions", None, True), ("s3.HeadObject(VersionId)", "internal/state.json", False),
+    ("s3.GetObject", "providers/openai.json", False), ("s3.DeleteObject", "history/gpt-4.json", False),
     ("s3.ListObjectsV2", "", True), ("dynamodb.Scan", None, True),
     ("s3.GetObject", "internal/state.json", False), ("s3.PutObject", "llms.json", False),
     ("dynamodb.GetItem", None, False), ("sqs.SendMessage", None, False),
@@ -110,11 +114,14 @@ def _exercise_handlers() -> None:
         publish.handler(load_event("rebuild"), context)
         for path, query in [("/api/llms", "provider=OpenAI"), ("/api/llms/GPT-4", ""),
                             ("/api/llms/GPT-4/history", ""), ("/api/providers", ""), ("/api/health", ""),
-                            ("/llms.json", ""), ("/llms", "")]:
+                            ("/llms.json", ""), ("/llms", ""), ("/history/gpt-4.json", ""),
+                            ("/providers/openai.json", ""), ("/api/llms/Nobody", "")]:
             read.handler(function_url_event("GET", path, query, "127.0.0.1"), None)
-        aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key="llms.json")
-        read.reset()
-        read.handler(function_url_event("GET", "/llms.json", "", "127.0.0.1"), None)
+        # A cold instance with the snapshot deleted, then with both list objects deleted.
+        for key in ("llms.json", "llms"):
+            aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key=key)
+            read.reset()
+            read.handler(function_url_event("GET", "/llms.json", "", "127.0.0.1"), None)
         # The canary's AWS call is its heartbeat write; its edge is unreachable here, which it reports.
         with mock.patch.dict(os.environ, {"CANARY_BASE_URL": "http://127.0.0.1:9", "CANARY_TIMEOUT_SECONDS": "0"}):
             assert canary.handler({}, None)["ok"] is False

@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher.feed import TRACKED, ChangeFeed, history_key
+from publisher.feed import TRACKED, ChangeFeed
 from publisher.feed import install as install_feed
+from publisher.identity import history_key
 from publisher.publish import Publisher
 from publisher.render import SiteObject
 from publisher.snapshot import StreamChange, iso

@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 from botocore.exceptions import ClientError
 
-from publisher import aws
+from publisher import aws, schemas
 from publisher.config import STATE_KEY
 from publisher.ddb import serialize
 from publisher.handlers import publish, read
-from publisher.heartbeat import HEALTH_KEY, HEALTH_SCHEMA, HEARTBEAT_KEY
+from publisher.heartbeat import HEALTH_KEY, HEARTBEAT_KEY
 from publisher.seed import sample_models, seed
 from tests.conftest import TEST_BUCKET, load_event, read_site_json, stream_record
 
@@ -57,7 +57,9 @@ def test_a_heartbeat_alone_writes_health_json_and_nothing_else(bucket: str, lamb
     assert publish.handler({"Records": [beat(2)]}, lambda_context) == {"batchItemFailures": []}
 
     health = read_site_json(HEALTH_KEY)
-    jsonschema.validate(health, HEALTH_SCHEMA)
+    jsonschema.Draft202012Validator(schemas.standalone("Heartbeat"),
+                                    format_checker=jsonschema.FormatChecker()).validate(health)
+    assert health["$schema"] == "/schemas/heartbeat.schema.json" == schemas.schema_url("Heartbeat")
     assert health["heartbeat"] == {"run_id": "run-1", "written_at": "2026-01-02T03:04:05.678Z", "last_version": 3}
     assert health["sequence"] == "2".rjust(21, "0")
     assert public_bodies() == before, "a heartbeat must not republish the catalogue"

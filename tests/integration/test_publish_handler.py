@@ -162,10 +162,12 @@ def test_unknown_event_shape_is_an_error(bucket: str, lambda_context: Any) -> No
 def test_removed_provider_document_is_deleted(bucket: str, lambda_context: Any) -> None:
     publish.handler({"Records": [stream_record("INSERT", 1, "Solo", new={
         "model_name": "Solo", "provider": "Lonely Labs", "score": Decimal(50)})]}, lambda_context)
-    assert read_site_json("providers/lonely-labs.json")["count"] == 1
+    from publisher.identity import provider_key
+
+    assert read_site_json(provider_key("Lonely Labs"))["count"] == 1
     publish.handler({"Records": [stream_record("REMOVE", 2, "Solo")]}, lambda_context)
     with pytest.raises(ClientError):
-        aws.client("s3").head_object(Bucket=bucket, Key="providers/lonely-labs.json")
+        aws.client("s3").head_object(Bucket=bucket, Key=provider_key("Lonely Labs"))
 
 
 def test_missing_bucket_config_fails_fast(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> None:

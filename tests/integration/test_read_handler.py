@@ -220,12 +220,14 @@ def test_etag_revalidation_gives_304(seeded: list[dict[str, Any]], lambda_contex
 def test_history_serves_the_change_feed_object(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any
 ) -> None:
+    from publisher.identity import history_key
+
     rebuild(lambda_context)
-    document = b'{"schema_version":1,"slug":"gpt-4","count":0,"events":[]}'
-    aws.client("s3").put_object(Bucket=TEST_BUCKET, Key="history/gpt-4.json", Body=document)
+    document = b'{"schema_version":1,"model_name":"GPT-4","count":0,"events":[]}'
+    aws.client("s3").put_object(Bucket=TEST_BUCKET, Key=history_key("GPT-4"), Body=document)
     response = handler(event("/api/llms/GPT-4/history"), lambda_context)
     assert response["statusCode"] == 200 and response["body"].encode() == document
-    aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key="history/gpt-4.json")
+    aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key=history_key("GPT-4"))
     assert handler(event("/api/llms/GPT-4/history"), lambda_context)["statusCode"] == 404
 
 

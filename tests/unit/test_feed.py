@@ -18,9 +18,10 @@ from publisher.feed import (
     atom_document,
     event_title,
     events_for,
-    merge_history,
     model_api_url,
 )
+from publisher.history import merge_history
+from publisher.identity import history_key, key
 from publisher.render import JSON_CACHE_CONTROL, Prior
 from publisher.snapshot import Change, State
 
@@ -39,7 +40,7 @@ def test_score_change_gives_one_event_with_old_new_time_version_and_sequence() -
     assert event["kind"] == "changed"
     assert (event["field"], event["old"], event["new"]) == ("score", 95.5, 96.1)
     assert (event["at"], event["version"], event["sequence"]) == (AT, 7, "100")
-    assert event["model_name"] == "GPT-4" and event["slug"] == "gpt-4"
+    assert event["model_name"] == "GPT-4" and event["slug"] == key("GPT-4") == "gpt-4--29f11dbc"
 
 
 def test_each_changed_field_is_its_own_event_and_absent_values_are_null() -> None:
@@ -152,21 +153,25 @@ def test_atom_ids_are_stable_across_publishes() -> None:
 
 def test_history_merge_dedupes_by_id_and_orders_newest_first() -> None:
     events = _events(["GPT-4", "GPT-4", "GPT-4"])
-    doc = merge_history("gpt-4", None, events[3:], limit=100)
-    doc = merge_history("gpt-4", doc, events, limit=100)
+    doc = merge_history("GPT-4", None, events[3:], limit=100)
+    doc = merge_history("GPT-4", doc, events, limit=100)
     assert doc["count"] == len(events) == 6
     assert doc["events"] == events
-    assert doc["model_name"] == "GPT-4" and doc["version"] == 3 and "model_names" not in doc
+    assert (doc["model_name"], doc["slug"], doc["version"]) == ("GPT-4", key("GPT-4"), 3)
+    assert doc["$schema"] == "/schemas/history.schema.json"
 
 
-def test_history_is_bounded_per_model_name_so_colliding_names_keep_their_own() -> None:
+def test_a_history_keeps_only_its_own_models_events_even_from_a_shared_old_document() -> None:
+    # Before names had unique keys, `GPT-4` and `gpt 4` shared history/gpt-4.json.
     events = _events(["GPT-4"] * 5 + ["gpt 4"])
-    doc = merge_history("gpt-4", None, events, limit=3)
-    names = [e["model_name"] for e in doc["events"]]
-    assert names.count("GPT-4") == 3 and names.count("gpt 4") == 2
-    assert doc["model_names"] == ["GPT-4", "gpt 4"]
-    # The newest of GPT-4's survive.
-    assert {e["version"] for e in doc["events"] if e["model_name"] == "GPT-4"} == {4, 5}
+    shared = {"model_name": "GPT-4", "events": events, "model_names": ["GPT-4", "gpt 4"]}
+    doc = merge_history("GPT-4", shared, [], limit=3)
+    assert {e["model_name"] for e in doc["events"]} == {"GPT-4"}
+    assert "model_names" not in doc
+    # The newest of GPT-4's survive the bound.
+    assert [e["version"] for e in doc["events"]] == [5, 5, 4]
+    other = merge_history("gpt 4", None, events, limit=3)
+    assert {e["model_name"] for e in other["events"]} == {"gpt 4"} and other["count"] == 2
 
 
 @settings(max_examples=60, deadline=None)
@@ -176,10 +181,10 @@ def test_history_merge_is_order_insensitive_and_idempotent(split: list[int], lim
     parts = [events[i:] for i in split] + [events]
     doc: dict[str, Any] | None = None
     for part in parts:
-        doc = merge_history("gpt-4", doc, part, limit)
-    once = merge_history("gpt-4", None, events, limit)
+        doc = merge_history("GPT-4", doc, part, limit)
+    once = merge_history("GPT-4", None, events, limit)
     assert doc == once
-    assert merge_history("gpt-4", once, events, limit) == once
+    assert merge_history("GPT-4", once, events, limit) == once
 
 
 class NoStore:
@@ -225,17 +230,53 @@ def test_rendered_objects_are_deterministic_and_typed() -> None:
     again = feed.render(State.from_bytes(state.to_bytes()), [], NoStore())  # type: ignore[arg-type]
     assert [(o.key, o.body) for o in first] == [(o.key, o.body) for o in again]
     by_key = {o.key: o for o in first}
-    assert set(by_key) == {"changes.json", "changes.xml", "history/gpt-4.json"}
+    assert set(by_key) == {"changes.json", "changes.xml", history_key("GPT-4")}
     assert by_key["changes.xml"].content_type == ATOM_TYPE
     assert all(o.cache_control == JSON_CACHE_CONTROL for o in first)
     doc = json.loads(by_key["changes.json"].body)
     assert (doc["schema_version"], doc["version"], doc["generated_at"], doc["count"]) == (1, 1, AT, 1)
-    assert json.loads(by_key["history/gpt-4.json"].body)["events"] == doc["events"]
+    assert json.loads(by_key[history_key("GPT-4")].body)["events"] == doc["events"]
 
 
-@pytest.mark.parametrize("name", ["GPT-4", "a&b<c>"])
-def test_history_object_is_named_by_the_model_slug(name: str) -> None:
-    from publisher.feed import history_key
-    from publisher.model import slugify
+@pytest.mark.parametrize(("name", "expected"), [
+    ("gpt-4", "history/gpt-4.json"),
+    ("GPT-4", "history/gpt-4--29f11dbc.json"),
+    ("a&b<c>", f"history/a-b-c--{key('a&b<c>')[-8:]}.json"),
+])
+def test_history_object_is_named_by_the_models_key(name: str, expected: str) -> None:
+    assert history_key(name) == expected
 
-    assert history_key(name) == f"history/{slugify(name)}.json"
+
+def test_names_that_slug_alike_get_separate_history_objects() -> None:
+    feed = ChangeFeed(NoStore())  # type: ignore[arg-type]
+    twins = ["Twin A", "twin-a", "TWIN_A", "twin  a", "Twin\u00a0A"]
+    events = [e for i, name in enumerate(twins)
+              for e in events_for(change(None, {**GPT4, "model_name": name}, key=name, sequence=str(i + 1)), 1)]
+    objects = {o.key: json.loads(o.body) for o in feed.history_objects(events, NoStore())}  # type: ignore[arg-type]
+    assert len(objects) == len(twins)
+    assert {doc["model_name"] for doc in objects.values()} == set(twins)
+    for object_key, doc in objects.items():
+        assert object_key == history_key(doc["model_name"])
+        assert [e["model_name"] for e in doc["events"]] == [doc["model_name"]]
+
+
+class DictStore(NoStore):
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def get_with_prior(self, key: str) -> tuple[bytes | None, Prior]:  # type: ignore[override]
+        body = self.objects.get(key)
+        return body, Prior('"etag"' if body else None, 1 if body else -1)
+
+
+def test_an_old_shared_history_found_under_a_models_key_gives_the_other_models_events_their_own_object() -> None:
+    # history/twin-a.json was, before unique keys, the object of every name slugging to twin-a.
+    old_twin_a = events_for(change(None, {**GPT4, "model_name": "Twin A"}, key="Twin A", sequence="1"), 1)
+    old_lower = events_for(change(None, {**GPT4, "model_name": "twin-a"}, key="twin-a", sequence="2"), 1)
+    store = DictStore({history_key("twin-a"): json.dumps({"events": old_twin_a + old_lower}).encode()})
+    fresh = events_for(change({**GPT4, "model_name": "twin-a"}, {**GPT4, "model_name": "twin-a", "score": 99.0},
+                              key="twin-a", sequence="3"), 2)
+    objects = {o.key: json.loads(o.body) for o in ChangeFeed(store).history_objects(fresh, store)}  # type: ignore[arg-type]
+    assert set(objects) == {history_key("twin-a"), history_key("Twin A")}
+    assert [e["model_name"] for e in objects[history_key("twin-a")]["events"]] == ["twin-a", "twin-a"]
+    assert objects[history_key("Twin A")]["events"][0]["id"] == old_twin_a[0]["id"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from publisher import edge_contract
+from publisher.identity import key, provider_key
 from publisher.render import SiteObject, render_site
 
 GENERATED_AT = "2026-11-27T14:41:50Z"
@@ -185,7 +187,8 @@ def test_page_shows_last_updated_count_and_data_links() -> None:
     assert "2026-11-27 14:41 UTC" in page.body_text
     assert "2 models from 2 providers" in page.body_text
     hrefs = {a.get("href") for a in page.all("a")}
-    assert {"/llms.json", "/api/openapi.json", "/providers/openai.json", "/providers/meta.json"} <= hrefs
+    assert {"/llms.json", "/api/openapi.json", "/schemas/catalogue.schema.json",
+            f"/{provider_key('OpenAI')}", f"/{provider_key('Meta')}"} <= hrefs
     assert not page.all("link", type="application/atom+xml")
     assert "Change feed" not in page.body_text
 
@@ -211,11 +214,35 @@ def test_every_control_has_a_label_and_the_form_works_as_a_get_form() -> None:
     assert [b["data-sort"] for b in buttons] == COLUMNS
 
 
-def test_provider_options_carry_the_json_slug() -> None:
+def test_provider_options_carry_the_key_and_the_slug() -> None:
     html, _ = render([dict(BARE, provider="Mistral AI"), dict(FULL)])
     page = Page(html)
-    assert page.all("option", value="Mistral AI", data_slug="mistral-ai")
-    assert page.all("td", data_col="provider", data_slug="mistral-ai")
+    assert page.all("option", value="Mistral AI", data_slug="mistral-ai", data_key=key("Mistral AI"))
+    assert page.all("td", data_col="provider", data_key=key("Mistral AI"))
+
+
+def test_providers_that_differ_only_in_case_are_two_providers_with_two_files() -> None:
+    html, objects = render([dict(BARE, provider="TwinCo"), dict(FULL, provider="twinco")])
+    page = Page(html)
+    assert len(page.all("option", data_slug="twinco")) == 2
+    assert {o["data-key"] for o in page.all("option", data_slug="twinco")} == {key("TwinCo"), "twinco"}
+    keys = {o.key for o in objects}
+    assert {provider_key("TwinCo"), provider_key("twinco")} <= keys
+    assert provider_key("twinco") == "providers/twinco.json" != provider_key("TwinCo")
+
+
+def test_page_carries_its_content_security_policy_in_a_meta_tag_before_any_script() -> None:
+    html, _ = render([FULL])
+    meta = Page(html).all("meta", **{"http-equiv": "Content-Security-Policy"})
+    assert meta and meta[0]["content"] == edge_contract.meta_content_security_policy()
+    assert "'unsafe-inline'" not in meta[0]["content"] and "script-src 'self'" in meta[0]["content"]
+    # frame-ancestors works only as a header; in a meta tag browsers ignore it and warn.
+    assert "frame-ancestors" not in meta[0]["content"]
+    assert "frame-ancestors 'none'" in edge_contract.content_security_policy()
+    assert html.index('http-equiv="Content-Security-Policy"') < html.index("<script")
+    # Nothing inline that the policy would block: no <script> body, no style attribute, no handler.
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert not re.search(r"\sstyle=|\son[a-z]+=", html)
 
 
 def test_page_references_only_assets_that_are_published() -> None:

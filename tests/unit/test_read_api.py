@@ -8,12 +8,14 @@ from typing import Any
 
 import pytest
 
-from publisher.config import JSON_CACHE_CONTROL
+from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.identity import history_key, key
 from publisher.model import sorted_records
 from publisher.read import openapi
-from publisher.read.api import ReadApi, Request, Response
+from publisher.read.api import ReadApi
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
+from publisher.read.http import Request, Response
 from publisher.render import catalogue_document, dumps
 
 MODELS = [
@@ -25,9 +27,9 @@ MODELS = [
 
 
 class FakeSource:
-    def __init__(self, catalogue: Catalogue | None, history: dict[str, bytes] | None = None) -> None:
+    def __init__(self, catalogue: Catalogue | None, objects: dict[str, bytes] | None = None) -> None:
         self.catalogue = catalogue
-        self.histories = history or {}
+        self.objects = objects or {}
         self.loaded_at = datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC)
         self.calls: list[dict[str, bool]] = []
         self.newer: Catalogue | None = None
@@ -35,16 +37,19 @@ class FakeSource:
     def wall_clock(self) -> datetime:
         return datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
 
-    def current(self, force: bool = False, prefer_fresh_s3: bool = False) -> Catalogue:
+    def current(self, force: bool = False, prefer_fresh_s3: bool = False,
+                min_version: int | None = None) -> Catalogue:
         self.calls.append({"force": force, "prefer_fresh_s3": prefer_fresh_s3})
-        if force and self.newer is not None:
+        behind = min_version is not None and self.catalogue is not None and \
+            self.catalogue.cursor_version < min_version
+        if (force or behind) and self.newer is not None:
             self.catalogue = self.newer
         if self.catalogue is None:
             raise Unavailable("no_data", "nothing")
         return self.catalogue
 
-    def history(self, slug: str) -> bytes | None:
-        return self.histories.get(slug)
+    def object_bytes(self, object_key: str) -> bytes | None:
+        return self.objects.get(object_key)
 
 
 def s3_catalogue(version: int = 4, models: list[dict[str, Any]] = MODELS) -> Catalogue:
@@ -89,10 +94,12 @@ def test_success_carries_etag_cache_control_cors_and_source() -> None:
     response = get("/api/llms")
     headers = response.headers
     assert headers["ETag"].startswith('"') and headers["ETag"].endswith('"') and len(headers["ETag"]) == 34
-    assert headers["Cache-Control"] == JSON_CACHE_CONTROL
+    assert headers["Cache-Control"] == API_CACHE_CONTROL
     assert (
         "stale-while-revalidate" in headers["Cache-Control"] and "stale-if-error" in headers["Cache-Control"]
     )
+    # The CDN keeps it as long as the snapshot; a browser revalidates every time.
+    assert "max-age=0," in headers["Cache-Control"] and "s-maxage=10" in headers["Cache-Control"]
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert headers["X-Snapshot-Source"] == "s3" and headers["X-Snapshot-Version"] == "4"
 
@@ -121,11 +128,11 @@ def test_head_answers_headers_only() -> None:
     assert response.status == 200 and response.body == b"" and response.headers["ETag"]
 
 
-@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
 def test_other_methods_are_405_with_allow(method: str) -> None:
     response = get("/api/llms", method=method)
     assert_error(response, 405, "method_not_allowed", None)
-    assert response.headers["Allow"] == "GET, HEAD"
+    assert response.headers["Allow"] == "GET, HEAD, OPTIONS"
 
 
 @pytest.mark.parametrize(
@@ -151,8 +158,13 @@ def test_model_lookup_decodes_the_path() -> None:
     assert body(get("/api/llms/gpt-4"))["model_name"] == "GPT-4"
 
 
-def test_unknown_model_is_404_naming_model_name() -> None:
-    assert_error(get("/api/llms/Nope"), 404, "model_not_found", "model_name")
+def test_unknown_model_is_404_naming_model_name_never_cached_and_looked_up_again() -> None:
+    source = FakeSource(s3_catalogue())
+    response = get("/api/llms/Nope", source=source)
+    assert_error(response, 404, "model_not_found", "model_name")
+    # A 404 for a name must not outlive the model's publication: no cache, and a fresh look first.
+    assert response.headers["Cache-Control"] == "no-store"
+    assert source.calls[-1]["force"] is True
 
 
 @pytest.mark.parametrize(
@@ -208,14 +220,15 @@ def test_health_age_from_dynamodb_is_since_the_scan() -> None:
 
 def test_providers_lists_name_slug_count_best_score() -> None:
     document = body(get("/api/providers"))
-    assert document["items"][0] == {"name": "Anthropic", "slug": "anthropic", "count": 1, "best_score": 96.0}
+    assert document["items"][0] == {"name": "Anthropic", "slug": key("Anthropic"), "count": 1, "best_score": 96.0}
     assert document["count"] == 3 and document["version"] == 4
 
 
-def test_history_serves_the_objects_bytes_by_slug() -> None:
-    history = b'{"schema_version":1,"slug":"gpt-4","events":[]}'
-    response = get("/api/llms/gpt-4/history", source=FakeSource(s3_catalogue(), {"gpt-4": history}))
+def test_history_serves_the_objects_bytes_by_key() -> None:
+    history = b'{"schema_version":1,"model_name":"GPT-4","events":[]}'
+    response = get("/api/llms/gpt-4/history", source=FakeSource(s3_catalogue(), {history_key("GPT-4"): history}))
     assert response.status == 200 and response.body == history
+    assert response.headers["Link"] == f'</{history_key("GPT-4")}>; rel="canonical"'
     assert_error(get("/api/llms/GPT-4o/history"), 404, "history_not_found", "model_name")
     assert_error(get("/api/llms/Nope/history"), 404, "model_not_found", "model_name")
 
@@ -227,6 +240,7 @@ def test_fallback_routes_serve_the_publishers_bytes_and_revalidate() -> None:
     array = get("/llms", source=source)
     assert json.loads(array.body) == json.loads(document.body)["models"]
     assert source.calls == [{"force": False, "prefer_fresh_s3": True}] * 2
+    assert document.headers["Cache-Control"] == array.headers["Cache-Control"] == JSON_CACHE_CONTROL
 
 
 def test_a_cursor_from_a_newer_snapshot_revalidates_once() -> None:

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher.identity import Directory, key
 from publisher.model import sorted_records
 from publisher.read.catalogue import SOURCE_S3, Catalogue, StaleCursor
 from publisher.read.errors import BadRequest
@@ -63,8 +64,19 @@ def test_default_order_is_the_published_order() -> None:
     assert names(cat, "") == names(cat, "sort=-score")
 
 
-def test_provider_filter_is_case_insensitive() -> None:
-    assert names(catalogue(), "provider=OPENAI") == ["GPT-4o", "GPT-4", "gpt-4-mini"]
+def test_provider_filter_takes_the_exact_name_and_keeps_distinct_names_apart() -> None:
+    # `OpenAI` and `openai` are two providers: neither filter shows the other's models.
+    assert names(catalogue(), "provider=OpenAI") == ["GPT-4o", "GPT-4"]
+    assert names(catalogue(), "provider=openai") == ["gpt-4-mini"]
+
+
+def test_provider_filter_is_case_insensitive_only_when_one_provider_matches() -> None:
+    assert names(catalogue(), "provider=META") == ["Llama 3 70B"]
+    assert names(catalogue(), f"provider={key('Meta')}") == ["Llama 3 70B"]
+    with pytest.raises(BadRequest) as caught:
+        catalogue().search(parse_list_query("provider=OPENAI"))
+    assert (caught.value.parameter, caught.value.code) == ("provider", "ambiguous_provider")
+    assert "'OpenAI'" in caught.value.message and "'openai'" in caught.value.message
 
 
 def test_repeated_providers_are_a_union_in_published_order() -> None:
@@ -103,7 +115,7 @@ def test_min_context_excludes_models_without_a_context_window() -> None:
 
 
 def test_filters_combine() -> None:
-    assert names(catalogue(), "provider=openai&min_score=90&min_context=128000&q=gpt") == ["GPT-4o", "GPT-4"]
+    assert names(catalogue(), "provider=OpenAI&min_score=90&min_context=128000&q=gpt") == ["GPT-4o", "GPT-4"]
 
 
 def test_sort_by_name_both_directions() -> None:
@@ -147,7 +159,7 @@ def test_sort_by_release_date_puts_undated_models_last_by_name() -> None:
 
 
 def test_sort_applies_after_a_provider_filter() -> None:
-    assert names(catalogue(), "provider=openai&sort=model_name") == ["GPT-4", "GPT-4o", "gpt-4-mini"]
+    assert names(catalogue(), "provider=OpenAI&provider=openai&sort=model_name") == ["GPT-4", "GPT-4o", "gpt-4-mini"]
 
 
 def test_pages_follow_the_cursor_to_the_end() -> None:
@@ -196,7 +208,7 @@ def test_malformed_cursor_is_a_400_naming_cursor(cursor: str) -> None:
 
 def test_cursor_for_other_filters_is_rejected() -> None:
     cat = catalogue()
-    page = cat.search(parse_list_query("provider=openai&limit=1"))
+    page = cat.search(parse_list_query("provider=OpenAI&limit=1"))
     with pytest.raises(BadRequest) as caught:
         cat.search(parse_list_query(f"provider=meta&limit=1&cursor={page.next_cursor}"))
     assert (caught.value.parameter, caught.value.code) == ("cursor", "cursor_mismatch")
@@ -223,22 +235,36 @@ def test_cursor_is_rejected_when_the_data_changed_under_the_same_version() -> No
         changed.search(parse_list_query(f"limit=1&cursor={page.next_cursor}"))
 
 
-def test_lookup_exact_then_unique_case_insensitive() -> None:
+def test_lookup_exact_then_key_then_unique_case_insensitive_or_slug() -> None:
     cat = catalogue()
-    assert cat.models[cat.lookup("GPT-4")]["model_name"] == "GPT-4"  # type: ignore[index]
-    assert cat.models[cat.lookup("claude 3 opus")]["model_name"] == "Claude 3 Opus"  # type: ignore[index]
-    assert cat.lookup("nope") is None
+    assert (cat.lookup("GPT-4").name, cat.lookup("GPT-4").how) == ("GPT-4", "exact")
+    assert (cat.lookup(key("GPT-4")).name, cat.lookup(key("GPT-4")).how) == ("GPT-4", "key")
+    assert (cat.lookup("claude 3 opus").name, cat.lookup("claude 3 opus").how) == ("Claude 3 Opus", "case")
+    assert (cat.lookup("claude-3-opus").name, cat.lookup("claude-3-opus").how) == ("Claude 3 Opus", "slug")
+    assert cat.lookup("nope").name is None and not cat.lookup("nope").ambiguous
 
 
-def test_case_insensitive_lookup_refuses_ambiguity() -> None:
-    cat = catalogue(
-        [
-            {"model_name": "abc", "provider": "x", "score": 1.0},
-            {"model_name": "ABC", "provider": "x", "score": 2.0},
-        ]
-    )
-    assert cat.lookup("Abc") is None
-    assert cat.lookup("abc") is not None
+def test_loose_lookups_refuse_ambiguity_and_name_the_candidates() -> None:
+    cat = catalogue([{"model_name": n, "provider": "x", "score": 1.0} for n in ("abc", "ABC", "a.b.c", "Ä b c")])
+    assert cat.lookup("abc").name == "abc" and cat.lookup("ABC").name == "ABC"
+    assert cat.lookup("Abc").ambiguous and cat.lookup("Abc").candidates == ("ABC", "abc")
+    # Slug "a-b-c": `a.b.c` alone (`Ä b c` slugs to "b-c").
+    assert cat.lookup("a-b-c").name == "a.b.c"
+    assert cat.lookup("ä B C").name == "Ä b c"
+
+
+@pytest.mark.parametrize("names_", [
+    ("Twin A", "twin-a", "TWIN_A"),
+    ("Straße", "STRASSE", "strasse"),
+    ("Modèle", "Mode\u0300le", "modele"),
+    ("GPT 4", "gpt-4", "GPT_4", "gpt.4", "Gpt-4"),
+])
+def test_every_exact_name_and_key_finds_its_own_model(names_: tuple[str, ...]) -> None:
+    cat = catalogue([{"model_name": n, "provider": "x", "score": float(i)} for i, n in enumerate(names_)])
+    assert len({key(n) for n in names_}) == len(names_)
+    for name in names_:
+        assert cat.lookup(name).name == name
+        assert cat.lookup(key(name)).name == name
 
 
 def test_documents_are_the_bytes_the_publisher_writes() -> None:
@@ -262,9 +288,11 @@ def test_from_document_keeps_the_s3_bytes_and_refuses_non_snapshots() -> None:
             Catalogue.from_document(bad, SOURCE_S3)
 
 
-def test_providers_summary_counts_and_best_scores() -> None:
-    summary = {p["slug"]: p for p in catalogue().providers()}
-    assert summary["openai"]["count"] == 3 and summary["openai"]["best_score"] == 95.9
+def test_providers_summary_counts_and_best_scores_per_exact_name() -> None:
+    summary = {p["name"]: p for p in catalogue().providers()}
+    assert (summary["OpenAI"]["count"], summary["OpenAI"]["best_score"]) == (2, 95.9)
+    assert (summary["openai"]["count"], summary["openai"]["best_score"]) == (1, 80.0)
+    assert (summary["OpenAI"]["slug"], summary["openai"]["slug"]) == (key("OpenAI"), "openai")
 
 
 record_strategy = st.fixed_dictionaries(
@@ -310,10 +338,15 @@ def test_pages_concatenate_to_the_full_filtered_sorted_list(
         params.append(f"min_context={min_context}")
     base = "&".join(params)
 
+    resolution = Directory({r["provider"] for r in records}).resolve(provider) if provider else None
+    if resolution is not None and resolution.ambiguous:
+        with pytest.raises(BadRequest):
+            cat.search(parse_list_query(base))
+        return
     expected = [
         r
         for r in records
-        if (provider is None or r["provider"].lower() == provider.lower())
+        if (resolution is None or r["provider"] == resolution.name)
         and (min_score is None or r["score"] >= min_score)
         and (min_context is None or r.get("context_window", 0) >= min_context)
     ]

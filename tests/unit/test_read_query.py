@@ -11,6 +11,7 @@ from publisher.read.query import (
     MAX_PROVIDERS,
     MAX_QUERY_STRING,
     ListQuery,
+    min_version,
     parse_list_query,
     parse_pairs,
     reject_parameters,
@@ -27,14 +28,15 @@ def test_empty_query_is_the_default_page_in_published_order() -> None:
     assert parse_list_query("") == ListQuery(limit=DEFAULT_LIMIT)
 
 
-def test_provider_is_repeatable_case_insensitive_and_deduplicated() -> None:
-    query = parse_list_query("provider=OpenAI&provider=anthropic&provider=openai")
-    assert query.providers == ("anthropic", "openai")
+def test_provider_is_repeatable_exact_and_deduplicated() -> None:
+    # Resolving names (exact, or one case-insensitive match) is the catalogue's job, not the parser's.
+    query = parse_list_query("provider=OpenAI&provider=anthropic&provider=openai&provider=OpenAI")
+    assert query.providers == ("OpenAI", "anthropic", "openai")
 
 
 def test_provider_keeps_commas_inside_a_value() -> None:
     # API Gateway's joined dict would read this as two providers; the raw query string does not.
-    assert parse_list_query("provider=Acme%2C%20Inc").providers == ("acme, inc",)
+    assert parse_list_query("provider=Acme%2C%20Inc").providers == ("Acme, Inc",)
 
 
 def test_plus_and_percent_encoding_decode_like_a_form() -> None:
@@ -172,15 +174,29 @@ def test_empty_pieces_are_ignored() -> None:
     assert parse_pairs("&&q=a&") == [("q", "a")]
 
 
-def test_routes_without_parameters_refuse_any() -> None:
-    reject_parameters("")
+def test_routes_without_parameters_refuse_any_but_min_version() -> None:
+    assert reject_parameters("") is None
+    assert reject_parameters("min_version=42") == 42
     with pytest.raises(BadRequest) as caught:
         reject_parameters("verbose=1")
     assert caught.value.parameter == "verbose"
 
 
+@pytest.mark.parametrize("raw", ["min_version=-1", "min_version=x", "min_version=1&min_version=2",
+                                 "min_version=1234567890123", "min_version="])
+def test_min_version_is_one_whole_number(raw: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        min_version(raw)
+    assert caught.value.parameter == "min_version"
+
+
+def test_min_version_is_a_list_parameter_outside_the_cursor_fingerprint() -> None:
+    assert min_version("provider=Meta&min_version=7") == 7
+    assert parse_list_query("provider=Meta&min_version=7") == parse_list_query("provider=Meta")
+
+
 def test_fingerprint_ignores_page_size_and_cursor_but_not_filters() -> None:
     a = parse_list_query("provider=OpenAI&limit=5")
-    b = parse_list_query("provider=openai&limit=50&cursor=xyz")
+    b = parse_list_query("provider=OpenAI&limit=50&cursor=xyz")
     c = parse_list_query("provider=Meta&limit=5")
     assert a.fingerprint_source() == b.fingerprint_source() != c.fingerprint_source()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -27,13 +28,24 @@ def client_error(code: str, operation: str = "GetObject") -> ClientError:
 
 
 class FakeS3:
+    """S3 as the read role sees it: objects with snapshot-version metadata, in a versioned bucket."""
+
     def __init__(self) -> None:
-        self.objects: dict[str, tuple[bytes, str]] = {}
+        self.objects: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+        self.versions: dict[str, list[tuple[str, int, dict[str, str]]]] = {}
         self.calls: list[dict[str, Any]] = []
         self.fail: BaseException | None = None
+        self._tick = 0
 
-    def put(self, key: str, body: bytes) -> None:
-        self.objects[key] = (body, f'"etag-{len(self.calls)}-{len(body)}-{hash(body) & 0xFFFF}"')
+    def put(self, key: str, body: bytes, version: int | None = None) -> None:
+        self._tick += 1
+        metadata = {"snapshot-version": str(version)} if version is not None else {}
+        self.objects[key] = (body, f'"etag-{len(self.calls)}-{len(body)}-{hash(body) & 0xFFFF}"', metadata)
+        self.versions.setdefault(key, []).append((f"v{self._tick}", self._tick, metadata))
+
+    def delete(self, key: str) -> None:
+        """A delete in a versioned bucket: the key is gone, its versions stay."""
+        del self.objects[key]
 
     def get_object(self, **kwargs: Any) -> dict[str, Any]:
         self.calls.append(kwargs)
@@ -41,10 +53,31 @@ class FakeS3:
             raise self.fail
         if kwargs["Key"] not in self.objects:
             raise client_error("NoSuchKey")
-        body, etag = self.objects[kwargs["Key"]]
+        body, etag, _ = self.objects[kwargs["Key"]]
         if kwargs.get("IfNoneMatch") == etag:
             raise client_error("304")
         return {"Body": io.BytesIO(body), "ETag": etag}
+
+    def head_object(self, **kwargs: Any) -> dict[str, Any]:
+        if self.fail is not None:
+            raise self.fail
+        if "VersionId" in kwargs:
+            for version_id, _, metadata in self.versions.get(kwargs["Key"], []):
+                if version_id == kwargs["VersionId"]:
+                    return {"Metadata": metadata}
+            raise client_error("404", "HeadObject")
+        if kwargs["Key"] not in self.objects:
+            raise client_error("404", "HeadObject")
+        return {"Metadata": self.objects[kwargs["Key"]][2]}
+
+    def list_object_versions(self, **kwargs: Any) -> dict[str, Any]:
+        if self.fail is not None:
+            raise self.fail
+        return {"Versions": [
+            {"Key": key, "VersionId": version_id, "LastModified": datetime.fromtimestamp(tick, UTC)}
+            for key, versions in self.versions.items() if key.startswith(kwargs["Prefix"])
+            for version_id, tick, _ in versions
+        ]}
 
 
 class FakeDynamoDB:
@@ -192,17 +225,76 @@ def test_invalid_items_are_skipped_and_logged_with_key_and_reason(
     assert any(name == "NoProvider" and "provider" in reason for name, reason in skipped)
 
 
-def test_the_scanned_document_keeps_the_last_seen_version(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+def test_the_scanned_document_keeps_the_last_seen_version_and_says_it_is_a_fallback(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
     s3, ddb, clock = parts
     s3.put("llms.json", snapshot(7))
     source = make(s3, ddb, clock)
     from_s3 = source.current()
-    del s3.objects["llms.json"]
+    s3.delete("llms.json")
     clock.now += 5
     scanned = source.current()
     assert (scanned.source, scanned.version) == (SOURCE_DYNAMODB, 7)
-    # Same data, same version and time: the failover serves the very bytes S3 held.
-    assert scanned.document_bytes() == from_s3.document_bytes()
+    document = json.loads(scanned.document_bytes())
+    assert document["fallback"]["source"] == "dynamodb" and document["fallback"]["reason"] == "snapshot_missing"
+    assert document["models"] == json.loads(from_s3.document_bytes())["models"]
+
+
+def publish(s3: FakeS3, versions: range) -> None:
+    """What the publisher leaves in the bucket: llms then llms.json, each with its version metadata."""
+    for version in versions:
+        s3.put("llms", b"[]", version)
+        s3.put("llms.json", snapshot(version), version)
+
+
+def test_a_cold_instance_with_llms_json_deleted_labels_the_scan_with_the_published_version(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    publish(s3, range(1, 6))
+    s3.delete("llms.json")
+    scanned = make(s3, ddb, clock).current()
+    assert (scanned.source, scanned.version) == (SOURCE_DYNAMODB, 5)
+    assert scanned.fallback is not None
+
+
+def test_with_both_lists_deleted_the_version_comes_from_the_deleted_objects_versions(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    publish(s3, range(1, 42))
+    s3.delete("llms.json")
+    s3.delete("llms")
+    assert make(s3, ddb, clock).current().version == 41
+
+
+def test_a_fallback_that_can_find_no_version_says_null_never_zero(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    s3.fail = client_error("503")
+    scanned = make(s3, ddb, clock).current()
+    assert scanned.version is None
+    document = json.loads(scanned.document_bytes())
+    assert document["version"] is None and document["fallback"]["reason"] == "snapshot_unreadable"
+
+
+def test_an_s3_outage_keeps_the_version_this_instance_saw(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    publish(s3, range(1, 10))
+    source = make(s3, ddb, clock)
+    assert source.current().version == 9
+    s3.fail = client_error("503")
+    clock.now += 5
+    assert (source.current().source, source.current().version) == (SOURCE_DYNAMODB, 9)
+
+
+def test_min_version_forces_a_revalidation_of_an_older_copy(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    publish(s3, range(1, 3))
+    source = make(s3, ddb, clock)
+    assert source.current().version == 2
+    publish(s3, range(3, 4))
+    clock.now += 0.2
+    assert source.current().version == 2
+    assert source.current(min_version=3).version == 3
 
 
 def test_no_data_at_all_is_unavailable(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
@@ -239,27 +331,76 @@ def test_failover_routes_revalidate_an_s3_copy_at_once(parts: tuple[FakeS3, Fake
     assert source.current(prefer_fresh_s3=True).source == SOURCE_DYNAMODB
 
 
-def test_forced_refresh_is_rate_limited(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+def test_a_forced_refresh_always_looks_at_s3_again(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    # A name not found may have been published a moment ago: no rate limit may hide it.
     s3, ddb, clock = parts
     s3.put("llms.json", snapshot(1))
     source = make(s3, ddb, clock)
     source.current()
-    source.current(force=True)
+    source.current()
     assert len(s3.calls) == 1
-    clock.now += 0.5
     source.current(force=True)
-    assert len(s3.calls) == 2
+    source.current(force=True)
+    assert len(s3.calls) == 3
 
 
-def test_history_reads_the_object_or_none(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+def test_concurrent_forced_refreshes_share_one_look_begun_after_they_arrived(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    import threading
+
+    s3, ddb, clock = parts
+    s3.put("llms.json", snapshot(1))
+    source = make(s3, ddb, clock)
+    source.current()
+    gate, entered = threading.Event(), threading.Event()
+    original = s3.get_object
+
+    def slow_get(**kwargs: Any) -> dict[str, Any]:
+        entered.set()
+        gate.wait(5)
+        return original(**kwargs)
+
+    class CountingLock:
+        """The source's lock, counting the threads that queue for it."""
+
+        def __init__(self, lock: Any) -> None:
+            self.lock, self.queued = lock, threading.Semaphore(0)
+
+        def acquire(self, blocking: bool = True) -> bool:
+            self.queued.release()
+            return bool(self.lock.acquire(blocking))
+
+        def release(self) -> None:
+            self.lock.release()
+
+    lock = CountingLock(source._lock)
+    source._lock = lock  # type: ignore[assignment]
+    s3.get_object = slow_get  # type: ignore[method-assign]
+    first = threading.Thread(target=source.current, kwargs={"force": True})
+    first.start()
+    entered.wait(5)
+    assert lock.queued.acquire(timeout=5)
+    # Three more arrive while that look runs: it began before them, so they need a new one, and share it.
+    waiting = [threading.Thread(target=source.current, kwargs={"force": True}) for _ in range(3)]
+    for thread in waiting:
+        thread.start()
+    for _ in waiting:
+        assert lock.queued.acquire(timeout=5)
+    gate.set()
+    for thread in [first, *waiting]:
+        thread.join(5)
+    assert len(s3.calls) == 3  # the first load, the first forced look, one shared by the three
+
+
+def test_object_bytes_reads_the_object_or_none(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
     s3, ddb, clock = parts
     s3.put("history/gpt-4.json", b'{"events":[]}')
     source = make(s3, ddb, clock)
-    assert source.history("gpt-4") == b'{"events":[]}'
-    assert source.history("nope") is None
+    assert source.object_bytes("history/gpt-4.json") == b'{"events":[]}'
+    assert source.object_bytes("history/nope.json") is None
     s3.fail = client_error("500")
     with pytest.raises(Unavailable):
-        source.history("gpt-4")
+        source.object_bytes("history/gpt-4.json")
 
 
 def test_age_is_since_generated_at_for_s3_and_since_the_scan_for_dynamodb(
@@ -272,3 +413,30 @@ def test_age_is_since_generated_at_for_s3_and_since_the_scan_for_dynamodb(
     assert age_seconds(catalogue, None, now) == 60
     scanned = make(FakeS3(), ddb, clock).current()
     assert age_seconds(scanned, datetime(2026, 1, 1, 0, 0, 30, tzinfo=UTC), now) == 30
+
+
+def test_a_fallback_scan_is_kept_for_a_while_but_s3_is_tried_at_every_revalidation(
+        parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    source = make(s3, ddb, clock, revalidate=0.25)
+    assert source.current().source == SOURCE_DYNAMODB
+    for _ in range(8):
+        clock.now += 0.5
+        source.current()
+    assert ddb.scans == 1 and len(s3.calls) == 9
+    clock.now += 1.5
+    source.current()
+    assert ddb.scans == 2
+    publish(s3, range(1, 3))
+    clock.now += 0.5
+    assert (source.current().source, source.current().version) == (SOURCE_S3, 2)
+
+
+def test_while_s3_fails_the_fallback_does_not_ask_it_for_versions(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+    s3, ddb, clock = parts
+    asked: list[str] = []
+    s3.head_object = lambda **kw: asked.append("head")  # type: ignore[method-assign,assignment,return-value]
+    s3.list_object_versions = lambda **kw: asked.append("list")  # type: ignore[method-assign,assignment,return-value]
+    s3.fail = client_error("503")
+    assert make(s3, ddb, clock).current().source == SOURCE_DYNAMODB
+    assert asked == []

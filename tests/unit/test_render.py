@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from publisher.config import JSON_CACHE_CONTROL, S_MAXAGE, STALE_IF_ERROR, STALE_WHILE_REVALIDATE
+from publisher.identity import provider_key
 from publisher.render import render_site
 
 
@@ -24,17 +25,22 @@ def _by_key(objects):
 def test_llms_json_follows_the_design_document() -> None:
     objects = _by_key(render_site(7, "2026-01-01T00:00:00Z", _models()))
     doc = json.loads(objects["llms.json"].body)
-    assert list(doc) == ["schema_version", "version", "generated_at", "count", "models"]
+    assert list(doc) == ["$schema", "schema_version", "version", "generated_at", "count", "models"]
     assert doc["schema_version"] == 1 and doc["version"] == 7 and doc["count"] == 3
+    assert doc["$schema"] == "/schemas/catalogue.schema.json" and "schemas/catalogue.schema.json" in objects
     assert [m["model_name"] for m in doc["models"]] == ["Claude 3 Opus", "GPT-4", "<img src=x onerror=alert(1)>"]
     assert json.loads(objects["llms"].body) == doc["models"]
 
 
-def test_provider_documents_group_models_by_slug() -> None:
-    objects = _by_key(render_site(1, "2026-01-01T00:00:00Z", _models()))
-    openai = json.loads(objects["providers/openai.json"].body)
+def test_provider_documents_group_models_by_exact_provider_name_under_its_key() -> None:
+    models = {**_models(), "o1": {"model_name": "o1", "provider": "openai", "score": 90.0}}
+    objects = _by_key(render_site(1, "2026-01-01T00:00:00Z", models))
+    openai = json.loads(objects[provider_key("OpenAI")].body)
     assert openai["provider"] == "OpenAI" and openai["count"] == 1 and openai["models"][0]["model_name"] == "GPT-4"
-    assert "providers/open-ai.json" in objects
+    assert openai["slug"] == provider_key("OpenAI")[len("providers/"):-len(".json")]
+    lower = json.loads(objects["providers/openai.json"].body)
+    assert lower["provider"] == "openai" and [m["model_name"] for m in lower["models"]] == ["o1"]
+    assert provider_key("Open&AI") in objects
 
 
 def directives(cache_control: str) -> dict[str, str | None]:
@@ -62,7 +68,9 @@ def test_every_object_carries_exactly_the_cache_directives_of_its_kind() -> None
         else:
             assert directives(obj.cache_control) == DOCUMENT_CACHE, obj.key
             kinds["document"] += 1
-        if obj.key.endswith(".json") or obj.key == "llms":
+        if obj.key.startswith("schemas/"):
+            assert obj.content_type.startswith("application/schema+json")
+        elif obj.key.endswith(".json") or obj.key == "llms":
             assert obj.content_type.startswith("application/json")
     assert kinds["document"] >= 4 and kinds["asset"] >= 2
     assert (S_MAXAGE, STALE_WHILE_REVALIDATE, STALE_IF_ERROR) == (10, 20, 86400)

@@ -81,3 +81,34 @@ def test_state_round_trips_through_bytes() -> None:
     commit(state, applied, NOW)
     assert State.from_bytes(state.to_bytes()) == state
     assert state.to_bytes() == State.from_bytes(state.to_bytes()).to_bytes()
+
+
+def colliding_names(count: int = 2) -> list[str]:
+    """Names with one slug whose keys collide once the hash is cut to one hex digit."""
+    from publisher import identity
+
+    by_key: dict[str, list[str]] = {}
+    for i in range(200):
+        name = f"Twin{'_' * (i % 7 + 1)}A{' ' * (i // 7)}"
+        by_key.setdefault(identity.key(name), []).append(name)
+    return next(names for names in by_key.values() if len(names) >= count)[:count]
+
+
+def test_a_name_whose_key_would_collide_with_a_published_one_is_refused_not_merged(monkeypatch) -> None:
+    from publisher import identity
+
+    monkeypatch.setattr(identity, "KEY_HASH_CHARS", 1)
+    first, second = colliding_names()
+    assert identity.key(first) == identity.key(second) and first != second
+    state = State()
+    at = "2026-01-01T00:00:00Z"
+    applied, rejected = apply_changes(state, [
+        StreamChange(first, "1", "INSERT", {"model_name": first, "provider": "P", "score": 1}, at),
+        StreamChange(second, "2", "INSERT", {"model_name": second, "provider": "P", "score": 2}, at),
+    ])
+    assert set(state.models) == {first} and [c.key for c in applied] == [first]
+    assert [r.key for r in rejected] == [second] and "shares its key" in rejected[0].reason
+    # A rebuild keeps the published name and refuses the newcomer in the same way.
+    items = [{"model_name": n, "provider": "P", "score": 1} for n in (second, first)]
+    _, refused = reconcile(state, items, "2026-01-02T00:00:00Z")
+    assert set(state.models) == {first} and [r.key for r in refused] == [second]

@@ -1,0 +1,112 @@
+"""Each model's change history: one object per exact model name (identity.history_key), merged by event id."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any
+
+from publisher import identity, schemas
+from publisher.identity import history_key
+from publisher.model import FIELDS
+from publisher.render import SCHEMA_VERSION, Prior, SiteObject, json_object
+from publisher.store import SiteStore
+
+log = logging.getLogger(__name__)
+HISTORY_WORKERS = 16
+# The fields whose changes become events, in the published field order. `benchmarks` and
+# `updated_at` are left out on purpose: updated_at moves on every write and would flood the feed.
+TRACKED = tuple(f for f in FIELDS if f in {"score", "version", "context_window", "provider", "release_date"})
+_RANK = {None: -1, **{f: i for i, f in enumerate(TRACKED)}}
+
+
+EVENT_KEYS = ("id", "version", "at", "kind", "model_name", "slug", "field", "old", "new", "sequence")
+
+
+def canonical(event: dict[str, Any]) -> dict[str, Any]:
+    """An event with its keys in the published order: the state stores JSON with sorted keys, and
+    the objects must be byte-identical whether rendered from a fresh or a reloaded state."""
+    out = {key: event.get(key) for key in EVENT_KEYS}
+    # The model's key as it is now: events recorded under an older layout carry their old slug.
+    out["slug"] = identity.key(out["model_name"])
+    for side in ("old", "new"):
+        if isinstance(out[side], dict):
+            out[side] = {f: out[side][f] for f in TRACKED if f in out[side]}
+    return out
+
+
+def order_key(event: dict[str, Any]) -> tuple[int, int, int, str]:
+    """Chronological order of one model's events: version, then stream sequence, then field."""
+    return (event["version"], int(event["sequence"] or 0), _RANK.get(event["field"], -1), event["id"])
+
+
+def merge_history(model_name: str, existing: dict[str, Any] | None, events: Iterable[dict[str, Any]],
+                  limit: int) -> dict[str, Any]:
+    """Merge one model's events into its history document by event id, newest first, at most `limit`.
+
+    Only events of `model_name` itself are kept, whatever the existing document holds: a history
+    never mixes two models (documents written before names had unique keys may).
+    """
+    known: dict[str, dict[str, Any]] = {}
+    for event in [*(existing or {}).get("events", []), *events]:
+        if event.get("model_name") == model_name:
+            known.setdefault(event["id"], event)
+    kept = sorted(known.values(), key=order_key, reverse=True)[:limit]
+    return {
+        "$schema": schemas.schema_url("History"),
+        "schema_version": SCHEMA_VERSION,
+        "model_name": model_name,
+        "slug": identity.key(model_name),
+        "version": max((e["version"] for e in kept), default=0),
+        "count": len(kept),
+        "events": [canonical(event) for event in kept],
+    }
+
+
+def history_objects(events: list[dict[str, Any]], store: SiteStore, limit: int) -> list[SiteObject]:
+    """Read-modify-write of each touched model's history; only those that gain events are returned.
+
+    An object of the layout before unique keys may hold other models' events too: those move to
+    their own models' objects in the same write, so no event is ever dropped.
+    """
+    by_name: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_name.setdefault(event["model_name"], []).append(event)
+    read: dict[str, tuple[bytes | None, Prior]] = {}
+    pending = sorted(by_name, key=history_key)
+    while pending:
+        with ThreadPoolExecutor(max_workers=min(HISTORY_WORKERS, len(pending))) as pool:
+            found = list(pool.map(store.get_with_prior, map(history_key, pending)))
+        discovered: set[str] = set()
+        for name, (body, prior) in zip(pending, found, strict=True):
+            read[name] = (body, prior)
+            for event in (_parse(history_key(name), body) or {}).get("events", []):
+                other = event.get("model_name") if isinstance(event, dict) else None
+                if isinstance(other, str) and other != name and "id" in event:
+                    by_name.setdefault(other, []).append(event)
+                    if other not in read:
+                        discovered.add(other)
+        pending = sorted(discovered, key=history_key)
+    objects = []
+    for name in sorted(by_name, key=history_key):
+        key = history_key(name)
+        body, prior = read[name]
+        doc = merge_history(name, _parse(key, body), by_name[name], limit)
+        obj = replace(json_object(key, doc), prior=prior)
+        if obj.body != body:
+            objects.append(obj)
+    return objects
+
+
+def _parse(key: str, body: bytes | None) -> dict[str, Any] | None:
+    if body is None:
+        return None
+    try:
+        document = json.loads(body)
+    except ValueError:
+        log.warning("history object %s is not JSON; rewriting it from the pending events", key)
+        return None
+    return document if isinstance(document, dict) else None

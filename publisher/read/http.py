@@ -1,0 +1,99 @@
+"""HTTP semantics of the read API over plain values: requests, answers, ETags, 304s, caching, CORS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from publisher import edge_contract
+from publisher.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
+from publisher.read.catalogue import Catalogue
+from publisher.read.errors import ApiError, MethodNotAllowed
+from publisher.render import JSON_TYPE
+
+ALLOWED_METHODS = edge_contract.methods()
+CLIENT_ERROR_CACHE_CONTROL = "public, max-age=5, s-maxage=5"
+NO_STORE = "no-store"
+BASE_HEADERS = {"Content-Type": JSON_TYPE, **edge_contract.cors_headers(), "X-Content-Type-Options": "nosniff"}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str  # as received, still percent-encoded
+    raw_query: str = ""
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str]
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A 200 body with its ETag, computed once per snapshot and query."""
+
+    body: bytes
+    etag: str
+
+
+def rendered(body: bytes) -> Rendered:
+    # MD5 like S3's ETag for the same bytes, so a failover answer revalidates against the S3 copy.
+    return Rendered(body, f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"')
+
+
+def etag_matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    bare = etag.removeprefix("W/")
+    return any(candidate.strip().removeprefix("W/") == bare for candidate in header.split(","))
+
+
+def error_response(error: ApiError, method: str = "GET") -> Response:
+    cache = CLIENT_ERROR_CACHE_CONTROL if error.cacheable and error.status < 500 else NO_STORE
+    headers = {**BASE_HEADERS, "Cache-Control": cache}
+    if isinstance(error, MethodNotAllowed):
+        headers["Allow"] = ", ".join(ALLOWED_METHODS)
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    body = json.dumps(error.document(), ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(error.status, b"" if method == "HEAD" else body, headers)
+
+
+def internal_error() -> Response:
+    return error_response(_Internal("internal_error", "the server could not answer; try again"))
+
+
+class _Internal(ApiError):
+    status = 500
+
+
+def preflight() -> Response:
+    """A CORS preflight: the same for every route, so it touches no data."""
+    headers = {**edge_contract.preflight_headers(), "Allow": ", ".join(ALLOWED_METHODS),
+               "Cache-Control": PREFLIGHT_CACHE_CONTROL}
+    return Response(204, b"", headers)
+
+
+def ok(request: Request, content: Rendered, catalogue: Catalogue | None,
+       cache_control: str = API_CACHE_CONTROL, extra: dict[str, str] | None = None) -> Response:
+    headers = {**BASE_HEADERS, "Cache-Control": cache_control, "ETag": content.etag, **(extra or {})}
+    source = None
+    if catalogue is not None:
+        source = catalogue.source
+        headers["X-Snapshot-Source"] = catalogue.source
+        if catalogue.version is not None:
+            headers["X-Snapshot-Version"] = str(catalogue.version)
+    if etag_matches(request.headers.get("if-none-match"), content.etag):
+        del headers["Content-Type"]
+        return Response(304, b"", headers, source)
+    return Response(200, b"" if request.method == "HEAD" else content.body, headers, source)
