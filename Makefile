@@ -17,8 +17,8 @@ ifneq ($(wildcard $(TF_MIRROR)),)
 export TF_CLI_CONFIG_FILE := $(TF_RC)
 endif
 
-.PHONY: help venv run test test-fast lint bench loadtest cost package lock infra-local plan deploy clean tf-config \
-	checkov-venv tf-test
+.PHONY: help venv run canary test test-fast lint bench loadtest cost package lock infra-local plan deploy clean tf-config \
+	checkov-venv tf-test slo-config
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ tf-config:
 run: $(STAMP) ## Start the whole stack locally (emulator :4566, edge :8000); Ctrl-C stops it
 	$(PYTHON) -m publisher run --edge-port $(EDGE_PORT) --emulator-port $(EMULATOR_PORT) $(ARGS)
 
+canary: $(STAMP) ## One canary run against `make run` (EDGE_PORT/EMULATOR_PORT): prints write-to-edge freshness
+	$(PYTHON) -m publisher canary --edge http://127.0.0.1:$(EDGE_PORT) --endpoint http://127.0.0.1:$(EMULATOR_PORT) $(ARGS)
+
 test: $(STAMP) tf-config checkov-venv ## Set everything up and run every test tier (and ruff)
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 	$(PYTHON) -m pytest $(ARGS)
@@ -53,13 +56,15 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, cost inputs
+bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, page size, cost inputs
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_batches.py $(ARGS)
 	$(PYTHON) benchmarks/bench_bulk.py
 	$(PYTHON) benchmarks/bench_freshness.py
 	$(PYTHON) benchmarks/bench_read.py $(ARGS)
 	$(PYTHON) benchmarks/bench_read_memory.py
+	$(PYTHON) benchmarks/bench_cold_start.py
+	$(PYTHON) benchmarks/bench_page.py
 	$(PYTHON) benchmarks/bench_cost_inputs.py
 
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
@@ -67,6 +72,9 @@ loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while 
 
 cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
 	@$(PYTHON) scripts/cost_model.py $(ARGS)
+
+slo-config: $(STAMP) ## Write infra/slo.json (burn-rate thresholds, canary contract) from publisher/slo.py
+	$(PYTHON) scripts/slo_config.py
 
 UV_LOCK := $(VENV)/bin/uv pip compile --generate-hashes --no-header --quiet
 lock: $(STAMP) ## Rewrite the hash locks in requirements/ from pyproject.toml and requirements/*.in (needs PyPI)

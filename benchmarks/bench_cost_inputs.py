@@ -7,6 +7,8 @@
 - The custom metrics a normal month emits: the EMF documents the handlers print for a stream
   publish, a reconcile and reads served from the snapshot (anomaly metrics are sent only when they
   fire and so are absent here), and the bytes of the read handler's log line per request.
+- The freshness canary's share: S3 requests of the publish a heartbeat alone causes, and the
+  metrics and EMF bytes of a passing canary run.
 
 Writes benchmarks/results/cost_inputs.json, which scripts/cost_model.py reads.
 """
@@ -93,6 +95,7 @@ def publish_requests_and_metrics() -> dict[str, Any]:
             publish.handler({"action": "rebuild"}, context)
             publish.handler(_single_write_event(sequence="000000000000000000400"), context)
         stream = counted(_single_write_event())
+        heartbeat = counted(_heartbeat_event())
         records: list[logging.LogRecord] = []
         capture = logging.Handler()
         capture.emit = records.append  # type: ignore[method-assign]
@@ -109,6 +112,7 @@ def publish_requests_and_metrics() -> dict[str, Any]:
                       for m in json.loads(line)["_aws"]["CloudWatchMetrics"]
                       for name in m["Metrics"] for d in m["Dimensions"]})
     return {"s3_requests_per_stream_publish": stream, "s3_requests_per_reconcile": reconcile,
+            "s3_requests_per_heartbeat": heartbeat, **canary_run_metrics(),
             "custom_metrics_normal_month": metrics,
             "read_log_bytes_per_request": round(sum(map(len, requests_logged)) / max(1, len(requests_logged)))}
 
@@ -129,6 +133,29 @@ def _single_write_event(sequence: str = "000000000000000000500") -> dict[str, An
     record["dynamodb"]["SequenceNumber"] = sequence
     record["dynamodb"]["NewImage"]["score"] = {"N": "91.5" if sequence.endswith("500") else "92.5"}
     return {"Records": [record]}
+
+
+def _heartbeat_event() -> dict[str, Any]:
+    from publisher.heartbeat import HEARTBEAT_KEY, heartbeat_item
+
+    item = heartbeat_item("bench", "2026-11-28T00:00:00.000Z", 7)
+    body = {"ApproximateCreationDateTime": 1764288000.0, "SequenceNumber": "000000000000000000600",
+            "Keys": {"model_name": {"S": HEARTBEAT_KEY}}, "NewImage": item}
+    return {"Records": [{"eventID": "hb", "eventName": "MODIFY", "eventSource": "aws:dynamodb", "dynamodb": body}]}
+
+
+def canary_run_metrics() -> dict[str, Any]:
+    """What one passing canary run sends: its custom metrics and the bytes of its EMF line."""
+    from publisher.canary.handler import metrics_document
+    from publisher.canary.probe import Check, ProbeResult
+
+    result = ProbeResult("0123456789abcdef", "2026-11-28T00:00:00.000Z", 10.5, 7,
+                         [Check(name, True, "ok") for name in ("snapshot", "api-health", "freshness", "versions")])
+    document = metrics_document(result, 120)
+    names = [f"{m['Namespace']}/{n['Name']}:{'+'.join(sorted(d))}" for m in document["_aws"]["CloudWatchMetrics"]
+             for n in m["Metrics"] for d in m["Dimensions"]]
+    return {"canary_custom_metrics_normal_month": sorted(names),
+            "canary_emf_bytes_per_run": len(json.dumps(document, separators=(",", ":"))) + 1}
 
 
 def main() -> int:

@@ -5,7 +5,9 @@ Starts the local stack (as `make run` does, on free ports) and makes 20 writes o
 ones add a new model (the API answers 404 until it sees it), odd ones change the score of the
 model just added. After each write one loop polls, in turn, /llms.json, /api/llms/{name} and
 /api/llms?provider=..., and notes when each first shows the write. Targets: the edge within 2 s of
-the write; the API within 0.5 s of /llms.json showing it.
+the write; the API within 0.5 s of /llms.json showing it. Then runs the freshness canary 10 times
+against the same stack (a heartbeat written through the table until /health.json at the edge shows
+it, polled every 0.5 s as `make canary` does).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from common import merge_results, percentile, save  # noqa: E402
 from publisher.local.trigger_settings import trigger_settings  # noqa: E402
 
 WRITES = 20
+CANARY_RUNS = 10
 PROVIDER = "Freshness Bench"
 TIMEOUT_S = 30
 PATHS = ("llms.json", "api lookup", "api filter")
@@ -91,6 +94,16 @@ def main() -> int:
                 for path in gaps:
                     # Negative: the API showed it before the edge's (cached) llms.json did.
                     gaps[path].append(first[path] - first["llms.json"])
+            from publisher.canary.handler import url_fetch
+            from publisher.canary.probe import Probe, ProbeSettings
+
+            canary = []
+            for _ in range(CANARY_RUNS):
+                result = Probe(ProbeSettings(), url_fetch(stack.edge),
+                               lambda item: ddb.put_item(TableName="llm_scores", Item=item)).run()
+                if not result.ok or result.freshness is None:
+                    raise SystemExit(f"canary failed: {result.failures}")
+                canary.append(result.freshness)
         finally:
             stack.stop()
 
@@ -105,8 +118,11 @@ def main() -> int:
     window = trigger_settings().window_seconds
     print(f"  (trigger batching window {window:g} s as in infra/variables.tf, edge cache 0.5 s, read API "
           "revalidation 0.25 s; a name the API does not know yet makes it look at S3 again)")
+    print(f"canary over {CANARY_RUNS} runs: median {statistics.median(canary):.2f} s, worst {max(canary):.2f} s "
+          f"(SLO 60 s; polled every {ProbeSettings().poll_interval} s)")
     edge = stats(seen["llms.json"])
     save("freshness", {
+        "canary": {"runs": CANARY_RUNS, **stats(canary), "all_s": canary},
         "writes": WRITES,
         "paths": {path: {**stats(values), "all_s": values} for path, values in seen.items()},
         "api_after_edge": {path: {**stats(values), "all_s": values} for path, values in gaps.items()},

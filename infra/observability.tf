@@ -93,25 +93,6 @@ resource "aws_cloudwatch_metric_alarm" "publisher_dlq" {
   ok_actions          = [aws_sns_topic.alarms.arn]
 }
 
-# Staleness from the publisher's own EMF metric: seconds from a record's creation in the stream
-# to the snapshot that contains it being written. Maximum, because one stale model is stale.
-resource "aws_cloudwatch_metric_alarm" "snapshot_staleness" {
-  alarm_name          = "${local.alarm_prefix}-snapshot-staleness"
-  alarm_description   = "Published snapshot lags the table by more than ${var.staleness_alarm_seconds} s."
-  namespace           = local.emf_namespace
-  metric_name         = "PublishLagSeconds"
-  dimensions          = { service = "publisher" }
-  statistic           = "Maximum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.staleness_alarm_seconds
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
 # The publisher reports a batch whose S3 writes failed as batch item failures (so the trigger
 # retries it) instead of raising, which keeps it out of Lambda's Errors metric: count it here.
 resource "aws_cloudwatch_metric_alarm" "publish_failures" {
@@ -132,27 +113,12 @@ resource "aws_cloudwatch_metric_alarm" "publish_failures" {
 }
 
 # --- read API ----------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "read_errors" {
-  alarm_name          = "${local.alarm_prefix}-read-errors"
-  alarm_description   = "The read API raised unhandled errors or timed out (bad input is a 4xx, not an error)."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.read.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.read_errors_alarm_threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
+# Its availability is an SLO with burn-rate alerts (slo.tf), which replaced the static error and
+# 5xx alarms; these two catch causes and latency, and open tickets.
 
 resource "aws_cloudwatch_metric_alarm" "read_throttles" {
   alarm_name          = "${local.alarm_prefix}-read-throttles"
-  alarm_description   = "The read API hit its reserved concurrency; raise var.read_reserved_concurrency or look for abuse."
+  alarm_description   = "TICKET: the read API hit its reserved concurrency; raise var.read_reserved_concurrency or look for abuse."
   namespace           = "AWS/Lambda"
   metric_name         = "Throttles"
   dimensions          = { FunctionName = aws_lambda_function.read.function_name }
@@ -163,13 +129,13 @@ resource "aws_cloudwatch_metric_alarm" "read_throttles" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
+  alarm_actions       = [aws_sns_topic.tickets.arn]
+  ok_actions          = [aws_sns_topic.tickets.arn]
 }
 
 resource "aws_cloudwatch_metric_alarm" "read_p99_duration" {
   alarm_name          = "${local.alarm_prefix}-read-p99-duration"
-  alarm_description   = "Read API p99 duration above ${var.read_p99_duration_alarm_ms} ms for 15 minutes."
+  alarm_description   = "TICKET: read API p99 duration above ${var.read_p99_duration_alarm_ms} ms for 15 minutes."
   namespace           = "AWS/Lambda"
   metric_name         = "Duration"
   dimensions          = { FunctionName = aws_lambda_function.read.function_name }
@@ -180,68 +146,90 @@ resource "aws_cloudwatch_metric_alarm" "read_p99_duration" {
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-resource "aws_cloudwatch_metric_alarm" "api_5xx" {
-  alarm_name          = "${local.alarm_prefix}-api-5xx"
-  alarm_description   = "The read API's function URL answered 5xx (function errors, timeouts, throttles) to CloudFront."
-  namespace           = "AWS/Lambda"
-  metric_name         = "Url5xxCount"
-  dimensions          = { FunctionName = aws_lambda_function.read.function_name }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = var.api_5xx_alarm_threshold
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [aws_sns_topic.alarms.arn]
-  ok_actions          = [aws_sns_topic.alarms.arn]
-}
-
-# --- edge --------------------------------------------------------------------------------------
-
-resource "aws_cloudwatch_metric_alarm" "cloudfront_5xx_rate" {
-  provider = aws.us_east_1
-
-  alarm_name          = "${local.alarm_prefix}-cloudfront-5xx-rate"
-  alarm_description   = "Readers see 5xx from CloudFront (both origins failing) above ${var.cloudfront_5xx_rate_alarm_percent}%."
-  namespace           = "AWS/CloudFront"
-  metric_name         = "5xxErrorRate"
-  dimensions          = { DistributionId = aws_cloudfront_distribution.this.id, Region = "Global" }
-  statistic           = "Average"
-  period              = 300
-  evaluation_periods  = 3
-  threshold           = var.cloudfront_5xx_rate_alarm_percent
-  comparison_operator = "GreaterThanThreshold"
-  treat_missing_data  = "notBreaching"
-  actions_enabled     = true
-  alarm_actions       = [local.edge_alarm_topic]
-  ok_actions          = [local.edge_alarm_topic]
+  alarm_actions       = [aws_sns_topic.tickets.arn]
+  ok_actions          = [aws_sns_topic.tickets.arn]
 }
 
 # --- dashboard ---------------------------------------------------------------------------------
+# Per SLO: its SLI, the error budget left over the SLO period, and the burn rate over the fast
+# tier's two windows against the tiers' thresholds, from the same queries as its alerts (slo.tf).
+# Then the causes: freshness as the canary sees it against the publisher's own lag, the publisher,
+# the read API, CloudFront, and every alert.
+
+locals {
+  slo_order = ["edge_availability", "api_availability", "freshness"]
+  # A dashboard metric row: namespace, name, dimension pairs, then its rendering options.
+  slo_metric_rows = {
+    for slo_name, source in local.slo_sources : slo_name => [
+      for id, metric in source.metrics : concat(
+        [metric.namespace, metric.name],
+        flatten([for key, value in metric.dimensions : [key, value]]),
+        [{ id = id, stat = metric.stat, visible = false }],
+      )
+    ]
+  }
+  slo_widgets = flatten([
+    for index, slo_name in local.slo_order : [
+      {
+        type = "metric", x = 0, y = index * 6, width = 8, height = 6
+        properties = {
+          title  = "${replace(slo_name, "_", " ")}: SLI (%), target ${local.slo.slos[slo_name].target_percent}%"
+          region = local.slo_sources[slo_name].region == "home" ? local.region : "us-east-1"
+          view   = "timeSeries", period = 300
+          metrics = concat(local.slo_metric_rows[slo_name], [
+            [{ expression = "100 * (1 - (${local.slo_sources[slo_name].ratio}))", label = "SLI", id = "sli" }],
+          ])
+          annotations = { horizontal = [{ label = "target", value = local.slo.slos[slo_name].target * 100 }] }
+        }
+      },
+      {
+        type = "metric", x = 8, y = index * 6, width = 8, height = 6
+        properties = {
+          title  = "${replace(slo_name, "_", " ")}: error budget left over the last ${local.slo.period_days} days (%)"
+          region = local.slo_sources[slo_name].region == "home" ? local.region : "us-east-1"
+          view   = "singleValue", start = "-P${local.slo.period_days}D", setPeriodToTimeRange = true
+          period = local.slo.period_days * 86400
+          metrics = concat(local.slo_metric_rows[slo_name], [
+            [{ expression = "100 * (1 - (${local.slo_sources[slo_name].ratio}) / ${local.slo.slos[slo_name].error_budget})", label = "budget left", id = "budget" }],
+          ])
+        }
+      },
+      {
+        type = "metric", x = 16, y = index * 6, width = 8, height = 6
+        properties = {
+          title  = "${replace(slo_name, "_", " ")}: burn rate (${local.slo.tiers.fast.short_window_label} points)"
+          region = local.slo_sources[slo_name].region == "home" ? local.region : "us-east-1"
+          view   = "timeSeries", period = local.slo.tiers.fast.short_window_seconds
+          metrics = concat(local.slo_metric_rows[slo_name], [
+            [{ expression = "(${local.slo_sources[slo_name].ratio}) / ${local.slo.slos[slo_name].error_budget}", label = "burn rate", id = "burn" }],
+          ])
+          annotations = { horizontal = [for tier_name, tier in local.slo.tiers : { label = "${tier_name} (${tier.severity})", value = tier.burn_rate }] }
+        }
+      },
+    ]
+  ])
+  cause_y = length(local.slo_order) * 6
+}
 
 resource "aws_cloudwatch_dashboard" "this" {
   dashboard_name = var.name
   dashboard_body = jsonencode({
-    widgets = [
+    widgets = concat(local.slo_widgets, [
       {
-        type = "metric", x = 0, y = 0, width = 12, height = 6
+        type = "metric", x = 0, y = local.cause_y, width = 12, height = 6
         properties = {
-          title  = "Snapshot freshness (s)", region = local.region, view = "timeSeries"
-          period = 60, stat = "Maximum"
+          title = "Freshness: the canary's write to edge (s) against the publisher's own lag", region = local.region
+          view  = "timeSeries", period = 60, stat = "Maximum"
           metrics = [
-            [local.emf_namespace, "PublishLagSeconds", "service", "publisher"],
+            [local.canary.namespace, local.canary.metrics.freshness, "service", local.canary.service, { label = "canary: write to edge" }],
+            [local.emf_namespace, "PublishLagSeconds", "service", "publisher", { label = "publisher: stream record to publish" }],
             ["AWS/Lambda", "IteratorAge", "FunctionName", aws_lambda_function.publisher.function_name, { stat = "Maximum", yAxis = "right", label = "IteratorAge (ms)" }],
           ]
-          annotations = { horizontal = [{ label = "staleness alarm", value = var.staleness_alarm_seconds }] }
+          annotations = { horizontal = [{ label = "SLO threshold", value = local.slo.slos.freshness.threshold_seconds }] }
         }
       },
       {
-        type = "metric", x = 12, y = 0, width = 12, height = 6
+        type = "metric", x = 12, y = local.cause_y, width = 12, height = 6
         properties = {
           title = "Publisher", region = local.region, view = "timeSeries", period = 300, stat = "Sum"
           metrics = [
@@ -258,7 +246,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         # The routine figures of each publish are fields of its log line, not custom metrics
         # (each would be billed every hour); a Logs Insights widget charts them when viewed.
-        type = "log", x = 0, y = 6, width = 12, height = 6
+        type = "log", x = 0, y = local.cause_y + 6, width = 12, height = 6
         properties = {
           title   = "Publish cost (from the publisher's log lines)", region = local.region, view = "timeSeries"
           query   = "SOURCE '${aws_cloudwatch_log_group.publisher.name}' | filter ispresent(written) | stats sum(received) as received, sum(changed) as applied, sum(written) as objects, max(bytes) as bytes, pct(duration_ms, 99) as p99_ms by bin(5m)"
@@ -266,7 +254,7 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type = "metric", x = 12, y = 6, width = 12, height = 6
+        type = "metric", x = 12, y = local.cause_y + 6, width = 12, height = 6
         properties = {
           title = "Read API", region = local.region, view = "timeSeries", period = 300
           metrics = [
@@ -281,7 +269,7 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type = "metric", x = 0, y = 12, width = 24, height = 6
+        type = "metric", x = 0, y = local.cause_y + 12, width = 24, height = 6
         properties = {
           title = "CloudFront", region = "us-east-1", view = "timeSeries", period = 300
           metrics = [
@@ -292,21 +280,27 @@ resource "aws_cloudwatch_dashboard" "this" {
         }
       },
       {
-        type = "alarm", x = 0, y = 18, width = 24, height = 4
+        # The alarm widget reads alarms of the dashboard's region: the edge SLO's alerts, in
+        # us-east-1, show here only when that is the stack's region.
+        type = "alarm", x = 0, y = local.cause_y + 18, width = 24, height = 6
         properties = {
-          title = "Alarms"
-          alarms = [
-            aws_cloudwatch_metric_alarm.publisher_errors.arn,
-            aws_cloudwatch_metric_alarm.publisher_iterator_age.arn,
-            aws_cloudwatch_metric_alarm.publisher_dlq.arn,
-            aws_cloudwatch_metric_alarm.snapshot_staleness.arn,
-            aws_cloudwatch_metric_alarm.read_errors.arn,
-            aws_cloudwatch_metric_alarm.read_throttles.arn,
-            aws_cloudwatch_metric_alarm.read_p99_duration.arn,
-            aws_cloudwatch_metric_alarm.api_5xx.arn,
-          ]
+          title = "Alerts"
+          alarms = concat(
+            [for alarm in aws_cloudwatch_composite_alarm.burn : alarm.arn],
+            local.edge_in_home_region ? [for alarm in aws_cloudwatch_composite_alarm.edge_burn : alarm.arn] : [],
+            [
+              aws_cloudwatch_metric_alarm.canary_not_running.arn,
+              aws_cloudwatch_metric_alarm.canary_checks.arn,
+              aws_cloudwatch_metric_alarm.publisher_errors.arn,
+              aws_cloudwatch_metric_alarm.publish_failures.arn,
+              aws_cloudwatch_metric_alarm.publisher_iterator_age.arn,
+              aws_cloudwatch_metric_alarm.publisher_dlq.arn,
+              aws_cloudwatch_metric_alarm.read_throttles.arn,
+              aws_cloudwatch_metric_alarm.read_p99_duration.arn,
+            ],
+          )
         }
       },
-    ]
+    ])
   })
 }

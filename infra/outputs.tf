@@ -28,6 +28,11 @@ output "read_function" {
   value       = aws_lambda_function.read.function_name
 }
 
+output "canary_function" {
+  description = "Name of the freshness canary Lambda (one probe per invocation; its SLI metrics are in LlmCatalogue/service=canary)."
+  value       = aws_lambda_function.canary.function_name
+}
+
 output "dlq_url" {
   description = "URL of the publisher's dead-letter queue."
   value       = aws_sqs_queue.publisher_dlq.url
@@ -36,6 +41,11 @@ output "dlq_url" {
 output "alarm_topic_arn" {
   description = "SNS topic every alarm notifies (subscribe on-call to it)."
   value       = aws_sns_topic.alarms.arn
+}
+
+output "ticket_topic_arn" {
+  description = "SNS topic of the ticket-severity alerts (slow SLO burns, read throttles and latency)."
+  value       = aws_sns_topic.tickets.arn
 }
 
 output "dashboard_name" {

@@ -83,6 +83,12 @@ variable "read_zip_path" {
   default     = ""
 }
 
+variable "canary_zip_path" {
+  description = "Path of the freshness canary's deployment zip built by `make package`. Empty: dist/canary.zip at the repository root."
+  type        = string
+  default     = ""
+}
+
 variable "powertools_layer_arn" {
   description = <<-EOT
     ARN of the AWS-managed Powertools for AWS Lambda (Python) v3 layer for python3.13 on arm64
@@ -221,7 +227,7 @@ variable "stream_max_retries" {
 }
 
 variable "stream_max_record_age_seconds" {
-  description = "Records older than this (s) are sent to the DLQ instead of retried; the reconcile rebuild repairs the snapshot anyway."
+  description = "How long (s) the trigger keeps trying a record (throttled, disabled, or behind a backlog) before it sends the record's metadata to the DLQ unapplied. Keep it equal to the reconcile interval: dropping a record sooner never shows it sooner (it then waits for a rebuild), and past one interval a reconcile has published the table since it was written. Poison records are given up by stream_max_retries long before this."
   type        = number
   default     = 3600
 
@@ -251,6 +257,23 @@ variable "reconcile_schedule_expression" {
   validation {
     condition     = can(regex("^(rate|cron)\\(.+\\)$", var.reconcile_schedule_expression))
     error_message = "reconcile_schedule_expression must be a rate(...) or cron(...) expression."
+  }
+}
+
+variable "enable_canary_schedule" {
+  description = "Run the freshness canary on its schedule. Off only for a stack nobody reads (its freshness SLO then has no data and its canary-not-running alarm fires)."
+  type        = bool
+  default     = true
+}
+
+variable "canary_schedule_expression" {
+  description = "EventBridge Scheduler expression of the freshness canary. Every minute gives the burn-rate alarms' 5-minute window five samples."
+  type        = string
+  default     = "rate(1 minute)"
+
+  validation {
+    condition     = can(regex("^(rate|cron)\\(.+\\)$", var.canary_schedule_expression))
+    error_message = "canary_schedule_expression must be a rate(...) or cron(...) expression."
   }
 }
 
@@ -442,6 +465,17 @@ variable "alarm_email" {
   }
 }
 
+variable "ticket_email" {
+  description = "Email address subscribed to the ticket topic (slow-burn SLO alerts and other non-urgent alarms). Empty: no subscription."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.ticket_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.ticket_email))
+    error_message = "ticket_email must be empty or an email address."
+  }
+}
+
 variable "iterator_age_alarm_ms" {
   description = "Alarm when the publisher's stream iterator age (oldest unprocessed record) exceeds this (ms)."
   type        = number
@@ -450,28 +484,6 @@ variable "iterator_age_alarm_ms" {
   validation {
     condition     = var.iterator_age_alarm_ms >= 1000
     error_message = "iterator_age_alarm_ms must be at least 1000."
-  }
-}
-
-variable "staleness_alarm_seconds" {
-  description = "Alarm when PublishLagSeconds (stream record creation to snapshot published) exceeds this (s)."
-  type        = number
-  default     = 120
-
-  validation {
-    condition     = var.staleness_alarm_seconds >= 1
-    error_message = "staleness_alarm_seconds must be at least 1."
-  }
-}
-
-variable "read_errors_alarm_threshold" {
-  description = "Alarm when the read API has more errors (unhandled exceptions, timeouts) than this in 5 minutes."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.read_errors_alarm_threshold >= 0
-    error_message = "read_errors_alarm_threshold must not be negative."
   }
 }
 
@@ -486,24 +498,3 @@ variable "read_p99_duration_alarm_ms" {
   }
 }
 
-variable "api_5xx_alarm_threshold" {
-  description = "Alarm when the read API's function URL returns more 5xx responses (errors, timeouts, throttles) than this in 5 minutes."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.api_5xx_alarm_threshold >= 0
-    error_message = "api_5xx_alarm_threshold must not be negative."
-  }
-}
-
-variable "cloudfront_5xx_rate_alarm_percent" {
-  description = "Alarm when CloudFront's 5xx error rate exceeds this percentage for 3 of 3 five-minute periods."
-  type        = number
-  default     = 1
-
-  validation {
-    condition     = var.cloudfront_5xx_rate_alarm_percent > 0 && var.cloudfront_5xx_rate_alarm_percent <= 100
-    error_message = "cloudfront_5xx_rate_alarm_percent must be in (0, 100]."
-  }
-}

@@ -1,11 +1,9 @@
-"""`python -m publisher`: run the local stack, or trigger a rebuild locally or in AWS."""
+"""`python -m publisher`: run the local stack; operate it or the deployed one (rebuild, canary, dlq, ...)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from pathlib import Path
 
 
@@ -16,40 +14,8 @@ def _run(args: argparse.Namespace) -> int:
         host=args.host, emulator_port=args.emulator_port, edge_port=args.edge_port,
         table=args.table, bucket=args.bucket, seed=not args.no_seed,
         batch_size=args.batch_size, window=args.window, edge_ttl=args.edge_ttl,
-        state_dir=Path(args.state_dir),
+        max_record_age=args.max_record_age, state_dir=Path(args.state_dir),
     ))
-
-
-def _rebuild(args: argparse.Namespace) -> int:
-    payload = {"action": "rebuild", "reason": args.reason}
-    if args.function:
-        # Deployed: invoke the publisher function synchronously and print what it did.
-        import boto3
-
-        response = boto3.client("lambda").invoke(
-            FunctionName=args.function, InvocationType="RequestResponse", Payload=json.dumps(payload).encode()
-        )
-        body = response["Payload"].read().decode()
-        print(body)
-        if response.get("FunctionError"):
-            print(f"rebuild failed in {args.function}: {response['FunctionError']}", file=sys.stderr)
-            return 1
-        return 0
-    import os
-
-    from publisher.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
-    from publisher.handlers import publish
-    from publisher.local.emulator import local_aws_env
-    from publisher.local.poller import LambdaContext
-
-    if args.endpoint:
-        os.environ.update(local_aws_env(args.endpoint))
-    os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-    os.environ[ENV_TABLE_NAME] = args.table
-    os.environ[ENV_SITE_BUCKET] = args.bucket
-    publish.reset()
-    print(json.dumps(publish.handler(payload, LambdaContext())))
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,18 +36,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--window", type=float, default=None,
                      help="batching window in seconds (default: stream_batching_window_seconds in infra/variables.tf)")
     run.add_argument("--edge-ttl", type=float, default=0.5, help="seconds the edge caches an object")
-    run.add_argument("--state-dir", default=".local", help="emulator log and local DLQ file")
+    run.add_argument("--max-record-age", type=float, default=None, metavar="SECONDS",
+                     help="records older than this go to the dead-letter queue unapplied, as the trigger's "
+                          "(default: stream_max_record_age_seconds in infra/variables.tf)")
+    run.add_argument("--state-dir", default=".local", help="where the emulator's log is kept")
     run.set_defaults(func=_run)
 
-    rebuild = sub.add_parser("rebuild", help="full scan and republish (ops rebuild)")
-    where = rebuild.add_mutually_exclusive_group()
-    where.add_argument("--function", help="invoke this deployed publisher function instead of running here")
-    where.add_argument("--endpoint", default="http://127.0.0.1:4566",
-                       help="AWS endpoint for a local run (the emulator); '' for real AWS")
-    rebuild.add_argument("--table", default="llm_scores")
-    rebuild.add_argument("--bucket", default=LOCAL_BUCKET)
-    rebuild.add_argument("--reason", default="ops")
-    rebuild.set_defaults(func=_rebuild)
+    from publisher.canary import cli as canary
+    from publisher.ops import dlq, rebuild, restore, trigger
+
+    for module in (rebuild, canary, dlq, restore, trigger):
+        module.add_parser(sub)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

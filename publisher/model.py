@@ -9,6 +9,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from publisher.heartbeat import HEARTBEAT_KEY
+
 MAX_NAME_LEN = 256
 MAX_PROVIDER_LEN = 128
 MAX_VERSION_LEN = 64
@@ -96,6 +98,8 @@ def to_record(item: dict[str, Any]) -> dict[str, Any]:
     key = raw_key if isinstance(raw_key, str) else None
     name = _text(item, "model_name", key, MAX_NAME_LEN, required=True)
     assert name is not None
+    if name == HEARTBEAT_KEY:
+        raise InvalidItem(key, "model_name is reserved for the freshness canary's heartbeat")
     record: dict[str, Any] = {"model_name": name}
     record["provider"] = _text(item, "provider", key, MAX_PROVIDER_LEN, required=True)
 

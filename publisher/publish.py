@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.heartbeat import HEALTH_KEY, InvalidHeartbeat, health_document, is_heartbeat, parse_heartbeat
 from publisher.identity import PROVIDERS_PREFIX, key
 from publisher.model import Rejected
-from publisher.render import SiteObject, render_site
+from publisher.render import SiteObject, json_object, render_site
+from publisher.schemas import schema_url
 from publisher.snapshot import Change, State, StreamChange, apply_changes, commit, iso, reconcile
 from publisher.store import SiteStore, SnapshotConflict
 
@@ -50,6 +52,8 @@ class PublishResult:
     # Milliseconds per phase of the last attempt: load (state GET), apply, commit (state PUT),
     # render (snapshot objects and extensions), write (object PUTs).
     phases: dict[str, float] = field(default_factory=dict)
+    # Stream sequence of the canary heartbeat this publish wrote to health.json (None: none).
+    heartbeat: str | None = None
 
 
 @dataclass
@@ -63,8 +67,21 @@ class Publisher:
     rebuild_hooks: list[RebuildHook] = field(default_factory=list)
 
     def apply_stream(self, changes: list[StreamChange]) -> PublishResult:
-        """Apply a batch of stream changes; a replayed batch changes nothing and writes no state."""
-        return self._transact(lambda state: apply_changes(state, changes), force_render=False)
+        """Apply a batch of stream changes; a replayed batch changes nothing and writes no state.
+
+        The canary's heartbeat never enters the state: once the catalogue part of the batch is
+        published (llms.json written last), the newest heartbeat is written to health.json. A batch
+        that fails to publish therefore never moves health.json, so the canary sees the stall.
+        """
+        beats = [c for c in changes if is_heartbeat(c.key)]
+        catalogue = [c for c in changes if not is_heartbeat(c.key)]
+        if catalogue or not beats:
+            result = self._transact(lambda state: apply_changes(state, catalogue), force_render=False)
+        else:
+            result = self._heal()
+        if beats:
+            self._publish_heartbeat(beats, result)
+        return result
 
     def rebuild(self, items: Iterable[dict[str, Any]]) -> PublishResult:
         """Make the snapshot equal the scanned table and (re)write every public object."""
@@ -111,6 +128,37 @@ class Publisher:
             return self._write(state, changes, rejected, conflicts, started,
                                previous_slugs - set(current_slugs), phases)
         raise SnapshotConflict(f"state write lost {MAX_STATE_ATTEMPTS} races in a row")
+
+    def _heal(self) -> PublishResult:
+        """A heartbeat-only batch: read the state and rewrite the site only if a failed write left it behind."""
+        started = time.perf_counter()
+        state, etag = self.store.load_state()
+        if etag is None or self._site_is_current(state.version):
+            # No state yet: publishing an empty catalogue for a heartbeat would hide the read API's
+            # DynamoDB failover during a migration's backfill.
+            return PublishResult(state.version, 0, [], duration_ms=(time.perf_counter() - started) * 1000)
+        return self._write(state, [], [], 0, started, set(), {})
+
+    def _publish_heartbeat(self, beats: list[StreamChange], result: PublishResult) -> None:
+        """Write the newest heartbeat of the batch to health.json, ordered by its stream sequence."""
+        newest = max((b for b in beats if b.new_item is not None), key=lambda b: int(b.sequence), default=None)
+        if newest is None:
+            return  # only deletes of the reserved item: nothing to publish
+        assert newest.new_item is not None
+        try:
+            beat = parse_heartbeat(newest.new_item)
+        except InvalidHeartbeat as exc:
+            result.rejected.append(Rejected(newest.key, str(exc)))
+            return
+        obj = json_object(HEALTH_KEY, health_document(beat, newest.sequence, newest.at, schema_url("Heartbeat")))
+        # The sequence number is health.json's version: a replayed or slower publisher holding an
+        # older heartbeat can never overwrite a newer one.
+        written, conflicts = self.store.put_if_newer(obj, int(newest.sequence))
+        result.conflicts += conflicts
+        if written:
+            result.written += 1
+            result.bytes += len(obj.body)
+        result.heartbeat = newest.sequence
 
     def _site_is_current(self, version: int) -> bool:
         current = self.store.head("llms.json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from publisher.heartbeat import RUN_ID_PATTERN, WRITTEN_AT_PATTERN
 from publisher.identity import KEY_PATTERN
 from publisher.model import (
     MAX_BENCHMARK_NAME_LEN,
@@ -35,6 +36,7 @@ FILES = {
     "model-page.schema.json": "ModelPage",
     "provider-list.schema.json": "ProviderList",
     "health.schema.json": "Health",
+    "heartbeat.schema.json": "Heartbeat",
     "error.schema.json": "Error",
 }
 _FILE_OF = {definition: name for name, definition in FILES.items()}
@@ -44,6 +46,7 @@ DOCUMENT_SCHEMAS = {
     "llms.json": "Catalogue",
     "llms": "ModelArray",
     "changes.json": "Changes",
+    "health.json": "Heartbeat",
 }
 PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History"}
 TRACKED_FIELDS = ("provider", "context_window", "score", "version", "release_date")
@@ -244,6 +247,27 @@ def definitions(ref: Ref) -> dict[str, dict[str, Any]]:
                 "fallback": ref("Fallback"),
             },
         },
+        "Heartbeat": _document(
+            "health.json: the newest heartbeat of the freshness canary the publisher applied (not catalogue data)",
+            {
+                "heartbeat": {
+                    "type": "object",
+                    "required": ["run_id", "written_at", "last_version"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "run_id": {"type": "string", "pattern": RUN_ID_PATTERN},
+                        "written_at": {"type": "string", "pattern": WRITTEN_AT_PATTERN,
+                                       "description": "When the canary wrote it, UTC to the millisecond."},
+                        "last_version": {**version, "type": ["integer", "null"],
+                                         "description": "The highest snapshot version the canary had seen."},
+                    },
+                },
+                "sequence": {"type": "string", "pattern": "^[0-9]+$",
+                             "description": "The heartbeat's stream sequence number: health.json's order."},
+                "stream_at": {**stamp, "description": "When the stream recorded the heartbeat."},
+            },
+            ["heartbeat", "sequence", "stream_at"],
+        ),
         "Error": {
             "title": "Every 4xx and 5xx answer of the read API (and a 300 for an ambiguous name)",
             "type": "object",

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from publisher import identity
+from publisher.heartbeat import is_heartbeat
 from publisher.identity import collision
 from publisher.model import InvalidItem, Rejected, to_record
 
@@ -170,6 +171,10 @@ def reconcile(
     rejected: list[Rejected] = []
     records: list[dict[str, Any]] = []
     for item in items:
+        if is_heartbeat(item.get("model_name")):
+            # The canary's heartbeat is published from the stream only: a rebuild that published it
+            # would hide a stalled stream from the canary.
+            continue
         try:
             records.append(to_record(item))
         except InvalidItem as exc:

@@ -19,6 +19,18 @@ class MalformedRecord(ValueError):
     """A stream record that cannot be applied at all (as opposed to an item that fails validation)."""
 
 
+def record_identity(record: Any) -> dict[str, str | None]:
+    """The key and sequence number of a stream record, as far as they can be read (for logs and the DLQ)."""
+    body = record.get("dynamodb") if isinstance(record, dict) else None
+    body = body if isinstance(body, dict) else {}
+    sequence = body.get("SequenceNumber")
+    keys = body.get("Keys")
+    raw = keys.get(TABLE_HASH_KEY) if isinstance(keys, dict) else None
+    key = raw.get("S") if isinstance(raw, dict) else None
+    return {"key": key if isinstance(key, str) else None,
+            "sequence": sequence if isinstance(sequence, str) else None}
+
+
 def parse_record(record: dict[str, Any]) -> StreamChange:
     if not isinstance(record, dict):
         raise MalformedRecord("record is not an object")

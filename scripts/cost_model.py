@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cost.inputs import BENCH_JSON, COST_INPUTS_JSON, FLAGS, Inputs, default_inputs  # noqa: E402
 from cost.items import (  # noqa: E402
     CDN_PAYG,
+    MONITORING,
     ORIGIN,
     POC,
     SECONDS_PER_MONTH,
@@ -28,6 +29,7 @@ from cost.items import (  # noqa: E402
     cheapest_plan,
     evaluate,
     free_tier_credits,
+    synthetics_equivalent,
 )
 from cost.prices import PRICES_PATH, FlatRatePlan, PriceDataError, Prices, fmt_qty, to_cents  # noqa: E402
 
@@ -44,6 +46,9 @@ class Scenario:
     cdn_payg: tuple[LineItem, ...]
     origin: tuple[LineItem, ...]
     plan: FlatRatePlan | None
+    # The SLO monitoring (canary and burn-rate alerts): the same every month whatever the traffic.
+    monitoring: tuple[LineItem, ...] = ()
+    synthetics_usd: Decimal = Decimal(0)
 
     @staticmethod
     def total(items: Sequence[LineItem]) -> Decimal:
@@ -64,7 +69,12 @@ class Scenario:
 
     @property
     def new_usd(self) -> Decimal:
+        """Serving this design's traffic: the CDN at its floor, the origin and its operations."""
         return self.floor_usd + self.total(self.origin)
+
+    @property
+    def monitoring_usd(self) -> Decimal:
+        return self.total(self.monitoring)
 
     def as_json(self) -> dict[str, Any]:
         poc, new, floor = to_cents(self.total(self.poc)), to_cents(self.new_usd), to_cents(self.floor_usd)
@@ -81,20 +91,25 @@ class Scenario:
             "cdn_flat_rate_plan": None if self.plan is None else {"name": self.plan.name,
                                                                   "usd_month": float(self.plan.usd)},
             "savings_usd_month": float(poc - new),
+            "slo_monitoring_usd_month": float(to_cents(self.monitoring_usd)),
+            "new_with_slo_monitoring_usd_month": float(to_cents(self.new_usd + self.monitoring_usd)),
+            "synthetics_canary_runs_usd_month": float(to_cents(self.synthetics_usd)),
             "poc_line_items": [li.as_json() for li in self.poc],
             "cdn_payg_line_items": [li.as_json() for li in self.cdn_payg],
             "origin_line_items": [li.as_json() for li in self.origin],
+            "slo_monitoring_line_items": [li.as_json() for li in self.monitoring],
         }
 
 
 def build_scenario(label: str, requests: Decimal, inputs: Inputs, prices: Prices) -> Scenario:
     traffic = Traffic(requests, inputs, prices.gb_bytes)
-    poc, cdn, origin = (evaluate(specs, traffic, prices) for specs in (POC, CDN_PAYG, ORIGIN))
+    poc, cdn, origin, monitoring = (evaluate(specs, traffic, prices) for specs in (POC, CDN_PAYG, ORIGIN, MONITORING))
     if inputs.free_tier:
         poc += free_tier_credits(poc, prices)
         cdn += free_tier_credits(cdn, prices)
         origin += free_tier_credits(origin, prices)
-    return Scenario(label, requests, tuple(poc), tuple(cdn), tuple(origin), cheapest_plan(traffic, prices.plans))
+    return Scenario(label, requests, tuple(poc), tuple(cdn), tuple(origin), cheapest_plan(traffic, prices.plans),
+                    tuple(monitoring), synthetics_equivalent(inputs.canary_runs_per_month, prices))
 
 
 def parse_count(text: str) -> Decimal:
@@ -190,11 +205,12 @@ def _short(q: Decimal) -> str:
 
 def render_markdown(scenarios: Sequence[Scenario]) -> str:
     rows = ["| Traffic | Requests/month | PoC $/month | New $/month | CDN floor $/month | New / floor "
-            "| CDN bought as |", "|---|---:|---:|---:|---:|---:|---|"]
+            "| CDN bought as | + SLO monitoring $/month |", "|---|---:|---:|---:|---:|---:|---|---:|"]
     for s in scenarios:
         row = s.as_json()
         rows.append(f"| {s.label} | {fmt_qty(s.requests)} | ${to_cents(s.total(s.poc)):,} | ${to_cents(s.new_usd):,} | "
-                    f"${to_cents(s.floor_usd):,} | {row['new_to_floor_ratio']} | {s.cdn_choice} |")
+                    f"${to_cents(s.floor_usd):,} | {row['new_to_floor_ratio'] or '-'} | {s.cdn_choice} | "
+                    f"${to_cents(s.monitoring_usd):,} |")
     return "\n".join(rows)
 
 
@@ -205,13 +221,18 @@ def render_text(scenarios: Sequence[Scenario], inputs: Inputs) -> str:
         plan = "no published plan covers it" if s.plan is None else f"{s.plan.name} plan ${s.plan.usd:,}/month"
         for title, items in (("PoC: HTTP API -> Lambda x86 -> DynamoDB Scan", s.poc),
                              (f"CDN pay-as-you-go with WAF (flat-rate alternative: {plan})", s.cdn_payg),
-                             ("Origin and operations of this design", s.origin)):
+                             ("Origin and operations of this design", s.origin),
+                             ("SLO monitoring: the freshness canary and the burn-rate alerts (every month)",
+                              s.monitoring)):
             lines.append(title)
             for li in items:
                 lines.append(f"  {li.service:<11} {li.item:<58} {'$' + format(to_cents(li.usd), ','):>12}")
                 lines.append(f"  {'':<11}   {li.working}")
         lines.append(f"  CDN bought as {s.cdn_choice}: floor ${to_cents(s.floor_usd):,}; "
-                     f"this design ${to_cents(s.new_usd):,} ({s.as_json()['new_to_floor_ratio']}x the floor)")
+                     f"this design ${to_cents(s.new_usd):,} ({s.as_json()['new_to_floor_ratio']}x the floor); "
+                     f"with its SLO monitoring ${to_cents(s.new_usd + s.monitoring_usd):,}")
+        lines.append(f"  (the same canary runs on CloudWatch Synthetics would bill ${to_cents(s.synthetics_usd):,} "
+                     f"in run fees alone)")
         lines.append("")
     lines += [render_markdown(scenarios), "", "Inputs: " + "; ".join(inputs.sources) + ".",
               "Left out of both: DynamoDB writes and storage (the same in both), S3 and log storage (KBs), stream "

@@ -56,7 +56,7 @@ def start_emulator(host: str, port: int, log: Path) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+            [sys.executable, "-m", "publisher.local.moto_server", "-H", host, "-p", str(port)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     deadline = time.monotonic() + 30
@@ -73,9 +73,10 @@ def start_emulator(host: str, port: int, log: Path) -> int:
 def prepare_workdir(workdir: Path) -> None:
     """Production files plus the emulator overrides, in a scratch copy (infra/ stays untouched)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    for old in [*workdir.glob("*.tf"), *workdir.glob("*.tfvars")]:
+    for old in [*workdir.glob("*.tf"), *workdir.glob("*.tfvars"), *workdir.glob("*.json")]:
         old.unlink()
-    for src in sorted(INFRA.glob("*.tf")):
+    # *.json: data the configuration reads with file() (slo.json, written by scripts/slo_config.py).
+    for src in sorted([*INFRA.glob("*.tf"), *INFRA.glob("*.json")]):
         shutil.copy2(src, workdir / src.name)
     lock = INFRA / ".terraform.lock.hcl"
     if lock.exists():
@@ -139,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         for stale in (state, workdir / "adopted-table"):
             stale.unlink(missing_ok=True)
 
-    zips = {name: (args.dist / f"{name}.zip").resolve() for name in ("publisher", "read_api")}
+    zips = {name: (args.dist / f"{name}.zip").resolve() for name in ("publisher", "read_api", "canary")}
     missing = [str(z) for z in zips.values() if not z.exists()]
     if missing:
         raise SystemExit(f"infra-local: missing {', '.join(missing)}: run `make package` first")
@@ -158,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         f"-var=local_endpoint_url={args.endpoint}",
         f"-var=publisher_zip_path={zips['publisher']}",
         f"-var=read_zip_path={zips['read_api']}",
+        f"-var=canary_zip_path={zips['canary']}",
         # The scratch copy does not sit beside publisher/: name the edge contract it reads.
         f"-var=edge_contract_path={EDGE_CONTRACT}",
     ]

@@ -30,6 +30,8 @@ FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
 SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
+# The canary's zip: its own subpackage and the few shared modules it imports, neither Lambda's code.
+CANARY_CORE = ("__init__.py", "aws.py", "config.py", "heartbeat.py", "slo.py")
 
 
 class Pin(NamedTuple):
@@ -98,6 +100,14 @@ def install_bundle(pins: list[Pin], cache: Path, target: Path) -> None:
          "--no-compile", *platform, "--target", str(target), "-r", str(requirements))
 
 
+def file_entries(source: Path, prefix: str, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    for name in names:
+        path = source / name
+        if not path.is_file():
+            raise SystemExit(f"package: {path} does not exist")
+        yield f"{prefix}/{name}", path.read_bytes()
+
+
 def tree_entries(source: Path, prefix: str, exclude: tuple[str, ...] = ()) -> Iterator[tuple[str, bytes]]:
     if not source.is_dir():
         raise SystemExit(f"package: {source} does not exist")
@@ -142,8 +152,9 @@ def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Pat
         yield from (entry for entry in tree_entries(site, "", ("bin",)))
 
     package = ROOT / "publisher"
-    # The local stack (emulator, poller, edge) never runs in Lambda.
-    lambda_only = ("local",)
+    # The local stack (emulator, poller, edge) and the operator commands never run in Lambda, and the
+    # canary ships alone.
+    lambda_only = ("local", "ops", "canary")
     targets = {
         # The publisher renders the site: templates and static assets travel at site/ in the root.
         "publisher": ([
@@ -155,6 +166,9 @@ def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Pat
         # The read API needs only the standard library and the runtime's botocore: a smaller zip
         # is less to fetch and unpack on a cold start.
         "read_api": ([tree_entries(package, "publisher", lambda_only)], []),
+        # The canary: standard library and the runtime's botocore only.
+        "canary": ([file_entries(package, "publisher", CANARY_CORE),
+                    tree_entries(package / "canary", "publisher/canary")], []),
     }
     built: dict[str, Path] = {}
     for name, (sources, bundled) in targets.items():

@@ -148,8 +148,22 @@ def read_history(model_name: str, bucket: str = TEST_BUCKET) -> Any:
 HANDLER_FILES = {
     str(REPO / "publisher" / "handlers" / "publish.py"): "publisher",
     str(REPO / "publisher" / "handlers" / "read.py"): "read",
+    str(REPO / "publisher" / "canary" / "handler.py"): "canary",
 }
-RECORDED_OPERATIONS: dict[str, set[tuple[str, str | None]]] = {"publisher": set(), "read": set()}
+RECORDED_OPERATIONS: dict[str, set[tuple[str, str | None]]] = {"publisher": set(), "read": set(), "canary": set()}
+
+
+def operation_key(service: str, api_params: dict[str, Any]) -> str | None:
+    """What an IAM resource or condition check needs besides the action: the S3 object key ("" for a
+    bucket-level call), or the DynamoDB item's partition key (dynamodb:LeadingKeys)."""
+    if service == "s3":
+        key = api_params.get("Key")
+        return key if isinstance(key, str) else ("" if "Bucket" in api_params else None)
+    if service == "dynamodb":
+        item = api_params.get("Item") or api_params.get("Key")
+        value = item.get("model_name") if isinstance(item, dict) else None
+        return value.get("S") if isinstance(value, dict) else None
+    return None
 _WORKER_FUNCTION: ContextVar[str | None] = ContextVar("worker_function", default=None)
 
 
@@ -175,12 +189,12 @@ def record_aws_operations() -> Iterator[None]:
     def recording(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
         function = _calling_function()
         if function:
-            key = api_params.get("Key") if isinstance(api_params.get("Key"), str) else None
-            operation = f"{self.meta.service_model.service_name}.{operation_name}"
+            service = self.meta.service_model.service_name
+            operation = f"{service}.{operation_name}"
             # Reading one version of an object is its own IAM action (s3:GetObjectVersion).
             if api_params.get("VersionId"):
                 operation += "(VersionId)"
-            RECORDED_OPERATIONS[function].add((operation, key))
+            RECORDED_OPERATIONS[function].add((operation, operation_key(service, api_params)))
         return original(self, operation_name, api_params)
 
     original_submit = ThreadPoolExecutor.submit

@@ -183,6 +183,13 @@ data "aws_iam_policy_document" "service_boundary" {
     resources = [local.table, "${local.table}/stream/*"]
   }
 
+  # The freshness canary writes its heartbeat item (its own policy narrows it to that key).
+  statement {
+    sid       = "CanaryHeartbeat"
+    actions   = ["dynamodb:PutItem"]
+    resources = [local.table]
+  }
+
   statement {
     sid       = "DeadLetters"
     actions   = ["sqs:SendMessage"]
@@ -305,7 +312,7 @@ data "aws_iam_policy_document" "plan" {
 
   statement {
     sid       = "Functions"
-    actions   = ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionUrlConfig", "lambda:GetPolicy", "lambda:GetFunctionConcurrency", "lambda:GetFunctionCodeSigningConfig", "lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:ListVersionsByFunction", "lambda:ListTags", "lambda:GetLayerVersion", "lambda:GetEventSourceMapping", "lambda:ListEventSourceMappings"]
+    actions   = ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionEventInvokeConfig", "lambda:GetFunctionUrlConfig", "lambda:GetPolicy", "lambda:GetFunctionConcurrency", "lambda:GetFunctionCodeSigningConfig", "lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:ListVersionsByFunction", "lambda:ListTags", "lambda:GetLayerVersion", "lambda:GetEventSourceMapping", "lambda:ListEventSourceMappings"]
     resources = [local.functions, "${local.functions}:*", "${local.arn_prefix}:lambda:${local.region}:${local.acct}:event-source-mapping:*", "${local.arn_prefix}:lambda:${local.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-*"]
   }
 
@@ -529,7 +536,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid = "AlarmsAndDashboard"
     actions = [
-      "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
+      "cloudwatch:PutMetricAlarm", "cloudwatch:PutCompositeAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
       "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
       "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
     ]

@@ -2,7 +2,7 @@
 # emulator has no response headers policy API, so this plans and "applies" the whole module against
 # a mocked provider and checks the policy against publisher/edge_contract.json.
 # Run by tests/infra/test_edge_policy.py in a scratch copy:
-#   terraform test -var=edge_contract_path=... -var=publisher_zip_path=... -var=read_zip_path=...
+#   terraform test -var=edge_contract_path=... -var=publisher_zip_path=... -var=read_zip_path=... -var=canary_zip_path=...
 
 mock_provider "aws" {
   mock_data "aws_caller_identity" {

@@ -16,13 +16,16 @@ from publisher.config import METRICS_NAMESPACE, Config
 from publisher.publish import Publisher, PublishResult
 from publisher.snapshot import StreamChange, parse_iso
 from publisher.store import SiteStore, StoreError
-from publisher.stream import parse_record, scan_items
+from publisher.stream import MalformedRecord, parse_record, record_identity, scan_items
 
 logger = Logger(service="publisher")
 metrics = Metrics(namespace=METRICS_NAMESPACE, service="publisher")
 tracer = Tracer(service="publisher")
 
 REBUILD_ACTION = "rebuild"
+# Failed records named in one log line at most; the line also carries the full count and the
+# sequence range, which is what the DLQ's on-failure records name.
+MAX_LOGGED_RECORDS = 100
 
 
 @lru_cache(maxsize=1)
@@ -82,31 +85,47 @@ def _log_published(result: PublishResult, kind: str, received: int = 0) -> None:
     )
 
 
+def failed_records(records: list[dict[str, Any]], reasons: list[str] | None = None) -> dict[str, Any]:
+    """What an operator needs to match a DLQ entry to items: keys and sequence numbers, bounded."""
+    named = [{**record_identity(r), **({"reason": reasons[i]} if reasons else {})}
+             for i, r in enumerate(records[:MAX_LOGGED_RECORDS])]
+    sequences = sorted((s for s in (record_identity(r)["sequence"] for r in records) if s), key=int)
+    return {"count": len(records), "first_sequence": sequences[0] if sequences else None,
+            "last_sequence": sequences[-1] if sequences else None, "records": named,
+            "truncated": len(records) > MAX_LOGGED_RECORDS}
+
+
 def handle_stream(event: dict[str, Any], pub: Publisher) -> dict[str, Any]:
     records = event.get("Records") or []
     changes: list[StreamChange] = []
+    malformed: list[dict[str, Any]] = []
+    reasons: list[str] = []
 
     def parse(record: DynamoDBRecord) -> None:
-        changes.append(parse_record(record.raw_event))
+        try:
+            changes.append(parse_record(record.raw_event))
+        except MalformedRecord as exc:
+            malformed.append(record.raw_event)
+            reasons.append(str(exc))
+            raise
 
     processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
     with processor(records=records, handler=parse):
         processor.process()
-    malformed = len(records) - len(changes)
     if malformed:
         # The trigger retries these, bisects the batch and finally parks them in the DLQ.
-        logger.error("malformed stream records", extra={"count": malformed})
+        logger.error("malformed stream records", extra=failed_records(malformed, reasons))
     try:
         result = pub.apply_stream(changes) if changes else None
     except StoreError as exc:
         logger.exception("publish failed; reporting the whole batch for retry",
-                         extra={"records": len(records), "error": type(exc).__name__})
+                         extra={**failed_records(records), "error": type(exc).__name__})
         metrics.add_metric(name="PublishFailures", unit=MetricUnit.Count, value=1)
         return {"batchItemFailures": [
             {"itemIdentifier": r.get("dynamodb", {}).get("SequenceNumber", "")} for r in records
         ]}
     if result is not None:
-        _record_metrics(result, malformed)
+        _record_metrics(result, len(malformed))
         if result.published and result.changes:
             # Only what this publish applied: a replayed record is old by nature, not a stale snapshot.
             oldest = min(parse_iso(c.at) for c in result.changes)

@@ -81,7 +81,7 @@ def start_emulator(host: str = "127.0.0.1", port: int = DEFAULT_EMULATOR_PORT, t
         raise RuntimeError(f"port {port} on {host} is already in use")
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "moto.server", "-H", host, "-p", str(port)],
+        [sys.executable, "-m", "publisher.local.moto_server", "-H", host, "-p", str(port)],
         stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + timeout

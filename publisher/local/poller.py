@@ -5,27 +5,31 @@ It follows the event source mapping's rules, with the settings infra/ deploys it
 a batch is sent when it reaches `batch_size` records or Lambda's 6 MB payload, or has waited
 `window` seconds since its first record was read; with partial batch responses the shard resumes
 from the lowest failed sequence number; a function error splits the batch in two (bisect) until the
-failing record is alone; a record that still fails after `max_retries` is parked (the on-failure
-destination in AWS) and the shard moves on.
+failing record is alone; a record that still fails after `max_retries`, or that is older than
+`max_record_age` when its turn comes, is dropped with an on-failure record in the shape Lambda sends
+to the mapping's destination (`dead_letter`, an SQS queue in the local stack); a disabled trigger
+(`enabled()` false) reads nothing until it is enabled again.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
+from publisher.local.lambda_shapes import lambda_record, on_failure_record, payload_bytes
 from publisher.local.trigger_settings import MAX_PAYLOAD_BYTES, trigger_settings
 
 log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
+DeadLetter = Callable[[dict[str, Any]], None]
+# The conditions Lambda names in an on-failure record of a stream event source mapping.
+RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
+RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 # GetRecords returns at most 1,000 records a call from a DynamoDB stream.
 GET_RECORDS_LIMIT = 1000
 # What `{"Records":[...]}` adds around the records, and each comma.
@@ -46,29 +50,6 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return 60_000
-
-
-def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record in the shape Lambda delivers it (epoch seconds, eventSourceARN)."""
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        body["ApproximateCreationDateTime"] = created.timestamp()
-    return {
-        "eventID": record.get("eventID"),
-        "eventName": record.get("eventName"),
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", "us-east-1"),
-        "dynamodb": body,
-        "eventSourceARN": stream_arn,
-    }
-
-
-def payload_bytes(record: dict[str, Any]) -> int:
-    """What a record adds to the invocation's payload: its JSON in UTF-8 bytes and a separator,
-    counted with spaces after separators (an upper bound of however Lambda lays the event out)."""
-    return len(json.dumps(record, ensure_ascii=False).encode()) + 2
 
 
 @dataclass
@@ -111,8 +92,11 @@ class StreamPoller:
         window: float | None = None,
         poll_interval: float = 0.1,
         max_retries: int | None = None,
-        dlq_path: Path | None = None,
+        dead_letter: DeadLetter | None = None,
         on_batch: Callable[[int, dict[str, Any] | None, float], None] | None = None,
+        max_record_age: float | None = None,
+        enabled: Callable[[], bool] = lambda: True,
+        function_arn: str = LambdaContext.invoked_function_arn,
     ) -> None:
         self.streams = streams
         self.stream_arn = stream_arn
@@ -126,8 +110,11 @@ class StreamPoller:
         self.window = window
         self.poll_interval = poll_interval
         self.max_retries = max_retries
-        self.dlq_path = dlq_path
+        self.dead_letter = dead_letter
         self.on_batch = on_batch
+        self.max_record_age = max_record_age
+        self.enabled = enabled
+        self.function_arn = function_arn
         self.parked: list[dict[str, Any]] = []
         self._cursors: dict[str, ShardCursor] = {}
         self._stop = threading.Event()
@@ -159,11 +146,12 @@ class StreamPoller:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                if time.monotonic() - self._last_shard_refresh > 5:
-                    self._refresh_shards()
                 busy = False
-                for cursor in list(self._cursors.values()):
-                    busy |= self.poll_once(cursor)
+                if self.enabled():
+                    if time.monotonic() - self._last_shard_refresh > 5:
+                        self._refresh_shards()
+                    for cursor in list(self._cursors.values()):
+                        busy |= self.poll_once(cursor)
             except Exception:  # the poller must outlive a hiccup of the emulator
                 log.exception("stream poller error; retrying")
                 busy = False
@@ -183,6 +171,7 @@ class StreamPoller:
             cursor.buffer.extend(fresh)
             cursor.sizes.extend(payload_bytes(r) for r in fresh)
             read = bool(fresh)
+        self._drop_aged(cursor)
         if not cursor.buffer:
             return False
         due = (len(cursor.buffer) >= self.batch_size or sum(cursor.sizes) >= MAX_PAYLOAD_BYTES
@@ -229,18 +218,36 @@ class StreamPoller:
         index = next(i for i, r in enumerate(batch) if int(r["dynamodb"]["SequenceNumber"]) >= lowest)
         cursor.attempts += 1
         if cursor.attempts > self.max_retries:
-            self._park(batch[index], len(batch))
+            self._park([batch[index]], RETRIES_EXHAUSTED, cursor.attempts, cursor.shard_id)
             index += 1
             cursor.attempts = 0
         cursor.consume(index)
         self._stop.wait(min(2.0, 0.1 * 2**cursor.attempts))
 
-    def _park(self, record: dict[str, Any], batch_size: int) -> None:
-        sequence = record["dynamodb"].get("SequenceNumber")
-        entry = {"reason": "RetryAttemptsExhausted", "sequence": sequence, "stream": self.stream_arn,
-                 "batch_size": batch_size}
+    def _drop_aged(self, cursor: ShardCursor) -> None:
+        """Records older than max_record_age are never invoked: Lambda sends their metadata on."""
+        if self.max_record_age is None:
+            return
+        horizon = time.time() - self.max_record_age
+        aged = 0
+        for record in cursor.buffer:
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            if created is None or float(created) >= horizon:
+                break
+            aged += 1
+        for start in range(0, aged, self.batch_size):
+            self._park(cursor.buffer[start:min(aged, start + self.batch_size)], RECORD_AGE_EXCEEDED, 0,
+                       cursor.shard_id)
+        if aged:
+            cursor.consume(aged)
+            cursor.attempts = 0
+            cursor.first_buffered = time.monotonic()
+
+    def _park(self, records: list[dict[str, Any]], condition: str, invoke_count: int, shard_id: str) -> None:
+        entry = on_failure_record(records, condition, invoke_count, shard_id, self.stream_arn, self.function_arn)
         self.parked.append(entry)
-        log.error("record %s parked after %d attempts", sequence, self.max_retries + 1)
-        if self.dlq_path:
-            with self.dlq_path.open("a") as fh:
-                fh.write(json.dumps(entry) + "\n")
+        info = entry["DDBStreamBatchInfo"]
+        log.error("%s: records %s..%s sent to the dead-letter queue", condition, info["startSequenceNumber"],
+                  info["endSequenceNumber"])
+        if self.dead_letter:
+            self.dead_letter(entry)

@@ -35,3 +35,44 @@ def ensure_bucket(s3: Any, bucket: str) -> None:
     except s3.exceptions.ClientError:
         s3.create_bucket(Bucket=bucket)
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
+# The dead-letter queue of the local trigger, named as infra/ names the deployed one.
+LOCAL_DLQ_NAME = "llm-catalogue-publisher-dlq"
+# Where the local trigger keeps its Enabled flag (an event source mapping's, in AWS): an SSM
+# parameter in the emulator, so `python -m publisher trigger --endpoint ...` can flip it from outside.
+TRIGGER_PARAMETER = "/llm-catalogue/local/stream-trigger"
+TRIGGER_ENABLED = "enabled"
+TRIGGER_DISABLED = "disabled"
+# What the running trigger last applied ("Enabled" / "Disabled"), as a mapping's State reports it.
+TRIGGER_STATE_PARAMETER = "/llm-catalogue/local/stream-trigger-state"
+
+
+def ensure_queue(sqs: Any, name: str = LOCAL_DLQ_NAME) -> str:
+    """Create the dead-letter queue if needed (14 days, as in infra/); return its URL."""
+    return str(sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"])
+
+
+def set_trigger(ssm: Any, enabled: bool) -> None:
+    ssm.put_parameter(Name=TRIGGER_PARAMETER, Value=TRIGGER_ENABLED if enabled else TRIGGER_DISABLED,
+                      Type="String", Overwrite=True)
+
+
+def report_trigger_state(ssm: Any, enabled: bool) -> None:
+    ssm.put_parameter(Name=TRIGGER_STATE_PARAMETER, Value="Enabled" if enabled else "Disabled",
+                      Type="String", Overwrite=True)
+
+
+def trigger_state(ssm: Any) -> str:
+    try:
+        return str(ssm.get_parameter(Name=TRIGGER_STATE_PARAMETER)["Parameter"]["Value"])
+    except ssm.exceptions.ParameterNotFound:
+        return "Unknown"
+
+
+def trigger_enabled(ssm: Any) -> bool:
+    """True unless the parameter says disabled (a missing parameter means the trigger was never turned off)."""
+    try:
+        return ssm.get_parameter(Name=TRIGGER_PARAMETER)["Parameter"]["Value"] != TRIGGER_DISABLED
+    except ssm.exceptions.ParameterNotFound:
+        return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -16,7 +17,15 @@ from publisher.config import DEFAULT_TABLE_NAME, ENV_REVALIDATE_SECONDS, ENV_SIT
 from publisher.local.edge import Edge
 from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
 from publisher.local.poller import StreamPoller
-from publisher.local.resources import ensure_bucket, ensure_table
+from publisher.local.resources import (
+    ensure_bucket,
+    ensure_queue,
+    ensure_table,
+    report_trigger_state,
+    set_trigger,
+    trigger_enabled,
+)
+from publisher.local.trigger_settings import trigger_settings
 
 log = logging.getLogger(__name__)
 LOCAL_BUCKET = "llm-catalogue-site-local"
@@ -38,6 +47,7 @@ class StackOptions:
     batch_size: int | None = None
     window: float | None = None
     edge_ttl: float = 0.5
+    max_record_age: float | None = None  # None: stream_max_record_age_seconds in infra/variables.tf
     state_dir: Path = field(default_factory=lambda: Path(".local"))
 
 
@@ -74,6 +84,9 @@ class LocalStack:
         publish_handler.reset()
         stream_arn = ensure_table(aws.client("dynamodb"), opts.table)
         ensure_bucket(aws.client("s3"), opts.bucket)
+        dlq_url = ensure_queue(aws.client("sqs"))
+        set_trigger(aws.client("ssm"), enabled=True)
+        report_trigger_state(aws.client("ssm"), enabled=True)
         if opts.seed:
             from publisher.seed import sample_models, seed
 
@@ -86,15 +99,39 @@ class LocalStack:
             version = self._published_version()
             self.out(f"publish: {size} records in {elapsed * 1000:.0f} ms, snapshot v{version}, {state}")
 
+        def dead_letter(entry: dict[str, Any]) -> None:
+            aws.client("sqs").send_message(QueueUrl=dlq_url, MessageBody=json.dumps(entry))
+            info = entry["DDBStreamBatchInfo"]
+            self.out(f"trigger: {info['batchSize']} records ({entry['requestContext']['condition']}) "
+                     f"sent to the dead-letter queue {dlq_url}")
+
         self.poller = StreamPoller(
             aws.client("dynamodbstreams"), stream_arn, publish_handler.handler,
-            batch_size=opts.batch_size, window=opts.window,
-            dlq_path=opts.state_dir / "dlq.jsonl", on_batch=on_batch,
+            batch_size=opts.batch_size, window=opts.window, dead_letter=dead_letter, on_batch=on_batch,
+            max_record_age=opts.max_record_age if opts.max_record_age is not None
+            else trigger_settings().max_record_age_seconds, enabled=self._trigger_switch(),
         )
         self.poller.start()
         self.edge = Edge(aws.client("s3"), opts.bucket, read_handler=self._read_handler(),
                          max_ttl=opts.edge_ttl)
         self.edge.start(opts.host, opts.edge_port)
+
+    def _trigger_switch(self) -> Any:
+        """The trigger's Enabled flag, read from the emulator at most once a second."""
+        from publisher import aws
+
+        seen = {"at": float("-inf"), "enabled": True}
+
+        def enabled() -> bool:
+            if time.monotonic() - seen["at"] >= 1.0:
+                was = seen["enabled"]
+                seen["enabled"], seen["at"] = trigger_enabled(aws.client("ssm")), time.monotonic()
+                if was != seen["enabled"]:
+                    report_trigger_state(aws.client("ssm"), bool(seen["enabled"]))
+                    self.out(f"trigger: {'enabled' if seen['enabled'] else 'disabled'}")
+            return bool(seen["enabled"])
+
+        return enabled
 
     def _read_handler(self) -> Any:
         try:

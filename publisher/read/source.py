@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.heartbeat import is_heartbeat
 from publisher.model import InvalidItem, to_record
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
@@ -234,6 +235,8 @@ class SnapshotSource:
         skipped = 0
         try:
             for item in scan_items(self._dynamodb(), self.table):
+                if is_heartbeat(item.get("model_name")):
+                    continue  # the freshness canary's item, never catalogue data
                 try:
                     records.append(to_record(item))
                 except InvalidItem as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -49,10 +50,26 @@ class Inputs:
     s3_puts_per_reconcile: int = _in("count", "S3 PUTs of a reconcile without drift (bench)", 1)
     s3_gets_per_reconcile: int = _in("count", "S3 GET/HEADs of a reconcile without drift (bench)", 2)
     custom_metrics: int = _in("count", "custom metrics billed in a normal month (bench: EMF emitted)", 5)
-    alarms: int = _in("count", "alarm metrics (infra/: one per metric alarm)", 10)
+    alarms: int = _in("count", "alarm metrics of the cause alarms (infra/: one per metric alarm)", 8)
     dashboards: int = _in("count", "CloudWatch dashboards (infra/)", 1)
     waf_rules: int = _in("count", "WAF rules, a managed group counting as one (infra/waf.tf)", 5)
     kms_keys: int = _in("count", "customer managed keys (infra/kms.tf; 2 outside us-east-1)", 1)
+    slo_alarm_metrics: int = _in("count", "metrics the burn-rate window alarms read (infra/slo.json x slo.tf)", 20)
+    composite_alarms: int = _in("count", "composite alarms, one per SLO and tier (infra/slo.json x slo.tf)", 6)
+    canary_runs_per_month: Decimal = _in("requests", "canary runs (infra/: its schedule, a 730-hour month)",
+                                         Decimal(43_800))
+    canary_memory_mb: int = _in("memory", "canary memory (infra/canary.tf)", 128)
+    canary_duration_ms: Decimal = _in("ms", "canary billed duration per run: about CloudFront's s-maxage plus a "
+                                            "publish (estimate)", Decimal(12_000))
+    canary_edge_requests: int = _in("count", "CloudFront requests per canary run: 3 checks + a poll every "
+                                             "0.5 s while it waits (estimate)", 27)
+    canary_log_bytes: int = _in("count", "canary log bytes per run: its EMF line (bench) + one log line "
+                                         "(estimate)", 650)
+    canary_custom_metrics: int = _in("count", "custom metrics a passing canary sends (bench)", 2)
+    heartbeat_publish_ms: Decimal = _in("ms", "publisher billed duration of a heartbeat alone (estimate: a "
+                                              "state read and one small PUT)", Decimal(200))
+    heartbeat_s3_puts: int = _in("count", "S3 PUTs of the publish a heartbeat causes (bench)", 1)
+    heartbeat_s3_gets: int = _in("count", "S3 GET/HEADs of the publish a heartbeat causes (bench)", 3)
     free_tier: bool = _in("bool", "apply the always-free allowances to each design", False)
     sources: tuple[str, ...] = ()
 
@@ -82,8 +99,13 @@ def infra_inputs() -> dict[str, Any]:
                 resources.setdefault(kind, {}).update(named)
     acl = next(iter(resources["aws_wafv2_web_acl"].values()))
     rules = acl["rule"] if isinstance(acl["rule"], list) else [acl["rule"]]
-    alarms = resources["aws_cloudwatch_metric_alarm"].values()
+    # The cause alarms; the burn-rate windows (for_each over slo.json) are counted from their spec.
+    alarms = [a for a in resources["aws_cloudwatch_metric_alarm"].values() if "for_each" not in a]
     alarm_metrics = sum(len(a["metric_query"]) if isinstance(a.get("metric_query"), list) else 1 for a in alarms)
+    slo = json.loads((INFRA / "slo.json").read_text())
+    sources = next(block["slo_sources"] for block in _hcl("slo.tf")["locals"] if "slo_sources" in block)
+    windows = 2 * len(slo["tiers"])
+    canary = next(iter(resources["aws_lambda_function"][name] for name in ("canary",)))
     return {
         "read_memory_mb": int(variables["read_memory_mb"]),
         "publisher_memory_mb": int(variables["publisher_memory_mb"]),
@@ -92,7 +114,21 @@ def infra_inputs() -> dict[str, Any]:
         "dashboards": len(resources["aws_cloudwatch_dashboard"]),
         "waf_rules": len(rules),
         "kms_keys": 1 if variables["region"] == "us-east-1" else 2,
+        "slo_alarm_metrics": sum(windows * len(source["metrics"]) for source in sources.values()),
+        "composite_alarms": len(sources) * len(slo["tiers"]),
+        "canary_memory_mb": int(canary["memory_size"]),
+        "canary_runs_per_month": (runs_per_month(variables["canary_schedule_expression"])
+                                  if variables["enable_canary_schedule"] else Decimal(0)),
     }
+
+
+def runs_per_month(expression: str) -> Decimal:
+    """Runs a `rate(N unit)` schedule makes in a 730-hour month."""
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    if not match:
+        raise ValueError(f"cannot count the runs of schedule {expression!r}")
+    minutes = {"minute": 1, "hour": 60, "day": 1440}[match[2].rstrip("s")] * int(match[1])
+    return Decimal(730 * 60) / minutes
 
 
 def measured_inputs(cost_json: Path = COST_INPUTS_JSON) -> dict[str, Any]:
@@ -108,7 +144,19 @@ def measured_inputs(cost_json: Path = COST_INPUTS_JSON) -> dict[str, Any]:
         "s3_gets_per_reconcile": reconcile.get("GetObject", 0) + reconcile.get("HeadObject", 0),
         "custom_metrics": len(raw["custom_metrics_normal_month"]),
         "read_log_bytes": int(raw["read_log_bytes_per_request"]),
+        **_canary_measured(raw),
     }
+
+
+def _canary_measured(raw: dict[str, Any]) -> dict[str, Any]:
+    if "s3_requests_per_heartbeat" not in raw:
+        return {}
+    beat = raw["s3_requests_per_heartbeat"]
+    return {"heartbeat_s3_puts": beat.get("PutObject", 0),
+            "heartbeat_s3_gets": beat.get("GetObject", 0) + beat.get("HeadObject", 0),
+            "canary_custom_metrics": len(raw["canary_custom_metrics_normal_month"]),
+            # The EMF line (measured) and one log line of about 350 bytes (estimate).
+            "canary_log_bytes": int(raw["canary_emf_bytes_per_run"]) + 350}
 
 
 BENCH_KEYS = {"poc_handler_ms": "poc_duration_ms", "read_handler_ms": "read_duration_ms",
@@ -136,10 +184,12 @@ def default_inputs(bench_json: Path | None = BENCH_JSON, cost_json: Path | None 
     values: dict[str, Any] = {}
     sources = []
     values.update(infra_inputs())
-    sources.append("memory, tracing, alarms, dashboards, WAF rules, keys: infra/*.tf defaults")
+    sources.append("memory, tracing, alarms, dashboards, WAF rules, keys, canary schedule: infra/*.tf defaults "
+                   "and infra/slo.json")
     if cost_json is not None and cost_json.is_file():
         values.update(measured_inputs(cost_json))
-        sources.append(f"bytes per response, S3 requests per publish, metrics, read log bytes: {_shown(cost_json)}")
+        sources.append(f"bytes per response, S3 requests per publish and per heartbeat, metrics, read log bytes: "
+                       f"{_shown(cost_json)}")
     if bench_json is not None and bench_json.is_file():
         values.update(read_bench(bench_json))
         sources.append(f"durations: {_shown(bench_json)}")

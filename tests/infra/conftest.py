@@ -63,7 +63,7 @@ def scratch_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], P
 
     def copy(source: Path) -> Path:
         target = tmp_path_factory.mktemp(source.name)
-        for path in [*source.glob("*.tf"), *source.glob(".terraform.lock.hcl")]:
+        for path in [*source.glob("*.tf"), *source.glob("*.json"), *source.glob(".terraform.lock.hcl")]:
             shutil.copy2(path, target / path.name)
         return target
 
@@ -84,7 +84,7 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("moto") / "moto.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "publisher.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:

@@ -1,8 +1,13 @@
-"""Least privilege, checked: are the AWS calls a handler makes allowed by its role's policy in infra/iam.tf?
+"""Least privilege, checked: are the AWS calls a handler makes allowed by its role's policy in infra/?
 
-The policies are read from the HCL (the `aws_iam_policy_document` data sources), not from a plan,
-so this runs without Terraform or AWS. Operations are botocore names, `service.OperationName`
-(`s3.PutObject`, `dynamodb.Scan`), as a `before-call` event hook records them.
+The policies are read from the HCL (the `aws_iam_policy_document` data sources in infra/*.tf), not
+from a plan, so this runs without Terraform or AWS. Operations are botocore names,
+`service.OperationName` (`s3.PutObject`, `dynamodb.Scan`), as a `before-call` event hook records
+them, with the key they touched. What is checked: the action; for S3, the object key (or the
+bucket) against the statement's resources; for DynamoDB, the table against the stream (a table
+action needs the table's ARN, a stream action the stream's), and the item's partition key against
+a `dynamodb:LeadingKeys` condition. Other services' resources and any other condition are not
+evaluated (their actions are on this stack's own log group, queue, key, or X-Ray's "*").
 """
 
 from __future__ import annotations
@@ -11,14 +16,17 @@ import fnmatch
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import hcl2
 from hcl2 import SerializationOptions
 
-IAM_TF = Path(__file__).resolve().parents[2] / "infra" / "iam.tf"
+from publisher.heartbeat import HEARTBEAT_KEY
 
-# Function -> its policy document in iam.tf.
-POLICY_DOCUMENTS = {"publisher": "publisher", "read": "read"}
+INFRA = Path(__file__).resolve().parents[2] / "infra"
+
+# Function -> its policy document in infra/*.tf.
+POLICY_DOCUMENTS = {"publisher": "publisher", "read": "read", "canary": "canary"}
 ALIASES = {"read_api": "read", "read-api": "read", "publish": "publisher"}
 
 # botocore service name -> IAM action prefix, where they differ.
@@ -64,9 +72,20 @@ SERVICE_USED: dict[str, dict[str, str]] = {
         "xray:PutTraceSegments": "active tracing (Lambda service and the X-Ray SDK)",
         "xray:PutTelemetryRecords": "active tracing (Lambda service and the X-Ray SDK)",
     },
+    "canary": {
+        "kms:Decrypt": "DynamoDB decrypting the table key of the encrypted table for the canary's PutItem",
+        "logs:CreateLogStream": "the Lambda runtime's log delivery",
+        "logs:PutLogEvents": "the Lambda runtime's log delivery",
+    },
 }
 
 BUCKET_REF = "${aws_s3_bucket.site.arn}"
+TABLE_REF = "${aws_dynamodb_table.this.arn}"
+# DynamoDB Streams operations act on the stream's ARN, every other DynamoDB operation on the table's.
+STREAM_ACTIONS = frozenset({"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                            "dynamodb:ListStreams"})
+# Terraform references in a condition's values, resolved to what the code uses.
+CONDITION_VALUES = {"${local.canary.heartbeat_key}": HEARTBEAT_KEY}
 
 
 @dataclass(frozen=True)
@@ -75,12 +94,16 @@ class Statement:
     actions: tuple[str, ...]
     resources: tuple[str, ...]
     effect: str = "Allow"
+    conditions: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (test, variable, values)
 
     def grants(self, action: str) -> bool:
         return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in self.actions)
 
     def covers(self, action: str, key: str | None) -> bool:
-        """Does this statement's resource list cover `key` (an S3 object key; None: any resource)?"""
+        """Does this statement cover the call: its resources (S3 key, DynamoDB table or stream) and its
+        conditions (dynamodb:LeadingKeys against the item's key)? `key` None: any key."""
+        if action.startswith("dynamodb:"):
+            return self._covers_dynamodb(action, key)
         if key is None or not action.startswith("s3:"):
             return True
         for resource in self.resources:
@@ -95,6 +118,19 @@ class Statement:
                 return True
         return False
 
+    def _covers_dynamodb(self, action: str, key: str | None) -> bool:
+        wanted = f"{TABLE_REF}/stream/*" if action in STREAM_ACTIONS else TABLE_REF
+        if wanted not in self.resources and "*" not in self.resources:
+            return False
+        for test, variable, values in self.conditions:
+            if variable != "dynamodb:LeadingKeys":
+                raise ValueError(f"{self.sid}: condition on {variable} is not evaluated by this check")
+            if test not in ("ForAllValues:StringEquals", "StringEquals"):
+                raise ValueError(f"{self.sid}: condition test {test} is not evaluated by this check")
+            if key is None or key not in {CONDITION_VALUES.get(v, v) for v in values}:
+                return False
+        return True
+
 
 def _canonical(function: str) -> str:
     function = ALIASES.get(function, function)
@@ -107,25 +143,30 @@ def _canonical(function: str) -> str:
 def statements(function: str) -> tuple[Statement, ...]:
     """The statements of `function`'s policy document, parsed from infra/iam.tf."""
     document = POLICY_DOCUMENTS[_canonical(function)]
-    with IAM_TF.open() as handle:
-        parsed = hcl2.load(handle, serialization_options=SerializationOptions(
-            strip_string_quotes=True, explicit_blocks=False))
-    for block in parsed.get("data", []):
-        body = block.get("aws_iam_policy_document", {}).get(document)
-        if body is None:
-            continue
-        raw = body.get("statement", [])
-        raw = raw if isinstance(raw, list) else [raw]
-        return tuple(
-            Statement(
-                sid=s.get("sid", ""),
-                actions=tuple(s.get("actions", ())),
-                resources=tuple(s.get("resources", ())),
-                effect=s.get("effect", "Allow"),
-            )
-            for s in raw
-        )
-    raise LookupError(f'data "aws_iam_policy_document" "{document}" not found in {IAM_TF}')
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    for path in sorted(INFRA.glob("*.tf")):
+        with path.open() as handle:
+            parsed = hcl2.load(handle, serialization_options=options)
+        for block in parsed.get("data", []):
+            body = block.get("aws_iam_policy_document", {}).get(document)
+            if body is None:
+                continue
+            raw = body.get("statement", [])
+            raw = raw if isinstance(raw, list) else [raw]
+            return tuple(_statement(s) for s in raw)
+    raise LookupError(f'data "aws_iam_policy_document" "{document}" not found in {INFRA}/*.tf')
+
+
+def _statement(raw: dict[str, Any]) -> Statement:
+    conditions = raw.get("condition", [])
+    conditions = conditions if isinstance(conditions, list) else [conditions]
+    return Statement(
+        sid=raw.get("sid", ""),
+        actions=tuple(raw.get("actions", ())),
+        resources=tuple(raw.get("resources", ())),
+        effect=raw.get("effect", "Allow"),
+        conditions=tuple((c["test"], c["variable"], tuple(c["values"])) for c in conditions),
+    )
 
 
 def iam_action(operation: str) -> str:

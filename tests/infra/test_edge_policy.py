@@ -21,7 +21,7 @@ pytestmark = pytest.mark.infra
 
 def test_terraform_test_proves_the_edge_policy_with_a_mocked_provider(terraform: str, tf_env: dict[str, str],
                                                                        tmp_path: Path) -> None:
-    for path in [*INFRA.glob("*.tf"), INFRA / ".terraform.lock.hcl"]:
+    for path in [*INFRA.glob("*.tf"), *INFRA.glob("*.json"), INFRA / ".terraform.lock.hcl"]:
         shutil.copy2(path, tmp_path / path.name)
     shutil.copytree(INFRA / "tests", tmp_path / "tests")
     assert list((tmp_path / "tests").glob("*.tftest.hcl"))
@@ -33,7 +33,8 @@ def test_terraform_test_proves_the_edge_policy_with_a_mocked_provider(terraform:
     assert init.returncode == 0, init.stdout + init.stderr
     run = subprocess.run(
         [terraform, "test", "-no-color", f"-var=edge_contract_path={REPO / 'publisher' / 'edge_contract.json'}",
-         f"-var=publisher_zip_path={placeholder}", f"-var=read_zip_path={placeholder}"],
+         f"-var=publisher_zip_path={placeholder}", f"-var=read_zip_path={placeholder}",
+         f"-var=canary_zip_path={placeholder}"],
         cwd=tmp_path, env=tf_env, capture_output=True, text=True, timeout=300,
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-4000:]

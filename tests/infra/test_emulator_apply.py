@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,8 +17,12 @@ pytestmark = pytest.mark.infra
 
 EXPECTED_OUTPUTS = {
     "cdn_url", "read_function_url", "table_name", "site_bucket", "publisher_function", "read_function",
-    "dlq_url", "alarm_topic_arn", "dashboard_name",
+    "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function", "ticket_topic_arn",
 }
+SLO = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
+# The SLOs whose burn-rate alarms infra/ builds, by the prefix of their alarm names.
+BURN_SLOS = {"edge_availability": "edge-availability", "api_availability": "api-availability",
+             "freshness": "freshness"}
 
 
 def test_outputs_are_complete(local_stack: LocalStack) -> None:
@@ -58,6 +63,40 @@ def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, 
     assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] >= 1
 
 
+def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stack: LocalStack) -> None:
+    lam = local_stack.client("lambda")
+    name = local_stack.outputs["canary_function"]
+    config = lam.get_function_configuration(FunctionName=name)
+    assert (config["Runtime"], config["Architectures"], config["Handler"]) == (
+        "python3.13", ["arm64"], "publisher.canary.handler.handler")
+    slo = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
+    assert config["Timeout"] > slo["canary"]["timeout_seconds"]
+    env = config["Environment"]["Variables"]
+    assert env == {"CANARY_BASE_URL": local_stack.outputs["cdn_url"], "TABLE_NAME": "llm_scores",
+                   "CANARY_TIMEOUT_SECONDS": str(slo["canary"]["timeout_seconds"])}
+    invoke = lam.get_function_event_invoke_config(FunctionName=name)
+    assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (0, 60)
+    schedule = local_stack.client("scheduler").get_schedule(Name="llm-catalogue-canary")
+    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["Target"]["Arn"] == config["FunctionArn"]
+    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
+
+
+def test_the_canary_role_writes_only_the_heartbeat_key(local_stack: LocalStack) -> None:
+    from publisher.heartbeat import HEARTBEAT_KEY
+
+    iam = local_stack.client("iam")
+    role = local_stack.client("lambda").get_function_configuration(
+        FunctionName=local_stack.outputs["canary_function"])["Role"].rsplit("/", 1)[1]
+    (policy_name,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = iam.get_role_policy(RoleName=role, PolicyName=policy_name)["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    (write,) = [s for s in document["Statement"] if "dynamodb:PutItem" in str(s["Action"])]
+    assert write["Resource"].endswith(":table/llm_scores")
+    assert write["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": HEARTBEAT_KEY}}
+
+
 def test_publisher_links_to_the_cdn(local_stack: LocalStack) -> None:
     env = local_stack.client("lambda").get_function_configuration(
         FunctionName=local_stack.outputs["publisher_function"])["Environment"]["Variables"]
@@ -72,6 +111,7 @@ def test_every_log_group_has_retention(local_stack: LocalStack) -> None:
     expected = {
         f"/aws/lambda/{local_stack.outputs['publisher_function']}",
         f"/aws/lambda/{local_stack.outputs['read_function']}",
+        f"/aws/lambda/{local_stack.outputs['canary_function']}",
         "aws-waf-logs-llm-catalogue",
     }
     assert expected <= set(groups)
@@ -251,30 +291,101 @@ def variable_default(name: str) -> object:
     raise KeyError(name)
 
 
+def describe_all_alarms(local_stack: LocalStack) -> tuple[dict[str, Any], dict[str, Any]]:
+    cloudwatch = local_stack.client("cloudwatch")
+    metric, composite = {}, {}
+    for page in cloudwatch.get_paginator("describe_alarms").paginate(
+            AlarmNamePrefix="llm-catalogue-", AlarmTypes=["MetricAlarm", "CompositeAlarm"]):
+        metric.update({a["AlarmName"]: a for a in page.get("MetricAlarms", [])})
+        composite.update({a["AlarmName"]: a for a in page.get("CompositeAlarms", [])})
+    return metric, composite
+
+
+def test_burn_rate_alerts_are_composites_of_two_windows_with_the_python_thresholds(local_stack: LocalStack) -> None:
+    metric, composite = describe_all_alarms(local_stack)
+    pages, tickets = local_stack.outputs["alarm_topic_arn"], local_stack.outputs["ticket_topic_arn"]
+    checked = 0
+    for slo_name, prefix in BURN_SLOS.items():
+        budget = SLO["slos"][slo_name]["error_budget"]
+        for tier_name, tier in SLO["tiers"].items():
+            name = f"llm-catalogue-{prefix}-{tier_name}-burn"
+            alert = composite[name]
+            windows = [f"{name}-{tier['long_window_label']}", f"{name}-{tier['short_window_label']}"]
+            assert alert["AlarmRule"] == " AND ".join(f'ALARM("{w}")' for w in windows)
+            topic = pages if tier["severity"] == "page" else tickets
+            assert alert["AlarmActions"] == [topic] and alert["OKActions"] == [topic], name
+            assert alert["AlarmDescription"].startswith(tier["severity"].upper())
+            target = SLO["slos"][slo_name]
+            assert (f"{tier['budget_percent']}% of the 30-day error budget (target {target['target_percent']}%)"
+                    in alert["AlarmDescription"]), alert["AlarmDescription"]
+            for window, seconds in zip(windows, (tier["long_window_seconds"], tier["short_window_seconds"]),
+                                       strict=True):
+                child = metric[window]
+                assert child["Threshold"] == tier["burn_rate"] and child["EvaluationPeriods"] == 1
+                assert child["ComparisonOperator"] == "GreaterThanThreshold"
+                assert child["ActionsEnabled"] is False and not child.get("AlarmActions")
+                queries = {q["Id"]: q for q in child["Metrics"]}
+                (burn,) = [q for q in queries.values() if q.get("ReturnData")]
+                assert burn["Expression"].endswith(f") / {budget}"), burn["Expression"]
+                stats = [q["MetricStat"] for q in queries.values() if "MetricStat" in q]
+                assert stats and {s["Period"] for s in stats} == {seconds}, window
+                checked += 1
+    assert checked == 2 * len(BURN_SLOS) * len(SLO["tiers"]) >= 4
+    freshness = metric["llm-catalogue-freshness-fast-burn-1h"]
+    names = {q["MetricStat"]["Metric"]["MetricName"] for q in freshness["Metrics"] if "MetricStat" in q}
+    assert names == {SLO["canary"]["metrics"]["breaches"], SLO["canary"]["metrics"]["probes"]}
+
+
+def test_the_canary_has_its_own_cause_alarms(local_stack: LocalStack) -> None:
+    metric, _ = describe_all_alarms(local_stack)
+    silent = metric["llm-catalogue-canary-not-running"]
+    assert (silent["MetricName"], silent["ComparisonOperator"], silent["TreatMissingData"]) == (
+        SLO["canary"]["metrics"]["probes"], "LessThanThreshold", "breaching")
+    checks = metric["llm-catalogue-canary-checks"]
+    assert (checks["MetricName"], checks["EvaluationPeriods"], checks["DatapointsToAlarm"]) == (
+        SLO["canary"]["metrics"]["check_failures"], 3, 3)
+    for alarm in (silent, checks):
+        assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]]
+
+
 def test_alarms_and_dashboard_exist(local_stack: LocalStack) -> None:
     cloudwatch = local_stack.client("cloudwatch")
-    described = cloudwatch.describe_alarms(AlarmNamePrefix="llm-catalogue-")["MetricAlarms"]
-    alarms = {a["AlarmName"]: a for a in described}
+    described, _ = describe_all_alarms(local_stack)
+    alarms = {name: a for name, a in described.items() if "-burn-" not in name and "canary" not in name}
+    # The causes stay; the static symptom alarms (staleness, read errors, API 5xx, CloudFront 5xx
+    # rate) gave way to the SLOs' burn-rate alerts.
     assert set(alarms) == {
         "llm-catalogue-publisher-errors", "llm-catalogue-publisher-iterator-age",
-        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-snapshot-staleness", "llm-catalogue-publish-failures",
-        "llm-catalogue-read-errors", "llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration",
-        "llm-catalogue-api-5xx", "llm-catalogue-cloudfront-5xx-rate",
+        "llm-catalogue-publisher-dlq-messages", "llm-catalogue-publish-failures",
+        "llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration",
     }
-    staleness = alarms["llm-catalogue-snapshot-staleness"]
-    assert (staleness["Namespace"], staleness["MetricName"], staleness["Statistic"]) == (
-        "LlmCatalogue", "PublishLagSeconds", "Maximum")
-    assert staleness["Dimensions"] == [{"Name": "service", "Value": "publisher"}]
     assert alarms["llm-catalogue-read-p99-duration"]["ExtendedStatistic"] == "p99"
-    for alarm in alarms.values():
-        assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]], alarm["AlarmName"]
+    tickets = {"llm-catalogue-read-throttles", "llm-catalogue-read-p99-duration"}
+    for name, alarm in alarms.items():
+        topic = local_stack.outputs["ticket_topic_arn" if name in tickets else "alarm_topic_arn"]
+        assert alarm["AlarmActions"] == [topic], name
     dashboard = cloudwatch.get_dashboard(DashboardName=local_stack.outputs["dashboard_name"])
     body = json.loads(dashboard["DashboardBody"])
-    assert len(body["widgets"]) >= 5
+    titles = [w["properties"].get("title", "") for w in body["widgets"]]
+    for slo_name, slo in SLO["slos"].items():
+        label = slo_name.replace("_", " ")
+        sli, budget, burn = (next(w for w in body["widgets"] if w["properties"].get("title", "").startswith(
+            f"{label}: {kind}")) for kind in ("SLI", "error budget left", "burn rate"))
+        assert f"target {slo['target_percent']}%" in sli["properties"]["title"]
+        expressions = {m[0]["id"]: m[0]["expression"] for w in (sli, budget, burn)
+                       for m in w["properties"]["metrics"] if isinstance(m[0], dict)}
+        assert expressions["budget"].endswith(f") / {slo['error_budget']})")
+        assert expressions["burn"].endswith(f") / {slo['error_budget']}")
+        assert budget["properties"]["view"] == "singleValue" and budget["properties"]["start"] == "-P30D"
+        thresholds = {a["value"] for a in burn["properties"]["annotations"]["horizontal"]}
+        assert thresholds == {tier["burn_rate"] for tier in SLO["tiers"].values()}
+    assert any(t.startswith("Freshness: the canary") for t in titles)
+    alerts = next(w for w in body["widgets"] if w["type"] == "alarm")["properties"]["alarms"]
+    assert len(alerts) == len(SLO["slos"]) * len(SLO["tiers"]) + 8
 
 
 @pytest.mark.parametrize(("output", "function"), [
-    ("publisher_function", "publisher"), ("read_function", "read"),
+    ("publisher_function", "publisher"), ("read_function", "read"), ("canary_function", "canary"),
 ])
 def test_deployed_role_policy_is_the_one_iam_check_reads(local_stack: LocalStack, output: str,
                                                          function: str) -> None:

@@ -1,4 +1,4 @@
-"""Least privilege: what the handlers call is allowed by their role in infra/iam.tf, and no more is granted.
+"""Least privilege: what the handlers call is allowed by their role in infra/, and no more is granted.
 
 Every AWS operation made under a handler during the session is recorded by a botocore hook in
 tests/conftest.py; this module runs last, drives both handlers once more itself (so it stands
@@ -58,6 +58,26 @@ def test_read_api_scope(operation: str, key: str | None, expected: bool) -> None
     assert allowed("read", operation, key) is expected
 
 
+@pytest.mark.parametrize(("operation", "key", "expected"), [
+    ("dynamodb.PutItem", "__canary__/heartbeat", True),
+    ("dynamodb.PutItem", "GPT-4", False), ("dynamodb.PutItem", None, False),
+    ("dynamodb.GetItem", "__canary__/heartbeat", False), ("dynamodb.DeleteItem", "__canary__/heartbeat", False),
+    ("dynamodb.UpdateItem", "__canary__/heartbeat", False), ("dynamodb.Scan", None, False),
+    ("dynamodbstreams.GetRecords", None, False), ("s3.GetObject", "llms.json", False),
+    ("cloudwatch.PutMetricData", None, False),
+])
+def test_canary_may_write_only_its_heartbeat(operation: str, key: str | None, expected: bool) -> None:
+    assert allowed("canary", operation, key) is expected
+
+
+@pytest.mark.parametrize(("function", "operation", "expected"), [
+    ("publisher", "dynamodb.Scan", True), ("publisher", "dynamodbstreams.GetRecords", True),
+    ("read", "dynamodb.Scan", True), ("read", "dynamodbstreams.GetRecords", False),
+])
+def test_dynamodb_grants_tell_the_table_from_its_stream(function: str, operation: str, expected: bool) -> None:
+    assert allowed(function, operation) is expected
+
+
 def test_exceptions_are_granted_and_explained() -> None:
     for function, exempt in SERVICE_USED.items():
         assert set(exempt) <= granted_actions(function), function
@@ -65,7 +85,7 @@ def test_exceptions_are_granted_and_explained() -> None:
 
 
 def _exercise_handlers() -> None:
-    """Drive both handlers through their code paths under moto, so the check stands on its own
+    """Drive the handlers through their code paths under moto, so the check stands on its own
     when this file runs alone; in a full run the integration tests have recorded more already."""
     import os
     from unittest import mock
@@ -73,6 +93,7 @@ def _exercise_handlers() -> None:
     from moto import mock_aws
 
     from publisher import aws
+    from publisher.canary import handler as canary
     from publisher.handlers import publish, read
     from publisher.local.edge import function_url_event
     from publisher.local.poller import LambdaContext
@@ -102,6 +123,9 @@ def _exercise_handlers() -> None:
             aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key=key)
             read.reset()
             read.handler(function_url_event("GET", "/llms.json", "", "127.0.0.1"), None)
+        # The canary's AWS call is its heartbeat write; its edge is unreachable here, which it reports.
+        with mock.patch.dict(os.environ, {"CANARY_BASE_URL": "http://127.0.0.1:9", "CANARY_TIMEOUT_SECONDS": "0"}):
+            assert canary.handler({}, None)["ok"] is False
     aws.reset_clients()
     publish.reset()
     read.reset()
@@ -118,7 +142,7 @@ def calls() -> dict[str, list[tuple[str, str | None]]]:
     return merged
 
 
-@pytest.mark.parametrize("function", ["publisher", "read"])
+@pytest.mark.parametrize("function", ["publisher", "read", "canary"])
 def test_recorded_operations_are_allowed_and_every_grant_is_used(
     function: str, calls: dict[str, list[tuple[str, str | None]]]
 ) -> None:

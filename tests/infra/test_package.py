@@ -90,12 +90,12 @@ def test_a_wheel_whose_bytes_differ_from_the_lock_is_refused(tmp_path: Path) -> 
 
 def test_two_builds_are_byte_identical(builds: list[dict[str, Path]]) -> None:
     first, second = builds
-    assert set(first) == {"publisher", "read_api"}
+    assert set(first) == {"publisher", "read_api", "canary"}
     for name in first:
         assert sha256(first[name]) == sha256(second[name]), name
 
 
-@pytest.mark.parametrize("name", ["publisher", "read_api"])
+@pytest.mark.parametrize("name", ["publisher", "read_api", "canary"])
 def test_zip_entries_are_sorted_with_fixed_metadata(builds: list[dict[str, Path]], name: str) -> None:
     with zipfile.ZipFile(builds[0][name]) as zf:
         infos = zf.infolist()
@@ -112,6 +112,25 @@ def test_read_zip_is_the_package_alone(builds: list[dict[str, Path]]) -> None:
     assert "publisher/handlers/read.py" in names
     assert {n.split("/")[0] for n in names} == {"publisher"}, "the read API bundles no dependency"
     assert not any(n.startswith("publisher/local/") for n in names), "the local stack stays out of Lambda"
+
+
+@pytest.mark.parametrize("name", ["publisher", "read_api"])
+def test_neither_function_zip_carries_the_canary_or_the_operator_commands(
+    builds: list[dict[str, Path]], name: str
+) -> None:
+    with zipfile.ZipFile(builds[0][name]) as zf:
+        names = set(zf.namelist())
+    assert not any(n.startswith(("publisher/canary/", "publisher/ops/")) for n in names)
+
+
+def test_canary_zip_is_its_subpackage_and_the_core_it_imports(builds: list[dict[str, Path]]) -> None:
+    with zipfile.ZipFile(builds[0]["canary"]) as zf:
+        names = set(zf.namelist())
+    outside = {n for n in names if not n.startswith("publisher/canary/")}
+    assert outside == {"publisher/__init__.py", "publisher/aws.py", "publisher/config.py",
+                       "publisher/heartbeat.py", "publisher/slo.py"}
+    assert "publisher/canary/handler.py" in names and "publisher/canary/probe.py" in names
+    assert not any(n.startswith(("publisher/handlers/", "publisher/read/")) for n in names)
 
 
 @pytest.mark.parametrize("name", ["publisher"])
@@ -144,7 +163,8 @@ RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 
 
 @pytest.mark.parametrize(("name", "module"), [("publisher", "publisher.handlers.publish"),
-                                              ("read_api", "publisher.handlers.read")])
+                                              ("read_api", "publisher.handlers.read"),
+                                              ("canary", "publisher.canary.handler")])
 def test_unpacked_zip_imports_its_handler_as_lambda_would(
     builds: list[dict[str, Path]], tmp_path: Path, name: str, module: str
 ) -> None:

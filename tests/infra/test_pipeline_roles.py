@@ -184,6 +184,10 @@ def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str,
     ("logs:PutRetentionPolicy", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{NAME}-publisher", {}),
     ("scheduler:UpdateSchedule", f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{NAME}-reconcile", {}),
     ("cloudwatch:PutMetricAlarm", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{NAME}-publisher-errors", {}),
+    ("cloudwatch:PutCompositeAlarm", f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:{NAME}-freshness-fast-burn", {}),
+    ("lambda:PutFunctionEventInvokeConfig", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-canary", {}),
+    ("scheduler:CreateSchedule", f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{NAME}-canary", {}),
+    ("sns:CreateTopic", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-tickets", {}),
 ])
 def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action: str, resource: str,
                                                context: dict[str, str]) -> None:
@@ -203,6 +207,7 @@ def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action:
     ("s3:GetObject", f"arn:aws:s3:::{NAME}-site-{ACCOUNT}/internal/state.json", False),
     ("s3:GetObject", "arn:aws:s3:::payroll-bucket/salaries.csv", False),
     ("lambda:GetFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", True),
+    ("lambda:GetFunctionEventInvokeConfig", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-canary", True),
     ("lambda:GetFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:billing", False),
     ("logs:GetLogEvents", f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{NAME}-publisher:*", False),
     ("iam:GetRole", SERVICE_ROLE, True),
@@ -263,7 +268,8 @@ def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: d
     """Every grant of each role the main stack deploys is also allowed by the service boundary."""
     iam = local_stack.client("iam")
     roles = [r for r in iam.list_roles()["Roles"] if r["Path"] == f"/{NAME}/"]
-    assert len(roles) == 3, [r["RoleName"] for r in roles]
+    # publisher, read API, reconcile scheduler, canary, canary scheduler
+    assert len(roles) == 5, [r["RoleName"] for r in roles]
     for role in roles:
         detail = iam.get_role(RoleName=role["RoleName"])["Role"]
         assert detail["PermissionsBoundary"]["PermissionsBoundaryArn"] == SERVICE_BOUNDARY

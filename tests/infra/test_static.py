@@ -90,3 +90,14 @@ def test_every_action_is_pinned_to_a_commit_with_its_tag() -> None:
     assert uses
     pinned = re.compile(r"uses: [\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
     assert [u for u in uses if not pinned.search(u)] == []
+
+
+def test_the_triggers_record_age_is_the_reconcile_interval() -> None:
+    """A record the trigger gives up on waits for the next reconcile: the two bounds are one decision."""
+    from .test_emulator_apply import variable_default
+
+    schedule = str(variable_default("reconcile_schedule_expression"))
+    match = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", schedule)
+    assert match, "the reconcile schedule is a rate() expression"
+    interval = int(match[1]) * (60 if match[2].startswith("minute") else 3600)
+    assert variable_default("stream_max_record_age_seconds") == interval

@@ -91,8 +91,7 @@ def test_batches_of_the_largest_valid_items_stay_within_lambdas_payload_and_all_
     assert read_site_json("llms.json")["count"] == len(items) and not local.parked
 
 
-def test_a_malformed_record_in_a_big_batch_goes_to_the_dlq_alone(site: str, lambda_context: Any,
-                                                                   tmp_path: Any) -> None:
+def test_a_malformed_record_in_a_big_batch_goes_to_the_dlq_alone(site: str, lambda_context: Any) -> None:
     items = synthetic_items(3_000)
     records = inserts(items)
     poison = records[1_700]
@@ -103,11 +102,11 @@ def test_a_malformed_record_in_a_big_batch_goes_to_the_dlq_alone(site: str, lamb
         invocations.append(len(event["Records"]))
         return publish.handler(event, lambda_context)
 
-    dlq = tmp_path / "dlq.jsonl"
-    local = poller(records, handler, max_retries=2, dlq_path=dlq)
+    parked: list[dict[str, Any]] = []
+    local = poller(records, handler, max_retries=2, dead_letter=parked.append)
     run_until_drained(local, ShardCursor("s", "0"))
-    assert [json.loads(line)["sequence"] for line in dlq.read_text().splitlines()] == [
-        poison["dynamodb"]["SequenceNumber"]]
+    assert [(p["DDBStreamBatchInfo"]["startSequenceNumber"], p["DDBStreamBatchInfo"]["batchSize"])
+            for p in parked] == [(poison["dynamodb"]["SequenceNumber"], 1)]
     published = {m["model_name"] for m in read_site_json("llms.json")["models"]}
     assert published == {item["model_name"] for item in items} - {items[1_700]["model_name"]}
     # The whole batch (3 pages of GetRecords), then the retries from the poison on, then the rest.
@@ -115,7 +114,7 @@ def test_a_malformed_record_in_a_big_batch_goes_to_the_dlq_alone(site: str, lamb
 
 
 def test_a_record_that_crashes_the_publisher_is_isolated_by_bisecting_and_the_rest_publish(
-        site: str, lambda_context: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+        site: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     items = synthetic_items(2_000)
     crasher = items[1_234]["model_name"]
     real = Publisher.apply_stream
@@ -132,15 +131,16 @@ def test_a_record_that_crashes_the_publisher_is_isolated_by_bisecting_and_the_re
         invocations.append(len(event["Records"]))
         return publish.handler(event, lambda_context)
 
-    dlq = tmp_path / "dlq.jsonl"
-    local = poller(inserts(items), handler, max_retries=1, dlq_path=dlq)
+    parked: list[dict[str, Any]] = []
+    local = poller(inserts(items), handler, max_retries=1, dead_letter=parked.append)
     local.window = 3600  # the backlog is read whole (two GetRecords pages) before the batch goes out
     cursor = ShardCursor("s", "0")
     local.poll_once(cursor)
     local.poll_once(cursor)
     cursor.first_buffered -= 7200
     run_until_drained(local, cursor, rounds=100)
-    assert [json.loads(line)["sequence"] for line in dlq.read_text().splitlines()] == ["1235".rjust(21, "0")]
+    assert [(p["DDBStreamBatchInfo"]["startSequenceNumber"], p["DDBStreamBatchInfo"]["batchSize"])
+            for p in parked] == [("1235".rjust(21, "0"), 1)]
     assert invocations[0] == 2_000 and invocations[-1] < 2_000
     published = {m["model_name"] for m in read_site_json("llms.json")["models"]}
     assert published == {item["model_name"] for item in items} - {crasher}

@@ -108,7 +108,15 @@ def test_inputs_come_from_infra_and_the_benchmark():
     # infra/variables.tf: the read function runs 256 MB, the publisher 1024 MB; read tracing PassThrough.
     assert (DEFAULTS.read_memory_mb, DEFAULTS.publisher_memory_mb, DEFAULTS.read_traced) == (256, 1024, False)
     infra = "\n".join(p.read_text() for p in (SCRIPTS.parent / "infra").glob("*.tf"))
-    assert DEFAULTS.alarms == len(re.findall(r'resource "aws_cloudwatch_metric_alarm"', infra))
+    # Cause alarms one metric each; the two for_each blocks of burn-rate windows are counted from slo.json.
+    assert DEFAULTS.alarms == len(re.findall(r'resource "aws_cloudwatch_metric_alarm"', infra)) - 2
+    slo = json.loads((SCRIPTS.parent / "infra" / "slo.json").read_text())
+    # edge: one metric (5xxErrorRate); API and freshness: bad and total.
+    assert DEFAULTS.slo_alarm_metrics == 2 * len(slo["tiers"]) * (1 + 2 + 2)
+    assert DEFAULTS.composite_alarms == len(slo["slos"]) * len(slo["tiers"])
+    assert DEFAULTS.canary_runs_per_month == 730 * 60  # rate(1 minute)
+    assert DEFAULTS.heartbeat_s3_puts == measured["s3_requests_per_heartbeat"]["PutObject"]
+    assert DEFAULTS.canary_custom_metrics == len(measured["canary_custom_metrics_normal_month"])
     assert DEFAULTS.waf_rules == (SCRIPTS.parent / "infra" / "waf.tf").read_text().count("\n  rule {\n")
 
 
@@ -234,3 +242,31 @@ def test_every_price_names_its_source_and_date():
             assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", entry["as_of"]), key
     plans = raw["cloudfront_flat_rate_plans"]
     assert plans["source"].startswith("https://") and plans["levels_source"].startswith("https://")
+
+
+def test_slo_monitoring_is_a_fixed_monthly_amount_apart_from_serving():
+    small = cm.build_scenario("s", Decimal(10**6), DEFAULTS, PRICES)
+    large = cm.build_scenario("l", Decimal(10**9), DEFAULTS, PRICES)
+    assert small.monitoring_usd == large.monitoring_usd > 0
+    assert _line(small.monitoring, "composite alarms").usd == Decimal("0.50") * DEFAULTS.composite_alarms
+    assert _line(small.monitoring, "burn-rate window alarms").usd == Decimal("0.10") * DEFAULTS.slo_alarm_metrics
+    row = small.as_json()
+    assert row["new_with_slo_monitoring_usd_month"] == pytest.approx(row["new_usd_month"]
+                                                                     + row["slo_monitoring_usd_month"])
+    assert "slo_monitoring_line_items" in row
+
+
+def test_the_scheduled_lambda_canary_costs_far_less_than_synthetics_runs():
+    scenario = cm.build_scenario("s", Decimal(10**6), DEFAULTS, PRICES)
+    canary = sum(li.usd for li in scenario.monitoring if "alarm" not in li.item)
+    assert scenario.synthetics_usd == Decimal("0.0012") * DEFAULTS.canary_runs_per_month
+    assert canary * 5 < scenario.synthetics_usd
+
+
+def test_schedules_count_their_runs_in_a_730_hour_month():
+    from cost.inputs import runs_per_month
+
+    assert runs_per_month("rate(1 minute)") == 43_800
+    assert runs_per_month("rate(5 minutes)") == 8_760
+    with pytest.raises(ValueError, match="cron"):
+        runs_per_month("cron(0 * * * ? *)")

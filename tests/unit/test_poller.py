@@ -67,7 +67,7 @@ def test_a_partial_failure_resumes_from_the_lowest_failed_record() -> None:
     assert seen == [["1", "2", "3"], ["4", "5", "6"], ["5", "6"]]
 
 
-def test_a_record_that_keeps_failing_is_parked_and_the_shard_moves_on(tmp_path: Path) -> None:
+def test_a_record_that_keeps_failing_is_parked_and_the_shard_moves_on() -> None:
     delivered: list[str] = []
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -75,14 +75,71 @@ def test_a_record_that_keeps_failing_is_parked_and_the_shard_moves_on(tmp_path: 
         delivered.extend(sequences)
         return {"batchItemFailures": [{"itemIdentifier": "2"}] if "2" in sequences else []}
 
-    dlq = tmp_path / "dlq.jsonl"
+    parked: list[dict[str, Any]] = []
     poller = StreamPoller(FakeStreams([raw(i) for i in range(1, 4)]), ARN, handler, batch_size=10, window=0,
-                          max_retries=2, dlq_path=dlq)
+                          max_retries=2, dead_letter=parked.append)
     poller._stop.wait = lambda timeout=None: False
-    run_until_drained(poller, ShardCursor("s", "0"))
-    parked = [json.loads(line) for line in dlq.read_text().splitlines()]
-    assert [p["sequence"] for p in parked] == ["2"]
+    run_until_drained(poller, ShardCursor("shardId-1", "0"))
     assert delivered.count("2") == 3 and delivered[-1] == "3"
+    (entry,) = parked
+    # The documented shape of Lambda's on-failure record for a DynamoDB stream (metadata, not data).
+    assert entry["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert entry["requestContext"]["approximateInvokeCount"] == 3
+    assert entry["version"] == "1.0" and entry["responseContext"]["functionError"] == "Unhandled"
+    info = entry["DDBStreamBatchInfo"]
+    assert (info["shardId"], info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"],
+            info["streamArn"]) == ("shardId-1", "2", "2", 1, ARN)
+    assert "Records" not in json.dumps(entry) and "NewImage" not in json.dumps(entry)
+
+
+def test_records_older_than_the_maximum_age_are_dropped_unseen_with_their_range() -> None:
+    import time
+
+    delivered: list[str] = []
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        delivered.extend(r["dynamodb"]["SequenceNumber"] for r in event["Records"])
+        return {"batchItemFailures": []}
+
+    old, new = time.time() - 7200, time.time()
+    records = [raw(1), raw(2), raw(3)]
+    for record, created in zip(records, (old, old, new), strict=True):
+        record["dynamodb"]["ApproximateCreationDateTime"] = created
+    parked: list[dict[str, Any]] = []
+    poller = StreamPoller(FakeStreams(records), ARN, handler, batch_size=10, window=0, max_record_age=3600,
+                          dead_letter=parked.append)
+    run_until_drained(poller, ShardCursor("s", "0"))
+    assert delivered == ["3"]
+    (entry,) = parked
+    assert entry["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert entry["requestContext"]["approximateInvokeCount"] == 0
+    info = entry["DDBStreamBatchInfo"]
+    assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == ("1", "2", 2)
+
+
+def test_a_disabled_trigger_reads_nothing_until_enabled() -> None:
+    import threading
+
+    delivered: list[str] = []
+    enabled = threading.Event()
+    streams = FakeStreams([raw(1)])
+    streams.describe_stream = lambda StreamArn: {"StreamDescription": {"Shards": [{"ShardId": "s"}]}}  # noqa: N803
+    streams.get_shard_iterator = lambda **kw: {"ShardIterator": "0"}
+    poller = StreamPoller(streams, ARN, lambda e, c: delivered.extend(
+        r["dynamodb"]["SequenceNumber"] for r in e["Records"]) or {}, window=0, poll_interval=0.01,
+        enabled=enabled.is_set)
+    poller.start()
+    try:
+        threading.Event().wait(0.3)
+        assert delivered == [] and poller.batches == 0
+        enabled.set()
+        for _ in range(200):
+            if delivered:
+                break
+            threading.Event().wait(0.02)
+        assert delivered == ["1"]
+    finally:
+        poller.stop()
 
 
 def test_a_raising_handler_bisects_the_batch_and_a_passing_error_costs_one_split() -> None:
@@ -102,7 +159,7 @@ def test_a_raising_handler_bisects_the_batch_and_a_passing_error_costs_one_split
     assert not poller.parked
 
 
-def test_a_poison_record_in_a_full_batch_is_isolated_by_bisecting_and_parked_alone(tmp_path: Path) -> None:
+def test_a_poison_record_in_a_full_batch_is_isolated_by_bisecting_and_parked_alone() -> None:
     delivered: list[str] = []
     calls = {"n": 0}
     poison = "6789"
@@ -116,15 +173,18 @@ def test_a_poison_record_in_a_full_batch_is_isolated_by_bisecting_and_parked_alo
         return {"batchItemFailures": []}
 
     records = [raw(i) for i in range(1, 10_001)]
-    dlq = tmp_path / "dlq.jsonl"
+    parked: list[dict[str, Any]] = []
     poller = StreamPoller(FakeStreams(records), ARN, handler, batch_size=10_000, window=0, max_retries=2,
-                          dlq_path=dlq)
+                          dead_letter=parked.append)
     poller._stop.wait = lambda timeout=None: False
     # The whole backlog already read (as within a batching window): the first batch is all of it.
     fresh = [lambda_record(r, ARN) for r in records]
     cursor = ShardCursor("s", str(len(records)), fresh, [payload_bytes(r) for r in fresh])
     run_until_drained(poller, cursor, rounds=200)
-    assert [json.loads(line)["sequence"] for line in dlq.read_text().splitlines()] == [poison]
+    (entry,) = parked
+    info = entry["DDBStreamBatchInfo"]
+    assert (info["startSequenceNumber"], info["batchSize"]) == (poison, 1)
+    assert entry["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert delivered == [str(i) for i in range(1, 10_001) if str(i) != poison]  # each once, in order
     # About two invocations per halving (log2 of 10,000 is 14) and the retries of the lone record.
     assert calls["n"] <= 2 * 14 + 2 + 10
