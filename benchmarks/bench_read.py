@@ -62,10 +62,10 @@ def event(path: str, query: str = "") -> dict[str, Any]:
 
 def publish_snapshot(s3: Any, dynamodb: Any, version: int = 1) -> int:
     """Write llms.json and llms as the publisher renders them, from a paginated scan of the table."""
-    from publisher.model import sorted_records, to_record
-    from publisher.render import catalogue_document, json_object
-    from publisher.store import SiteStore
-    from publisher.stream import scan_items
+    from publisher.core.model import sorted_records, to_record
+    from publisher.publish.render import catalogue_document, json_object
+    from publisher.publish.store import SiteStore
+    from publisher.publish.stream import scan_items
 
     models = sorted_records(to_record(item) for item in scan_items(dynamodb, TABLE))
     document = catalogue_document(version, "2026-01-01T00:00:00Z", models)
@@ -88,9 +88,9 @@ def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import seed
+    from publisher.ops.seed import seed
 
     rng = random.Random(11)
     with mock_aws():
@@ -102,7 +102,7 @@ def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
         published = publish_snapshot(aws.client("s3"), aws.client("dynamodb"))
         print(f"  table and snapshot of {published} models ready in {time.perf_counter() - started:.1f} s")
 
-        from publisher.handlers import read
+        from publisher.read import handler as read
 
         read.reset()
         first_started = time.perf_counter()
@@ -137,7 +137,7 @@ def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
         # frozen out of the garbage collector first: a Lambda's heap does not hold moto's state.
         import gc
 
-        from publisher.identity import Directory
+        from publisher.core.identity import Directory
 
         names = Directory(read.api().source.current().by_name)
         gc.collect()
@@ -179,9 +179,9 @@ def poc_at_sample_size(iterations: int) -> dict[str, Any]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_table
-    from publisher.seed import sample_models, seed
+    from publisher.ops.seed import sample_models, seed
 
     with mock_aws():
         aws.reset_clients()
@@ -238,7 +238,7 @@ def start_moto() -> Any:
 
 
 OURS_COLD = """
-from publisher.handlers import read
+from publisher.read import handler as read
 response = read.handler({event}, None)
 print("STATUS", response["statusCode"], response["headers"].get("X-Snapshot-Source"))
 """
@@ -255,7 +255,7 @@ def cold(count: int, runs: int) -> dict[str, Any]:
     import boto3
 
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import seed
+    from publisher.ops.seed import seed
 
     with start_moto() as emulator:
         env = {
@@ -342,7 +342,7 @@ def main() -> int:
     # The PoC's real table is tiny: compare cold starts there too, where its scan costs little.
     results["cold_start_small"] = cold(30, args.cold_runs)
     results["import_ms"] = {
-        "publisher.handlers.read": import_ms("publisher.handlers.read", 7),
+        "publisher.read.handler": import_ms("publisher.read.handler", 7),
         "baseline_poc": import_ms("baseline_poc", 7),
     }
     w, c, imp = results["warm"], results["cold_start"], results["import_ms"]
@@ -389,7 +389,7 @@ def main() -> int:
     print(line("ours", small["ours"]))
     print(line("PoC", small["poc"]))
     print(
-        f"import time: publisher.handlers.read {imp['publisher.handlers.read']:.1f} ms, "
+        f"import time: publisher.read.handler {imp['publisher.read.handler']:.1f} ms, "
         f"baseline_poc {imp['baseline_poc']:.1f} ms (its boto3 import and resource)"
     )
     print(f"results: {path.relative_to(REPO)} and benchmarks/results.json")

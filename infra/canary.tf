@@ -6,7 +6,7 @@
 
 locals {
   # One source for thresholds, metric names and the heartbeat key: scripts/slo_config.py writes it
-  # from publisher/slo.py and the canary's code; nothing here restates a number.
+  # from publisher/core/slo.py and the canary's code; nothing here restates a number.
   slo         = jsondecode(file("${path.module}/slo.json"))
   canary      = local.slo.canary
   canary_name = "${var.name}-canary"

@@ -26,7 +26,7 @@ locals {
 }
 
 # CORS for any origin (preflight included), the page's Content-Security-Policy and the security
-# headers, from publisher/edge_contract.json, on every answer of every behaviour; they override an
+# headers, from publisher/core/edge_contract.json, on every answer of every behaviour; they override an
 # origin's own. A custom policy, because no managed one carries a CSP. Response headers policies
 # are free. The emulator cannot create one (no API): tests/infra/test_edge_policy.py proves this
 # resource with `terraform test` and a mocked provider instead.
@@ -204,7 +204,7 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   # The read API, and the per-model histories it serves from their private shards
-  # (publisher/history_shards.py): no S3 object holds /history/*, so S3 is not asked first.
+  # (publisher/core/history_shards.py): no S3 object holds /history/*, so S3 is not asked first.
   dynamic "ordered_cache_behavior" {
     for_each = ["/api/*", "/history/*"]
 

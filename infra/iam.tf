@@ -60,7 +60,7 @@ data "aws_iam_policy_document" "publisher" {
   }
 
   # A provider that no longer has models loses its page, and a history object of the layouts
-  # before shards is removed once its events moved into its model's shard (publisher/migrate.py).
+  # before shards is removed once its events moved into its model's shard (publisher/publish/migrate.py).
   # Versioning keeps the old object as a noncurrent version (a delete marker), so this cannot
   # destroy data.
   statement {

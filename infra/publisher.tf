@@ -28,7 +28,7 @@ resource "aws_lambda_function" "publisher" {
   role             = aws_iam_role.publisher.arn
   runtime          = "python3.13"
   architectures    = ["arm64"]
-  handler          = "publisher.handlers.publish.handler"
+  handler          = "publisher.publish.handler.handler"
   filename         = local.publisher_zip
   source_code_hash = filebase64sha256(local.publisher_zip)
   memory_size      = var.publisher_memory_mb

@@ -27,7 +27,7 @@ resource "aws_lambda_function" "read" {
   role             = aws_iam_role.read.arn
   runtime          = "python3.13"
   architectures    = ["arm64"]
-  handler          = "publisher.handlers.read.handler"
+  handler          = "publisher.read.handler.handler"
   filename         = local.read_zip
   source_code_hash = filebase64sha256(local.read_zip)
   memory_size      = var.read_memory_mb

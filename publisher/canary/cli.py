@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from publisher.canary.probe import HEALTH_PATH, Probe, ProbeResult, ProbeSettings
-from publisher.slo import FRESHNESS_TARGET_SECONDS
+from publisher.core.slo import FRESHNESS_TARGET_SECONDS
 
 DEFAULT_EDGE = "http://127.0.0.1:8000"
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
         from publisher.local.emulator import local_aws_env
 
         os.environ.update(local_aws_env(args.endpoint))
-    from publisher import aws
+    from publisher.core import aws
 
     aws.reset_clients()
     dynamodb = aws.client("dynamodb")

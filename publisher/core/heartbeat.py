@@ -69,7 +69,7 @@ def parse_heartbeat(item: dict[str, Any]) -> dict[str, Any]:
 
 def health_document(beat: dict[str, Any], sequence: str, stream_at: str, schema_url: str) -> dict[str, Any]:
     """`health.json`: the newest heartbeat the publisher applied, its stream sequence and stream time.
-    Its JSON Schema is publisher/schemas.py's `Heartbeat`, served at `schema_url`."""
+    Its JSON Schema is publisher/core/schemas.py's `Heartbeat`, served at `schema_url`."""
     return {
         "$schema": schema_url,
         "schema_version": HEALTH_SCHEMA_VERSION,

@@ -7,9 +7,9 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from publisher import identity, schemas
-from publisher.model import FIELDS
-from publisher.render import SCHEMA_VERSION
+from publisher.core import identity, schemas
+from publisher.core.model import FIELDS
+from publisher.publish.render import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 # The fields whose changes become events, in the published field order. `benchmarks` and

@@ -27,7 +27,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from publisher.model import slugify
+from publisher.core.model import slugify
 
 KEY_HASH_CHARS = 8
 MAX_BASE = 64

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from publisher.heartbeat import HEARTBEAT_KEY
+from publisher.core.heartbeat import HEARTBEAT_KEY
 
 MAX_NAME_LEN = 256
 MAX_PROVIDER_LEN = 128

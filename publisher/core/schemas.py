@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from publisher.heartbeat import RUN_ID_PATTERN, WRITTEN_AT_PATTERN
-from publisher.identity import KEY_PATTERN
-from publisher.model import (
+from publisher.core.heartbeat import RUN_ID_PATTERN, WRITTEN_AT_PATTERN
+from publisher.core.identity import KEY_PATTERN
+from publisher.core.model import (
     MAX_BENCHMARK_NAME_LEN,
     MAX_BENCHMARKS,
     MAX_CONTEXT_WINDOW,

@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, unquote
 
 from aiohttp import web
 
-from publisher import edge_contract
-from publisher.config import PREFLIGHT_CACHE_CONTROL, PRIVATE_PREFIX
-from publisher.store import VERSION_META
+from publisher.core import edge_contract
+from publisher.core.config import PREFLIGHT_CACHE_CONTROL, PRIVATE_PREFIX
+from publisher.publish.store import VERSION_META
 
 log = logging.getLogger(__name__)
 ReadHandler = Callable[[dict[str, Any], Any], dict[str, Any]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from publisher.config import TABLE_HASH_KEY
+from publisher.core.config import TABLE_HASH_KEY
 
 
 def ensure_table(dynamodb: Any, table: str) -> str:

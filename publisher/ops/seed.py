@@ -7,8 +7,8 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from publisher.ddb import serialize
-from publisher.model import InvalidItem, to_record
+from publisher.core.ddb import serialize
+from publisher.core.model import InvalidItem, to_record
 
 BATCH = 25  # BatchWriteItem's limit
 
@@ -18,7 +18,7 @@ class SeedError(RuntimeError):
 
 
 def sample_models() -> list[dict[str, Any]]:
-    text = resources.files("publisher.data").joinpath("sample_models.json").read_text()
+    text = resources.files("publisher.ops.data").joinpath("sample_models.json").read_text()
     return json.loads(text, parse_float=Decimal)
 
 

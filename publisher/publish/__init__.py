@@ -1,1 +1,1 @@
-"""Lambda entry points: thin adapters from events to the publisher and read cores."""
+"""The publisher Lambda: its handler and the logic it runs (state, rendering, the store, the change feed)."""

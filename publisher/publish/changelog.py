@@ -12,9 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.model import FIELDS
-from publisher.render import SiteObject, dumps
-from publisher.snapshot import Change
+from publisher.core.model import FIELDS
+from publisher.publish.render import SiteObject, dumps
+from publisher.publish.state import Change
 
 LOG_PREFIX = "internal/log/"
 LOG_SCHEMA = 1

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from publisher.config import Config
-from publisher.publish import Publisher
+from publisher.core.config import Config
+from publisher.publish.publisher import Publisher
 
 
 def install(publisher: Publisher, cfg: Config) -> None:
     """Attach the extensions a deployed publisher runs with."""
-    from publisher import feed
+    from publisher.publish import feed
 
     feed.install(publisher, cfg.changes_limit, cfg.history_limit, cfg.public_base_url)

@@ -12,16 +12,17 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from publisher import changelog, history_shards, identity, schemas
-from publisher.config import JSON_CACHE_CONTROL
-from publisher.history import TRACKED, canonical
-from publisher.identity import history_key
-from publisher.render import SCHEMA_VERSION, SiteObject, json_object
-from publisher.snapshot import Change, State
-from publisher.store import SiteStore, StoreError
+from publisher.core import history_shards, identity, schemas
+from publisher.core.config import JSON_CACHE_CONTROL
+from publisher.core.history import TRACKED, canonical
+from publisher.core.identity import history_key
+from publisher.publish import changelog
+from publisher.publish.render import SCHEMA_VERSION, SiteObject, json_object
+from publisher.publish.state import Change, State
+from publisher.publish.store import SiteStore, StoreError
 
 if TYPE_CHECKING:
-    from publisher.publish import Publisher
+    from publisher.publish.publisher import Publisher
 
 log = logging.getLogger(__name__)
 
@@ -241,7 +242,7 @@ class ChangeFeed:
 
     def migrate(self) -> None:
         """Rebuild hook: move history objects of the layouts before shards into them (once per bucket)."""
-        from publisher.migrate import migrate_history
+        from publisher.publish.migrate import migrate_history
 
         migrate_history(self.store, self.history_limit)
 

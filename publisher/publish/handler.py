@@ -11,12 +11,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from publisher import aws
-from publisher.config import METRICS_NAMESPACE, Config
-from publisher.publish import Publisher, PublishResult
-from publisher.snapshot import StreamChange, parse_iso
-from publisher.store import SiteStore, StoreError
-from publisher.stream import MalformedRecord, parse_record, record_identity, scan_items
+from publisher.core import aws
+from publisher.core.config import METRICS_NAMESPACE, Config
+from publisher.publish.publisher import Publisher, PublishResult
+from publisher.publish.state import StreamChange, parse_iso
+from publisher.publish.store import SiteStore, StoreError
+from publisher.publish.stream import MalformedRecord, parse_record, record_identity, scan_items
 
 logger = Logger(service="publisher")
 metrics = Metrics(namespace=METRICS_NAMESPACE, service="publisher")
@@ -34,7 +34,7 @@ def config() -> Config:
 
 
 def build_publisher(cfg: Config) -> Publisher:
-    from publisher import extensions
+    from publisher.publish import extensions
 
     publisher = Publisher(store=SiteStore(aws.client("s3"), cfg.site_bucket))
     extensions.install(publisher, cfg)

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from publisher.history_shards import shard_objects
-from publisher.identity import HISTORY_PREFIX
-from publisher.render import JSON_TYPE, dumps
-from publisher.store import SiteStore
+from publisher.core.history_shards import shard_objects
+from publisher.core.identity import HISTORY_PREFIX
+from publisher.publish.render import JSON_TYPE, dumps
+from publisher.publish.store import SiteStore
 
 log = logging.getLogger(__name__)
 LAYOUT_KEY = "internal/layout.json"

@@ -11,9 +11,9 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-from publisher import edge_contract, identity, schemas
-from publisher.config import HTML_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, JSON_CACHE_CONTROL
-from publisher.model import slugify, sorted_records
+from publisher.core import edge_contract, identity, schemas
+from publisher.core.config import HTML_CACHE_CONTROL, IMMUTABLE_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.model import slugify, sorted_records
 
 SCHEMA_VERSION = schemas.SCHEMA_VERSION
 # The page lists at most this many models (the best first). A realistic catalogue has a few dozen
@@ -77,7 +77,7 @@ def site_dir() -> Path:
     configured = os.environ.get(ENV_SITE_DIR)
     if configured:
         return Path(configured)
-    return Path(__file__).resolve().parent.parent / "site"
+    return Path(__file__).resolve().parents[2] / "site"
 
 
 def json_object(key: str, document: Any) -> SiteObject:

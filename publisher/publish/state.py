@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from publisher import identity
-from publisher.heartbeat import is_heartbeat
-from publisher.identity import collision
-from publisher.model import InvalidItem, Rejected, to_record
+from publisher.core import identity
+from publisher.core.heartbeat import is_heartbeat
+from publisher.core.identity import collision
+from publisher.core.model import InvalidItem, Rejected, to_record
 
 STATE_SCHEMA = 1
 # DynamoDB Streams keep records for 24 hours; a tombstone older than that can never be replayed.

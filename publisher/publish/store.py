@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
-from publisher.config import STATE_KEY
-from publisher.render import Prior, SiteObject, content_digest
-from publisher.snapshot import State
+from publisher.core.config import STATE_KEY
+from publisher.publish.render import Prior, SiteObject, content_digest
+from publisher.publish.state import State
 
 log = logging.getLogger(__name__)
 VERSION_META = "snapshot-version"

@@ -6,9 +6,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.config import TABLE_HASH_KEY
-from publisher.ddb import MalformedImage, deserialize, deserialize_image
-from publisher.snapshot import StreamChange, iso
+from publisher.core.config import TABLE_HASH_KEY
+from publisher.core.ddb import MalformedImage, deserialize, deserialize_image
+from publisher.publish.state import StreamChange, iso
 
 EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
 # None lets DynamoDB fill each page up to its 1 MB limit; tests set a small size to force paging.

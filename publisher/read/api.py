@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import unquote
 
-from publisher import identity
-from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
-from publisher.history_shards import find_document
-from publisher.model import MAX_NAME_LEN
+from publisher.core import identity
+from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.history_shards import find_document
+from publisher.core.model import MAX_NAME_LEN
+from publisher.publish.render import content_digest
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.cursor import StaleCursor
 from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet
@@ -27,7 +28,6 @@ from publisher.read.http import (
 )
 from publisher.read.query import ListQuery, check_text, min_version, parse_list_query, reject_parameters
 from publisher.read.source import SnapshotSource, age_seconds
-from publisher.render import content_digest
 
 # The one list of routes (the OpenAPI document and the tests check theirs against it); every route
 # answers every method of the edge contract (GET, HEAD, OPTIONS). The last four are the CDN's

@@ -11,8 +11,8 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from publisher import aws
-from publisher.config import METRICS_NAMESPACE, Config
+from publisher.core import aws
+from publisher.core.config import METRICS_NAMESPACE, Config
 from publisher.read.api import ReadApi
 from publisher.read.catalogue import SOURCE_DYNAMODB
 from publisher.read.http import Request, Response, internal_error

@@ -6,11 +6,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from publisher import edge_contract
-from publisher.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
+from publisher.core import edge_contract
+from publisher.core.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
+from publisher.publish.render import JSON_TYPE, content_digest
 from publisher.read.catalogue import Catalogue
 from publisher.read.errors import ApiError, MethodNotAllowed
-from publisher.render import JSON_TYPE, content_digest
 
 ALLOWED_METHODS = edge_contract.methods()
 CLIENT_ERROR_CACHE_CONTROL = "public, max-age=5, s-maxage=5"

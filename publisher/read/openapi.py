@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher import schemas
-from publisher.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
+from publisher.core import schemas
+from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
 from publisher.read.http import ALLOWED_METHODS
 from publisher.read.query import (
     DEFAULT_LIMIT,

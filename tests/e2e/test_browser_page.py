@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from publisher.render import render_site
+from publisher.publish.render import render_site
 from tests.e2e.browser import PageProblems, SiteServer, launch, require_browser, screenshot_path, serve
 
 pytestmark = pytest.mark.browser
@@ -21,7 +21,7 @@ VISIBLE_ROWS = "#catalogue tbody tr:not([hidden])"
 
 
 def catalogue() -> list[dict[str, Any]]:
-    from publisher.data import __file__ as data_init
+    from publisher.ops.data import __file__ as data_init
 
     with open(data_init.replace("__init__.py", "sample_models.json")) as handle:
         models = json.load(handle)

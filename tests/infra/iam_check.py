@@ -21,7 +21,7 @@ from typing import Any
 import hcl2
 from hcl2 import SerializationOptions
 
-from publisher.heartbeat import HEARTBEAT_KEY
+from publisher.core.heartbeat import HEARTBEAT_KEY
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 

@@ -3,7 +3,7 @@
 The emulator has no response headers policy API, so `make infra-local` references the AWS-managed
 CORS policy instead (infra/local/local.auto.tfvars); infra/tests/edge_contract.tftest.hcl applies
 the production module to a mocked AWS provider and checks the policy and every behaviour against
-publisher/edge_contract.json.
+publisher/core/edge_contract.json.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ def test_zip_entries_are_sorted_with_fixed_metadata(builds: list[dict[str, Path]
 def test_read_zip_is_the_package_alone(builds: list[dict[str, Path]]) -> None:
     with zipfile.ZipFile(builds[0]["read_api"]) as zf:
         names = set(zf.namelist())
-    assert "publisher/handlers/read.py" in names
+    assert "publisher/read/handler.py" in names
     assert {n.split("/")[0] for n in names} == {"publisher"}, "the read API bundles no dependency"
     assert not any(n.startswith("publisher/local/") for n in names), "the local stack stays out of Lambda"
 
@@ -127,8 +127,8 @@ def test_canary_zip_is_its_subpackage_and_the_core_it_imports(builds: list[dict[
     with zipfile.ZipFile(builds[0]["canary"]) as zf:
         names = set(zf.namelist())
     outside = {n for n in names if not n.startswith("publisher/canary/")}
-    assert outside == {"publisher/__init__.py", "publisher/aws.py", "publisher/config.py",
-                       "publisher/heartbeat.py", "publisher/slo.py"}
+    assert outside == {"publisher/__init__.py", "publisher/core/aws.py", "publisher/core/config.py",
+                       "publisher/core/heartbeat.py", "publisher/core/slo.py"}
     assert "publisher/canary/handler.py" in names and "publisher/canary/probe.py" in names
     assert not any(n.startswith(("publisher/handlers/", "publisher/read/")) for n in names)
 
@@ -162,8 +162,8 @@ def test_only_the_publisher_carries_the_site(builds: list[dict[str, Path]]) -> N
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 
 
-@pytest.mark.parametrize(("name", "module"), [("publisher", "publisher.handlers.publish"),
-                                              ("read_api", "publisher.handlers.read"),
+@pytest.mark.parametrize(("name", "module"), [("publisher", "publisher.publish.handler"),
+                                              ("read_api", "publisher.read.handler"),
                                               ("canary", "publisher.canary.handler")])
 def test_unpacked_zip_imports_its_handler_as_lambda_would(
     builds: list[dict[str, Path]], tmp_path: Path, name: str, module: str
@@ -185,7 +185,7 @@ def test_unpacked_zip_imports_its_handler_as_lambda_would(
     script = f"import {module} as h\n"
     if name == "publisher":  # it renders the page from the site/ it carries
         script += (
-            "from publisher.render import render_site\n"
+            "from publisher.publish.render import render_site\n"
             "objects = render_site(1, '2026-01-01T00:00:00Z',\n"
             "    {'a': {'model_name': 'a', 'provider': 'P', 'score': 1.0}})\n"
             "assert any(o.key == 'index.html' for o in objects)\n"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from publisher import aws
-from publisher.seed import SeedError, sample_models, seed
-from publisher.stream import scan_items
+from publisher.core import aws
+from publisher.ops.seed import SeedError, sample_models, seed
+from publisher.publish.stream import scan_items
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "seed_data.py"
 

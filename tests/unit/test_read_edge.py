@@ -8,7 +8,6 @@ import gzip
 import brotli
 import pytest
 
-from publisher.handlers.read import request_from_event
 from publisher.local.edge import (
     CLOUDFRONT_USER_AGENT,
     FUNCTION_URL_HOST,
@@ -21,6 +20,7 @@ from publisher.local.edge import (
     object_key,
     origin_accept_encoding,
 )
+from publisher.read.handler import request_from_event
 from tests.conftest import load_event
 
 

@@ -15,13 +15,14 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from publisher import feed, schemas
-from publisher.history_shards import split
-from publisher.identity import HISTORY_SHARD_PREFIX, history_key
-from publisher.model import to_record
+from publisher.core import schemas
+from publisher.core.history_shards import split
+from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
+from publisher.core.model import to_record
+from publisher.publish import feed
+from publisher.publish.render import catalogue_document, render_site
+from publisher.publish.state import Change, State
 from publisher.read import openapi
-from publisher.render import catalogue_document, render_site
-from publisher.snapshot import Change, State
 from tests.unit.test_feed import NoStore
 
 AT = "2026-01-01T00:00:00Z"

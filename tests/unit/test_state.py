@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from publisher.snapshot import State, StreamChange, apply_changes, commit, reconcile
+from publisher.publish.state import State, StreamChange, apply_changes, commit, reconcile
 
 NOW = datetime(2026, 1, 2, tzinfo=UTC)
 
@@ -85,7 +85,7 @@ def test_state_round_trips_through_bytes() -> None:
 
 def colliding_names(count: int = 2) -> list[str]:
     """Names with one slug whose keys collide once the hash is cut to one hex digit."""
-    from publisher import identity
+    from publisher.core import identity
 
     by_key: dict[str, list[str]] = {}
     for i in range(200):
@@ -95,7 +95,7 @@ def colliding_names(count: int = 2) -> list[str]:
 
 
 def test_a_name_whose_key_would_collide_with_a_published_one_is_refused_not_merged(monkeypatch) -> None:
-    from publisher import identity
+    from publisher.core import identity
 
     monkeypatch.setattr(identity, "KEY_HASH_CHARS", 1)
     first, second = colliding_names()
