@@ -62,10 +62,10 @@ def event(path: str, query: str = "") -> dict[str, Any]:
 
 def publish_snapshot(s3: Any, dynamodb: Any, version: int = 1) -> int:
     """Write llms.json and llms as the publisher renders them, from a paginated scan of the table."""
+    from publisher.core.ddb import scan_items
+    from publisher.core.documents import catalogue_document, json_object
     from publisher.core.model import sorted_records, to_record
-    from publisher.publish.render import catalogue_document, json_object
     from publisher.publish.store import SiteStore
-    from publisher.publish.stream import scan_items
 
     models = sorted_records(to_record(item) for item in scan_items(dynamodb, TABLE))
     document = catalogue_document(version, "2026-01-01T00:00:00Z", models)

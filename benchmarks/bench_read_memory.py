@@ -37,7 +37,7 @@ QUERIES = ["provider=OpenAI&min_score=60", "sort=-context_window&limit=500", "q=
 BASELINE = r"""
 import json, sys
 from publisher.core import aws
-from publisher.publish.render import dumps
+from publisher.core.documents import dumps
 
 def peak():
     with open("/proc/self/status") as fh:
@@ -103,8 +103,8 @@ print("FIGURES " + json.dumps(figures), flush=True)
 
 def publish(s3: Any, count: int, version: int) -> int:
     """Write llms.json and llms of a `count`-model catalogue as the publisher renders them."""
+    from publisher.core.documents import catalogue_document, json_object
     from publisher.core.model import sorted_records, to_record
-    from publisher.publish.render import catalogue_document, json_object
     from publisher.publish.store import SiteStore
 
     models = sorted_records(to_record(item) for item in synthetic_items(count, seed=version))

@@ -1,12 +1,16 @@
-"""DynamoDB wire format (stream images) to plain Python values, without importing boto3."""
+"""DynamoDB wire format (stream images, scan pages) to plain Python values, and the paginated table scan."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Context, Decimal, Inexact, Rounded
 from typing import Any
 
 # Same context as boto3's TypeDeserializer: 38 digits, the DynamoDB number precision.
 _DYNAMODB_CONTEXT = Context(Emin=-128, Emax=126, prec=38, traps=[Inexact, Rounded])
+
+# None lets DynamoDB fill each page up to its 1 MB limit; tests set a small size to force paging.
+SCAN_PAGE_SIZE: int | None = None
 
 
 class MalformedImage(ValueError):
@@ -65,3 +69,12 @@ def serialize(value: Any) -> dict[str, Any]:
     if isinstance(value, list):
         return {"L": [serialize(v) for v in value]}
     raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
+def scan_items(dynamodb: Any, table: str, consistent: bool = True) -> Iterator[dict[str, Any]]:
+    """Every item of the table, page by page (a single Scan call stops at 1 MB)."""
+    paginator = dynamodb.get_paginator("scan")
+    config = {"PageSize": SCAN_PAGE_SIZE} if SCAN_PAGE_SIZE else {}
+    for page in paginator.paginate(TableName=table, ConsistentRead=consistent, PaginationConfig=config):
+        for item in page.get("Items", []):
+            yield deserialize_image(item)

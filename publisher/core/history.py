@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from publisher.core import identity, schemas
+from publisher.core.documents import SCHEMA_VERSION
 from publisher.core.model import FIELDS
-from publisher.publish.render import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 # The fields whose changes become events, in the published field order. `benchmarks` and

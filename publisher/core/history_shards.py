@@ -18,9 +18,9 @@ from functools import partial
 from typing import Any
 
 from publisher.core import schemas
+from publisher.core.documents import SCHEMA_VERSION, Prior, SiteObject, dumps
 from publisher.core.history import merge_history
 from publisher.core.identity import history_shard_key
-from publisher.publish.render import SCHEMA_VERSION, Prior, SiteObject, dumps
 
 log = logging.getLogger(__name__)
 SHARD_TYPE = "application/jsonl; charset=utf-8"

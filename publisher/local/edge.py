@@ -21,7 +21,7 @@ from aiohttp import web
 
 from publisher.core import edge_contract
 from publisher.core.config import PREFLIGHT_CACHE_CONTROL, PRIVATE_PREFIX
-from publisher.publish.store import VERSION_META
+from publisher.core.documents import VERSION_META
 
 log = logging.getLogger(__name__)
 ReadHandler = Callable[[dict[str, Any], Any], dict[str, Any]]

@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.core.documents import SiteObject, dumps
 from publisher.core.model import FIELDS
-from publisher.publish.render import SiteObject, dumps
 from publisher.publish.state import Change
 
 LOG_PREFIX = "internal/log/"

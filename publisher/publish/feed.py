@@ -14,10 +14,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 from publisher.core import history_shards, identity, schemas
 from publisher.core.config import JSON_CACHE_CONTROL
+from publisher.core.documents import SCHEMA_VERSION, SiteObject, json_object
 from publisher.core.history import TRACKED, canonical
 from publisher.core.identity import history_key
 from publisher.publish import changelog
-from publisher.publish.render import SCHEMA_VERSION, SiteObject, json_object
 from publisher.publish.state import Change, State
 from publisher.publish.store import SiteStore, StoreError
 

@@ -12,11 +12,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from publisher.core import aws
+from publisher.core.clock import parse_iso
 from publisher.core.config import METRICS_NAMESPACE, Config
+from publisher.core.ddb import scan_items
 from publisher.publish.publisher import Publisher, PublishResult
-from publisher.publish.state import StreamChange, parse_iso
+from publisher.publish.state import StreamChange
 from publisher.publish.store import SiteStore, StoreError
-from publisher.publish.stream import MalformedRecord, parse_record, record_identity, scan_items
+from publisher.publish.stream import MalformedRecord, parse_record, record_identity
 
 logger = Logger(service="publisher")
 metrics = Metrics(namespace=METRICS_NAMESPACE, service="publisher")

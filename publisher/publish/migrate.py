@@ -16,9 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from publisher.core.documents import JSON_TYPE, dumps
 from publisher.core.history_shards import shard_objects
 from publisher.core.identity import HISTORY_PREFIX
-from publisher.publish.render import JSON_TYPE, dumps
 from publisher.publish.store import SiteStore
 
 log = logging.getLogger(__name__)

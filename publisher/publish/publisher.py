@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.core.clock import iso
+from publisher.core.documents import SiteObject, json_object
 from publisher.core.heartbeat import HEALTH_KEY, InvalidHeartbeat, health_document, is_heartbeat, parse_heartbeat
 from publisher.core.identity import PROVIDERS_PREFIX, key
 from publisher.core.model import Rejected
 from publisher.core.schemas import schema_url
-from publisher.publish.render import SiteObject, json_object, render_site
-from publisher.publish.state import Change, State, StreamChange, apply_changes, commit, iso, reconcile
+from publisher.publish.render import render_site
+from publisher.publish.state import Change, State, StreamChange, apply_changes, commit, reconcile
 from publisher.publish.store import SiteStore, SnapshotConflict
 
 log = logging.getLogger(__name__)

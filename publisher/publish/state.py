@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from publisher.core import identity
+from publisher.core.clock import EPOCH, iso
 from publisher.core.heartbeat import is_heartbeat
 from publisher.core.identity import collision
 from publisher.core.model import InvalidItem, Rejected, to_record
@@ -15,15 +16,6 @@ from publisher.core.model import InvalidItem, Rejected, to_record
 STATE_SCHEMA = 1
 # DynamoDB Streams keep records for 24 hours; a tombstone older than that can never be replayed.
 TOMBSTONE_TTL = timedelta(hours=25)
-EPOCH = "1970-01-01T00:00:00Z"
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,10 @@ from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
 from publisher.core.config import STATE_KEY
-from publisher.publish.render import Prior, SiteObject, content_digest
+from publisher.core.documents import DIGEST_META, VERSION_META, Prior, SiteObject, content_digest
 from publisher.publish.state import State
 
 log = logging.getLogger(__name__)
-VERSION_META = "snapshot-version"
-# The SHA-256 of the object's bytes, written by the publisher with every object. Unchanged objects
-# are recognised by it, never by the ETag: under SSE-KMS S3's ETag is not an MD5 of the bytes.
-DIGEST_META = "content-sha256"
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 # 412: the object changed since we read it. 409: a concurrent conditional write is in flight.
 _CONFLICT = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}

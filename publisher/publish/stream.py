@@ -1,18 +1,16 @@
-"""DynamoDB Streams records (as Lambda receives them) to StreamChange values, and table scans."""
+"""DynamoDB Streams records (as Lambda receives them) to StreamChange values."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.core.clock import iso
 from publisher.core.config import TABLE_HASH_KEY
 from publisher.core.ddb import MalformedImage, deserialize, deserialize_image
-from publisher.publish.state import StreamChange, iso
+from publisher.publish.state import StreamChange
 
 EVENT_NAMES = frozenset({"INSERT", "MODIFY", "REMOVE"})
-# None lets DynamoDB fill each page up to its 1 MB limit; tests set a small size to force paging.
-SCAN_PAGE_SIZE: int | None = None
 
 
 class MalformedRecord(ValueError):
@@ -60,12 +58,3 @@ def parse_record(record: dict[str, Any]) -> StreamChange:
     except (TypeError, ValueError, OverflowError, OSError) as exc:
         raise MalformedRecord(f"sequence {sequence}: bad ApproximateCreationDateTime") from exc
     return StreamChange(key=key, sequence=sequence, event_name=name, new_item=new_image, at=at, old_item=old_image)
-
-
-def scan_items(dynamodb: Any, table: str, consistent: bool = True) -> Iterator[dict[str, Any]]:
-    """Every item of the table, page by page (a single Scan call stops at 1 MB)."""
-    paginator = dynamodb.get_paginator("scan")
-    config = {"PageSize": SCAN_PAGE_SIZE} if SCAN_PAGE_SIZE else {}
-    for page in paginator.paginate(TableName=table, ConsistentRead=consistent, PaginationConfig=config):
-        for item in page.get("Items", []):
-            yield deserialize_image(item)

@@ -9,9 +9,9 @@ from urllib.parse import unquote
 
 from publisher.core import identity
 from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.documents import content_digest
 from publisher.core.history_shards import find_document
 from publisher.core.model import MAX_NAME_LEN
-from publisher.publish.render import content_digest
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.cursor import StaleCursor
 from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet

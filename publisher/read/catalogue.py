@@ -10,9 +10,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from publisher.core.documents import catalogue_document, dumps, provider_document
 from publisher.core.identity import Directory, Resolution, key
 from publisher.core.model import sorted_records
-from publisher.publish.render import catalogue_document, dumps, provider_document
 from publisher.read import cursor
 from publisher.read import records as lean
 from publisher.read.errors import BadRequest

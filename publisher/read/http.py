@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from publisher.core import edge_contract
 from publisher.core.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
-from publisher.publish.render import JSON_TYPE, content_digest
+from publisher.core.documents import JSON_TYPE, content_digest
 from publisher.read.catalogue import Catalogue
 from publisher.read.errors import ApiError, MethodNotAllowed
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.publish.render import dumps
+from publisher.core.documents import dumps
 
 MODELS_OPEN = b'"models":['
 # Records in llms.json are joined like this and, in valid JSON, nothing else can look like it:

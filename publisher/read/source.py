@@ -9,10 +9,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.core.clock import EPOCH, iso
+from publisher.core.documents import DIGEST_META, VERSION_META
 from publisher.core.heartbeat import is_heartbeat
 from publisher.core.model import InvalidItem, to_record
-from publisher.publish.state import EPOCH, iso
-from publisher.publish.store import DIGEST_META, VERSION_META
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
 from publisher.read.objects import ObjectCache
@@ -229,7 +229,7 @@ class SnapshotSource:
         return max(known) if known else None
 
     def _scan(self, reason: str) -> Catalogue:
-        from publisher.publish.stream import scan_items
+        from publisher.core.ddb import scan_items
 
         records: list[dict[str, Any]] = []
         skipped = 0

@@ -14,14 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from publisher.core.clock import iso
+from publisher.core.documents import SiteObject
 from publisher.core.history_shards import stored_document
 from publisher.core.identity import HISTORY_SHARD_PREFIX
 from publisher.publish.changelog import LOG_PREFIX, log_key
 from publisher.publish.feed import TRACKED, ChangeFeed
 from publisher.publish.feed import install as install_feed
 from publisher.publish.publisher import Publisher
-from publisher.publish.render import SiteObject
-from publisher.publish.state import StreamChange, iso
+from publisher.publish.state import StreamChange
 from publisher.publish.store import SiteStore, StoreError
 
 # "GPT-4" and "gpt 4" share a slug (never a key, nor a history line); all three may share a shard.

@@ -138,7 +138,7 @@ def test_rebuild_scans_every_page_and_repairs_drift(
     models = sample_models()
     # DynamoDB stops a Scan page at 1 MB (the PoC's silent truncation); moto does not, so small
     # pages stand in for it: the rebuild must follow LastEvaluatedKey to the end.
-    monkeypatch.setattr("publisher.publish.stream.SCAN_PAGE_SIZE", 25)
+    monkeypatch.setattr("publisher.core.ddb.SCAN_PAGE_SIZE", 25)
     big = [{"model_name": f"Model {i:04d}", "provider": f"Provider {i % 7}", "score": Decimal(i % 100)}
            for i in range(100)]
     seed(ddb, "llm_scores", models + big)

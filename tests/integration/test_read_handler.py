@@ -39,10 +39,10 @@ def rebuild(lambda_context: Any, version: int = 1) -> None:
 
     The publisher's HTML page is left out on purpose: these tests are about the read path only.
     """
+    from publisher.core.ddb import scan_items
+    from publisher.core.documents import catalogue_document, json_object
     from publisher.core.model import to_record
-    from publisher.publish.render import catalogue_document, json_object
     from publisher.publish.store import SiteStore
-    from publisher.publish.stream import scan_items
 
     models = sorted_records(to_record(item) for item in scan_items(aws.client("dynamodb"), "llm_scores"))
     store = SiteStore(aws.client("s3"), TEST_BUCKET)
@@ -225,9 +225,9 @@ def test_history_serves_the_models_line_of_its_shard(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from publisher.core.config import ENV_REVALIDATE_SECONDS
+    from publisher.core.documents import dumps
     from publisher.core.history import merge_history
     from publisher.core.identity import history_shard_key
-    from publisher.publish.render import dumps
 
     monkeypatch.setenv(ENV_REVALIDATE_SECONDS, "0")
     rebuild(lambda_context)

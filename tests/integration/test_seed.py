@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from publisher.core import aws
+from publisher.core.ddb import scan_items
 from publisher.ops.seed import SeedError, sample_models, seed
-from publisher.publish.stream import scan_items
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "seed_data.py"
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher.core.documents import Prior, dumps
 from publisher.core.history import merge_history
 from publisher.core.history_shards import LINE_HEAD, find_document, line_name, merge_shard, split
 from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key, history_shard_key, key
@@ -25,7 +26,7 @@ from publisher.publish.feed import (
     events_for,
     model_api_url,
 )
-from publisher.publish.render import JSON_CACHE_CONTROL, Prior, dumps
+from publisher.publish.render import JSON_CACHE_CONTROL
 from publisher.publish.state import Change, State
 
 GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5}

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 
 from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.documents import catalogue_document, content_digest, dumps
 from publisher.core.history import merge_history
 from publisher.core.identity import history_key, history_shard_key, key
 from publisher.core.model import sorted_records
-from publisher.publish.render import catalogue_document, content_digest, dumps
 from publisher.read import openapi
 from publisher.read.api import ReadApi
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher.core.documents import catalogue_document, dumps
 from publisher.core.identity import Directory, key
 from publisher.core.model import sorted_records
-from publisher.publish.render import catalogue_document, dumps
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.cursor import StaleCursor
 from publisher.read.errors import BadRequest

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from publisher.core import edge_contract
+from publisher.core.documents import dumps, provider_document, provider_summaries
 from publisher.core.history import merge_history
 from publisher.core.identity import history_key, history_shard_key, key, provider_key
-from publisher.publish.render import dumps, provider_document, provider_summaries
 from publisher.read.api import ROUTES
 from publisher.read.catalogue import SOURCE_DYNAMODB, Catalogue
 from tests.unit.test_read_api import FakeSource, body, get, s3_catalogue, shards

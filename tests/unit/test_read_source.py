@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
+from publisher.core.documents import catalogue_document, dumps
 from publisher.core.model import sorted_records
-from publisher.publish.render import catalogue_document, dumps
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3
 from publisher.read.errors import Unavailable
 from publisher.read.source import SnapshotSource, age_seconds

@@ -16,11 +16,12 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from publisher.core import schemas
+from publisher.core.documents import catalogue_document
 from publisher.core.history_shards import split
 from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
 from publisher.core.model import to_record
 from publisher.publish import feed
-from publisher.publish.render import catalogue_document, render_site
+from publisher.publish.render import render_site
 from publisher.publish.state import Change, State
 from publisher.read import openapi
 from tests.unit.test_feed import NoStore
