@@ -115,7 +115,7 @@ def batches(case: str, count: int) -> Iterator[list[dict[str, Any]]]:
 def child(case: str, count: int) -> dict[str, Any]:
     from publisher.core import aws
     from publisher.local.emulator import free_port, local_aws_env, start_emulator
-    from publisher.local.poller import LambdaContext
+    from publisher.local.lambda_shapes import LambdaContext
     from publisher.publish import handler as publish
 
     emulator = start_emulator(port=free_port(), reuse=False)

@@ -94,7 +94,7 @@ def bucket(mocked_aws: None) -> str:
 
 @pytest.fixture
 def lambda_context() -> Any:
-    from publisher.local.poller import LambdaContext
+    from publisher.local.lambda_shapes import LambdaContext
 
     return LambdaContext()
 

@@ -1,8 +1,10 @@
-"""The response headers every public answer carries (CORS, CSP, security), read from edge_contract.json."""
+"""The edge contract, read from edge_contract.json: the read API's routes and where the CDN sends them, and
+the response headers every public answer carries (CORS, CSP, security)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,55 @@ def contract() -> dict[str, Any]:
 def methods() -> tuple[str, ...]:
     """The methods every public path answers (the read API's routes and the CDN behaviours)."""
     return tuple(contract()["methods"])
+
+
+# A route's origin at the CDN: the read function only, or S3 first and the read function when S3
+# cannot serve the object (the origin group's failover).
+FUNCTION = "function"
+FAILOVER = "failover"
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # a template: `{name}` is one path segment
+    operation: str  # the OpenAPI operationId and the read API's handler for it
+    origin: str  # FUNCTION or FAILOVER
+
+    @property
+    def pattern(self) -> str:
+        """The CloudFront path pattern that covers it: `/<first segment>/*` below a first segment, else
+        the path itself (the same derivation as infra/cdn.tf's `route_patterns`)."""
+        segments = self.path.split("/")
+        return f"/{segments[1]}/*" if len(segments) > 2 else self.path
+
+
+@lru_cache(maxsize=1)
+def routes() -> tuple[Route, ...]:
+    """Every route of the read API, in the order they are matched and documented."""
+    found = tuple(Route(r["path"], r["operation"], r["origin"]) for r in contract()["routes"])
+    unknown = [r.path for r in found if r.origin not in (FUNCTION, FAILOVER)]
+    if unknown:
+        raise ValueError(f"{CONTRACT_FILE.name}: routes with an unknown origin: {', '.join(unknown)}")
+    return found
+
+
+@lru_cache(maxsize=2)
+def path_patterns(origin: str) -> tuple[str, ...]:
+    """The CDN's behaviours for one origin, first occurrence first (CloudFront matches them in order)."""
+    return tuple(dict.fromkeys(r.pattern for r in routes() if r.origin == origin))
+
+
+def pattern_matches(pattern: str, path: str) -> bool:
+    """CloudFront's match for the patterns above: a trailing `*` matches any rest, else the exact path."""
+    return path.startswith(pattern[:-1]) if pattern.endswith("*") else path == pattern
+
+
+def origin_of(path: str) -> str | None:
+    """Which origin the CDN sends a viewer path to: FUNCTION, FAILOVER, or None (S3 alone)."""
+    for origin in (FUNCTION, FAILOVER):
+        if any(pattern_matches(p, path) for p in path_patterns(origin)):
+            return origin
+    return None
 
 
 def content_security_policy() -> str:

@@ -8,14 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, NamedTuple
 
+from publisher.core.aws import S3_CONFLICT, S3_MISSING, error_code
 from publisher.core.config import STATE_KEY
 from publisher.core.documents import DIGEST_META, VERSION_META, Prior, SiteObject, content_digest
 from publisher.publish.state import State
 
 log = logging.getLogger(__name__)
-_MISSING = {"404", "NoSuchKey", "NotFound"}
-# 412: the object changed since we read it. 409: a concurrent conditional write is in flight.
-_CONFLICT = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
 
 
 class StoreError(RuntimeError):
@@ -32,11 +30,6 @@ class WriteReport:
     skipped: int
     bytes: int
     conflicts: int
-
-
-def _code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _strip(etag: str) -> str:
@@ -76,9 +69,9 @@ class SiteStore:
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=STATE_KEY)
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in S3_MISSING:
                 return State(), None
-            raise StoreError(f"reading s3://{self.bucket}/{STATE_KEY}: {_code(exc)}") from exc
+            raise StoreError(f"reading s3://{self.bucket}/{STATE_KEY}: {error_code(exc)}") from exc
         body = response["Body"].read()
         state = State.from_bytes(body)
         state.source_digest = content_digest(body)
@@ -105,9 +98,9 @@ class SiteStore:
                 **condition,
             )
         except ClientError as exc:
-            if _code(exc) in _CONFLICT:
+            if error_code(exc) in S3_CONFLICT:
                 raise SnapshotConflict(f"state changed under us (version {state.version})") from exc
-            raise StoreError(f"writing s3://{self.bucket}/{STATE_KEY}: {_code(exc)}") from exc
+            raise StoreError(f"writing s3://{self.bucket}/{STATE_KEY}: {error_code(exc)}") from exc
         state.source_digest = digest
         return _strip(response["ETag"])
 
@@ -118,9 +111,9 @@ class SiteStore:
         try:
             response = self.s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in S3_MISSING:
                 return None
-            raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {error_code(exc)}") from exc
         return _current(response)
 
     def put_if_newer(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int]:
@@ -164,8 +157,8 @@ class SiteStore:
                 )
                 return True, conflicts
             except ClientError as exc:
-                if _code(exc) not in _CONFLICT:
-                    raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {_code(exc)}") from exc
+                if error_code(exc) not in S3_CONFLICT:
+                    raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {error_code(exc)}") from exc
                 conflicts += 1
         raise SnapshotConflict(f"{obj.key}: gave up after {attempts} conflicting writes")
 
@@ -198,9 +191,9 @@ class SiteStore:
         try:
             response = self.s3.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in S3_MISSING:
                 return None, Prior(None, -1)
-            raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {error_code(exc)}") from exc
         current = _current(response)
         return response["Body"].read(), Prior(current.etag, current.version, current.digest)
 

@@ -202,6 +202,8 @@ def test_bucket_policy_lets_only_this_distribution_read_and_never_internal(local
 
 
 def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalStack) -> None:
+    from publisher.core import edge_contract
+
     cloudfront = local_stack.client("cloudfront")
     distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]
     config = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
@@ -215,6 +217,9 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
 
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
     assert set(behaviours) == {"/api/*", "/llms.json", "/llms", "/history/*", "/providers/*"}
+    # Derived in HCL from the edge contract's routes, as the local edge derives them in Python.
+    assert list(behaviours) == [*edge_contract.path_patterns(edge_contract.FUNCTION),
+                                *edge_contract.path_patterns(edge_contract.FAILOVER)]
     # Histories live in private shards: the read API serves them, S3 is not asked first.
     assert behaviours["/api/*"]["TargetOriginId"] == behaviours["/history/*"]["TargetOriginId"] == "read-api"
     for failover in ("/llms.json", "/llms", "/providers/*"):

@@ -94,8 +94,7 @@ def _exercise_handlers() -> None:
 
     from publisher.canary import handler as canary
     from publisher.core import aws
-    from publisher.local.edge import function_url_event
-    from publisher.local.poller import LambdaContext
+    from publisher.local.lambda_shapes import LambdaContext, function_url_event
     from publisher.local.resources import ensure_bucket, ensure_table
     from publisher.ops.seed import sample_models, seed
     from publisher.publish import handler as publish
