@@ -127,10 +127,60 @@ def test_canary_zip_is_its_subpackage_and_the_core_it_imports(builds: list[dict[
     with zipfile.ZipFile(builds[0]["canary"]) as zf:
         names = set(zf.namelist())
     outside = {n for n in names if not n.startswith("publisher/canary/")}
-    assert outside == {"publisher/__init__.py", "publisher/core/aws.py", "publisher/core/config.py",
-                       "publisher/core/heartbeat.py", "publisher/core/slo.py"}
+    assert outside == {"publisher/__init__.py", "publisher/core/__init__.py", "publisher/core/aws.py",
+                       "publisher/core/config.py", "publisher/core/heartbeat.py", "publisher/core/slo.py"}
     assert "publisher/canary/handler.py" in names and "publisher/canary/probe.py" in names
-    assert not any(n.startswith(("publisher/handlers/", "publisher/read/")) for n in names)
+
+
+@pytest.mark.parametrize("name", ["publisher", "read_api", "canary"])
+def test_each_zip_carries_its_own_subpackage_and_the_core_never_another_functions(
+    builds: list[dict[str, Path]], name: str
+) -> None:
+    package = load_script("package")
+    own = package.FUNCTIONS[name]
+    with zipfile.ZipFile(builds[0][name]) as zf:
+        code = {n for n in zf.namelist() if n.startswith("publisher/")}
+    assert f"publisher/{own}/handler.py" in code
+    rooms = {n.split("/")[1] for n in code if n.count("/") > 1}
+    assert rooms == {own, "core"}, rooms
+    others = set(package.FUNCTIONS.values()) - {own}
+    assert len(others) == 2 and not any(n.startswith(tuple(f"publisher/{o}/" for o in others)) for n in code)
+
+
+def test_the_terraform_handlers_point_into_each_zips_own_subpackage() -> None:
+    from .iam_check import function_handlers
+
+    package = load_script("package")
+    handlers = function_handlers()
+    assert set(handlers) == {"publisher", "read", "canary"}
+    rooms = {function: handler.split(".")[1] for function, handler in handlers.items()}
+    assert rooms == {"publisher": package.FUNCTIONS["publisher"], "read": package.FUNCTIONS["read_api"],
+                     "canary": package.FUNCTIONS["canary"]}
+    assert len(set(rooms.values())) == 3
+    for handler in handlers.values():
+        module, _, function = handler.rpartition(".")
+        assert (REPO / (module.replace(".", "/") + ".py")).is_file() and function == "handler"
+
+
+def test_an_import_of_another_functions_code_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = load_script("package")
+    root = tmp_path / "repo"
+    for rel, text in {"publisher/__init__.py": "", "publisher/core/__init__.py": "",
+                      "publisher/core/model.py": "", "publisher/publish/__init__.py": "",
+                      "publisher/publish/state.py": "", "publisher/read/__init__.py": "",
+                      "publisher/read/handler.py": ("from publisher.core import model\n"
+                                                    "def handler(e, c):\n"
+                                                    "    from publisher.publish import state\n")}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    monkeypatch.setattr(package, "ROOT", root)
+    monkeypatch.setattr(package, "PACKAGE", root / "publisher")
+    with pytest.raises(SystemExit, match="publisher/read/handler.py imports publisher.publish.state"):
+        package.function_files("read")
+    (root / "publisher/read/handler.py").write_text("from publisher.core import model\n")
+    assert [p.relative_to(root).as_posix() for p in package.function_files("read")] == [
+        "publisher/__init__.py", "publisher/core/__init__.py", "publisher/core/model.py",
+        "publisher/read/__init__.py", "publisher/read/handler.py"]
 
 
 @pytest.mark.parametrize("name", ["publisher"])
