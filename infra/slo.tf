@@ -36,13 +36,13 @@ locals {
         bad = {
           namespace  = "AWS/Lambda"
           name       = "Url5xxCount"
-          dimensions = { FunctionName = aws_lambda_function.read.function_name }
+          dimensions = { FunctionName = module.read.function_name }
           stat       = "Sum"
         }
         total = {
           namespace  = "AWS/Lambda"
           name       = "UrlRequestCount"
-          dimensions = { FunctionName = aws_lambda_function.read.function_name }
+          dimensions = { FunctionName = module.read.function_name }
           stat       = "Sum"
         }
       }

@@ -157,6 +157,20 @@ def statements(function: str) -> tuple[Statement, ...]:
     raise LookupError(f'data "aws_iam_policy_document" "{document}" not found in {INFRA}/*.tf')
 
 
+def function_handlers() -> dict[str, str]:
+    """Each instance of infra/modules/function in infra/*.tf -> its handler string."""
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    handlers: dict[str, str] = {}
+    for path in sorted(INFRA.glob("*.tf")):
+        with path.open() as handle:
+            parsed = hcl2.load(handle, serialization_options=options)
+        for block in parsed.get("module", []):
+            for name, body in block.items():
+                if body.get("source") == "./modules/function":
+                    handlers[name] = body["handler"]
+    return handlers
+
+
 def _statement(raw: dict[str, Any]) -> Statement:
     conditions = raw.get("condition", [])
     conditions = conditions if isinstance(conditions, list) else [conditions]
