@@ -146,8 +146,8 @@ def read_history(model_name: str, bucket: str = TEST_BUCKET) -> Any:
 # noted under that function's name; tests/infra/test_least_privilege.py (run last) checks them
 # against the functions' policies in infra/iam.tf.
 HANDLER_FILES = {
-    str(REPO / "publisher" / "handlers" / "publish.py"): "publisher",
-    str(REPO / "publisher" / "handlers" / "read.py"): "read",
+    str(REPO / "publisher" / "publish" / "handler.py"): "publisher",
+    str(REPO / "publisher" / "read" / "handler.py"): "read",
     str(REPO / "publisher" / "canary" / "handler.py"): "canary",
 }
 RECORDED_OPERATIONS: dict[str, set[tuple[str, str | None]]] = {"publisher": set(), "read": set(), "canary": set()}

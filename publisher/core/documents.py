@@ -12,8 +12,8 @@ from typing import Any
 
 from publisher.core import identity, schemas
 from publisher.core.config import JSON_CACHE_CONTROL
+from publisher.core.schema_definitions import SCHEMA_VERSION
 
-SCHEMA_VERSION = schemas.SCHEMA_VERSION
 JSON_TYPE = "application/json; charset=utf-8"
 # Object metadata: the snapshot version an object belongs to, and the SHA-256 of its bytes, written
 # by the publisher with every object. Unchanged objects are recognised by the hash, never by the

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-# The reserved `model_name`. The '/' keeps it out of reach of the read API's `/api/llms/{model_name}`
+# The reserved `model_name`. The '/' keeps it out of reach of the read API's per-model routes
 # (a name with '/' is a 400 there) and no catalogue name validated by the seed can take it.
 HEARTBEAT_KEY = "__canary__/heartbeat"
 HEALTH_KEY = "health.json"

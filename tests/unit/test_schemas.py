@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from publisher.core import schemas
+from publisher.core import schema_definitions, schemas
 from publisher.core.documents import catalogue_document
 from publisher.core.history_shards import split
 from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
@@ -128,7 +128,7 @@ def test_the_openapi_document_is_valid_and_reuses_the_published_definitions() ->
 
 
 def test_the_event_schema_tracks_the_fields_the_feed_tracks() -> None:
-    assert schemas.TRACKED_FIELDS == feed.TRACKED
+    assert schema_definitions.TRACKED_FIELDS == feed.TRACKED
 
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip)
