@@ -1,6 +1,7 @@
-# One role per function, each with one inline policy from a policy document: named actions on
-# named resources. Every role sits on the service path and carries the pipeline's service boundary
-# (infra/bootstrap), without which the deploy role may not create it. Only X-Ray's actions are on "*" (they have no resource type). The actions each
+# One role per function (created by modules/function), each with one inline policy from the
+# policy document here: named actions on named resources. Every role sits on the service path and
+# carries the pipeline's service boundary (infra/bootstrap), without which the deploy role may not
+# create it. Only X-Ray's actions are on "*" (they have no resource type). The actions each
 # handler's code calls are proven against these documents by tests/infra/test_least_privilege.py.
 
 data "aws_iam_policy_document" "lambda_assume" {
