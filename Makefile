@@ -56,10 +56,13 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks: publish at 1k/10k/100k, freshness, read latency, cold start, page size, cost inputs
+bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, page size, cost inputs
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
+	$(PYTHON) benchmarks/bench_batches.py $(ARGS)
+	$(PYTHON) benchmarks/bench_bulk.py
 	$(PYTHON) benchmarks/bench_freshness.py
-	$(PYTHON) benchmarks/bench_read.py
+	$(PYTHON) benchmarks/bench_read.py $(ARGS)
+	$(PYTHON) benchmarks/bench_read_memory.py
 	$(PYTHON) benchmarks/bench_cold_start.py
 	$(PYTHON) benchmarks/bench_page.py
 	$(PYTHON) benchmarks/bench_cost_inputs.py

@@ -28,6 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import merge_results, percentile, save  # noqa: E402
 
+from publisher.local.trigger_settings import trigger_settings  # noqa: E402
+
 WRITES = 20
 CANARY_RUNS = 10
 PROVIDER = "Freshness Bench"
@@ -113,8 +115,9 @@ def main() -> int:
     for path, values in gaps.items():
         s = stats(values)
         print(f"  {path:<11} median {s['median_s']:+.2f} s, worst {s['worst_s']:+.2f} s (target <= 0.5 s)")
-    print("  (poller batching window 0.25 s, edge cache 0.5 s, read API revalidation 0.25 s; a name the API "
-          "does not know yet makes it look at S3 again)")
+    window = trigger_settings().window_seconds
+    print(f"  (trigger batching window {window:g} s as in infra/variables.tf, edge cache 0.5 s, read API "
+          "revalidation 0.25 s; a name the API does not know yet makes it look at S3 again)")
     print(f"canary over {CANARY_RUNS} runs: median {statistics.median(canary):.2f} s, worst {max(canary):.2f} s "
           f"(SLO 60 s; polled every {ProbeSettings().poll_interval} s)")
     edge = stats(seen["llms.json"])

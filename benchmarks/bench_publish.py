@@ -1,7 +1,8 @@
-"""Publish cost at 1k, 10k and 100k models: apply a 100-record batch, render, write to S3.
+"""Publish cost at 1k and 10k models (100k with --full): apply a 100-record batch, render, write to S3.
 
 S3 is moto in server mode in its own process, reached over loopback HTTP as a Lambda reaches S3,
 so each size's process (a fresh one per size) measures the publisher's own peak RSS and time.
+The trigger's full batches (10,000 records, 6 MB of the largest items) are bench_batches.py's.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import merge_results, save, summary, synthetic_items  # noqa: E402
+from common import merge_results, peak_rss_mb, save_rows, summary, synthetic_items  # noqa: E402
 
 BATCH = 100
 
@@ -57,7 +57,7 @@ def _one_size(count: int, repeats: int, feed: bool) -> dict:
 
         if feed:  # the deployed publisher runs with the change feed
             install(publisher, _Cfg())
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        rss_before = peak_rss_mb()
         timings = []
         phases: dict[str, list[float]] = {}
         sequence = count + 10
@@ -84,14 +84,15 @@ def _one_size(count: int, repeats: int, feed: bool) -> dict:
         "publish_ms": summary(timings),
         "phases_ms": {phase: summary(values)["median"] for phase, values in phases.items()},
         "llms_json_bytes": size,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_publish_mb": rss_before,
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default=None, help="default 1000,10000; 1000,10000,100000 with --full")
+    parser.add_argument("--full", action="store_true", help="also 100,000 models (about 3 minutes more)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--no-feed", action="store_true", help=argparse.SUPPRESS)
@@ -99,12 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(_one_size(args.child, args.repeats, feed=not args.no_feed)))
         return 0
+    sizes = args.sizes or ("1000,10000,100000" if args.full else "1000,10000")
     results = []
     print(f"publish benchmark: apply a {BATCH}-record batch (100 distinct models) + render + conditional "
           "writes to S3 (moto server in its own process, sharing the 2 cores)")
     print(f"{'models':>8} {'feed':>5} {'median ms':>10} {'p99 ms':>8} {'llms.json':>11} {'peak RSS MB':>12}   "
           "median per phase (ms)")
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in [int(s) for s in sizes.split(",")]:
         repeats = args.repeats if size < 100_000 else max(3, args.repeats // 2)
         # With the change feed (as deployed: one history object per changed model) and without it.
         for feed in (True, False):
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['publish_ms']['p99']:>8.0f} {row['llms_json_bytes'] / 1e6:>9.2f}MB "
                   f"{row['peak_rss_mb']:>12.0f}   " + " ".join(f"{k} {v:.0f}" for k, v in row["phases_ms"].items()))
     print("targets: 10k <= 1000 ms, 100k <= 10000 ms, peak RSS <= 512 MB")
-    save("publish", {"batch": BATCH, "results": results})
+    save_rows("publish", results, ("models", "feed"), batch=BATCH)
     by_size = {r["models"]: r for r in results if r["feed"]}
     if 10_000 in by_size:
         merge_results({"publisher_handler_ms": round(by_size[10_000]["publish_ms"]["median"], 1)})

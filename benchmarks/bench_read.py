@@ -7,7 +7,8 @@ adds network time and read-capacity cost on top. Ours answers from memory and ne
 
 The cold-start proxy starts a fresh interpreter per run against one moto server on a free port and
 measures spawn -> first answered request (interpreter start, imports, client creation, the first data
-read), median of 10, the two handlers interleaved.
+read), median of 5 (10 with --full), the two handlers interleaved. The read function's memory at 10k
+and 100k models is bench_read_memory.py's.
 """
 
 from __future__ import annotations
@@ -326,9 +327,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--iterations", type=int, default=3000, help="warm requests per series (ours)")
-    parser.add_argument("--poc-iterations", type=int, default=20, help="warm requests of the PoC")
-    parser.add_argument("--cold-runs", type=int, default=10)
+    parser.add_argument("--poc-iterations", type=int, default=None,
+                        help="warm requests of the PoC (5; 20 with --full: each scans 10k items in moto)")
+    parser.add_argument("--cold-runs", type=int, default=None, help="fresh processes per handler (5; 10 with --full)")
+    parser.add_argument("--full", action="store_true", help="more samples of the PoC and of cold starts")
     args = parser.parse_args()
+    args.poc_iterations = args.poc_iterations or (20 if args.full else 5)
+    args.cold_runs = args.cold_runs or (10 if args.full else 5)
 
     print(f"read benchmark at {args.models} models")
     results: dict[str, Any] = {"warm": warm(args.models, args.iterations, args.poc_iterations)}

@@ -203,21 +203,27 @@ resource "aws_cloudfront_distribution" "this" {
     response_headers_policy_id = local.response_headers_policy_id
   }
 
-  ordered_cache_behavior {
-    path_pattern               = "/api/*"
-    target_origin_id           = local.api_origin_id
-    viewer_protocol_policy     = "redirect-to-https"
-    allowed_methods            = local.edge_methods
-    cached_methods             = local.edge_methods
-    compress                   = true
-    cache_policy_id            = local.api_cache_policy_id
-    response_headers_policy_id = local.response_headers_policy_id
+  # The read API, and the per-model histories it serves from their private shards
+  # (publisher/history_shards.py): no S3 object holds /history/*, so S3 is not asked first.
+  dynamic "ordered_cache_behavior" {
+    for_each = ["/api/*", "/history/*"]
+
+    content {
+      path_pattern               = ordered_cache_behavior.value
+      target_origin_id           = local.api_origin_id
+      viewer_protocol_policy     = "redirect-to-https"
+      allowed_methods            = local.edge_methods
+      cached_methods             = local.edge_methods
+      compress                   = true
+      cache_policy_id            = local.api_cache_policy_id
+      response_headers_policy_id = local.response_headers_policy_id
+    }
   }
 
-  # The snapshot's lists, and per-model and per-provider URLs S3 does not hold (an older slug URL
-  # or a loose name): the read API answers them when exactly one model or provider is meant.
+  # The snapshot's lists, and per-provider URLs S3 does not hold (an older slug URL or a loose
+  # name): the read API answers them when exactly one provider is meant.
   dynamic "ordered_cache_behavior" {
-    for_each = ["/llms.json", "/llms", "/history/*", "/providers/*"]
+    for_each = ["/llms.json", "/llms", "/providers/*"]
 
     content {
       path_pattern               = ordered_cache_behavior.value

@@ -59,12 +59,12 @@ data "aws_iam_policy_document" "publisher" {
     resources = ["${aws_s3_bucket.site.arn}/*"]
   }
 
-  # A provider that no longer has models loses its page, and a history object of the layout
-  # before names had unique keys is removed once its events moved to each model's own object
-  # (publisher/migrate.py). Versioning keeps the old object as a noncurrent version (a delete
-  # marker), so this cannot destroy data.
+  # A provider that no longer has models loses its page, and a history object of the layouts
+  # before shards is removed once its events moved into its model's shard (publisher/migrate.py).
+  # Versioning keeps the old object as a noncurrent version (a delete marker), so this cannot
+  # destroy data.
   statement {
-    sid       = "RemoveEmptyProviderPagesAndSplitHistories"
+    sid       = "RemoveEmptyProviderPagesAndMovedHistories"
     actions   = ["s3:DeleteObject"]
     resources = ["${aws_s3_bucket.site.arn}/providers/*", "${aws_s3_bucket.site.arn}/history/*"]
   }
@@ -143,12 +143,12 @@ data "aws_iam_policy_document" "read" {
     resources = ["*"]
   }
 
-  # The snapshot, the list object's version metadata and the per-model history; nothing else
-  # (in particular not internal/*).
+  # The snapshot, the list object's version metadata and content hash, and the history shards
+  # it serves per-model histories from; nothing else (in particular not the state or the log).
   statement {
     sid       = "ReadSnapshot"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/history/*"]
+    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/internal/history/*"]
   }
 
   # A cold instance that finds llms.json deleted labels its DynamoDB fallback with the newest

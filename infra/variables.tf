@@ -161,9 +161,9 @@ variable "history_limit" {
 }
 
 variable "publisher_memory_mb" {
-  description = "Publisher memory (MB). CPU scales with it; rendering a few thousand models fits in 512."
+  description = "Publisher memory (MB). CPU scales with it. A full trigger batch (10,000 records) peaks at about 220 MB on a 10k-model catalogue and about 500 MB on a 100k one (make bench ARGS=--full, benchmarks/results/batches.json): 1024 leaves headroom and twice the CPU of 512."
   type        = number
-  default     = 512
+  default     = 1024
 
   validation {
     condition     = var.publisher_memory_mb >= 128 && var.publisher_memory_mb <= 10240
@@ -194,9 +194,9 @@ variable "publisher_reserved_concurrency" {
 }
 
 variable "stream_batch_size" {
-  description = "Maximum stream records per publisher invocation. One invocation rewrites the snapshot once, so larger batches mean fewer writes."
+  description = "Maximum stream records per publisher invocation (Lambda also ends a batch at 6 MB of payload). One invocation rewrites the snapshot once, so a burst of writes costs a handful of publishes: 10,000, the most Lambda allows, fits the publisher's memory (make bench). The local stack's poller takes its default from here."
   type        = number
-  default     = 100
+  default     = 10000
 
   validation {
     condition     = var.stream_batch_size >= 1 && var.stream_batch_size <= 10000
@@ -205,9 +205,9 @@ variable "stream_batch_size" {
 }
 
 variable "stream_batching_window_seconds" {
-  description = "How long the trigger gathers records before invoking (s). Adds at most this much to publish lag; 0 invokes as soon as records arrive."
+  description = "How long the trigger gathers records before invoking (s, whole seconds). Adds at most this much to a single write's publish lag. With 0 a batch is what one GetRecords call returns (at most 1,000 records), so a burst of 5,000 writes would cost at least 5 publishes; 1, the least above 0, lets a batch gather up to stream_batch_size records. While a publish runs, records wait in the stream (one invocation per shard at a time) and the next batch takes them all. The local stack's poller takes its default from here."
   type        = number
-  default     = 2
+  default     = 1
 
   validation {
     condition     = var.stream_batching_window_seconds >= 0 && var.stream_batching_window_seconds <= 300

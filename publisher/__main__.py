@@ -31,11 +31,14 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--table", default="llm_scores")
     run.add_argument("--bucket", default=LOCAL_BUCKET)
     run.add_argument("--no-seed", action="store_true", help="do not write the sample models")
-    run.add_argument("--batch-size", type=int, default=100, help="stream batch size, as the trigger's")
-    run.add_argument("--window", type=float, default=0.25, help="batching window in seconds")
+    run.add_argument("--batch-size", type=int, default=None,
+                     help="stream batch size (default: stream_batch_size in infra/variables.tf)")
+    run.add_argument("--window", type=float, default=None,
+                     help="batching window in seconds (default: stream_batching_window_seconds in infra/variables.tf)")
     run.add_argument("--edge-ttl", type=float, default=0.5, help="seconds the edge caches an object")
-    run.add_argument("--max-record-age", type=float, default=3600.0, metavar="SECONDS",
-                     help="records older than this go to the dead-letter queue unapplied, as the trigger's")
+    run.add_argument("--max-record-age", type=float, default=None, metavar="SECONDS",
+                     help="records older than this go to the dead-letter queue unapplied, as the trigger's "
+                          "(default: stream_max_record_age_seconds in infra/variables.tf)")
     run.add_argument("--state-dir", default=".local", help="where the emulator's log is kept")
     run.set_defaults(func=_run)
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape, quoteattr
 
-from publisher import history, identity, schemas
+from publisher import changelog, history_shards, identity, schemas
 from publisher.config import JSON_CACHE_CONTROL
 from publisher.history import TRACKED, canonical
 from publisher.identity import history_key
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 LABELS = {"context_window": "context window", "release_date": "release date"}
 
 CHANGES_KEY = "changes"  # state.extra: the most recent events, newest first (bounded by changes_limit)
-PENDING_KEY = "changes_pending"  # state.extra: events whose history objects are not known to have landed
+PENDING_KEY = "changes_pending"  # state.extra: events whose history shards are not known to have landed
+LOG_PENDING_KEY = "log_pending"  # state.extra: version log entries not known to have landed
 # A ceiling on PENDING_KEY for the case where llms.json never lands (every write failing); in normal
 # operation it holds one version's events. A full rebuild of a 10k-model catalogue fits.
 PENDING_LIMIT = 20_000
@@ -195,29 +196,32 @@ class ChangeFeed:
             return
         # commit() moves the version by exactly one for a non-empty change set.
         version = state.version + 1
+        published = self._published_version()
+        logged = [e for e in state.extra.get(LOG_PENDING_KEY, []) if e["version"] > published]
+        if len(logged) >= changelog.PENDING_VERSIONS_LIMIT:
+            log.warning("version log backlog over %d versions; the oldest are dropped", len(logged))
+            logged = logged[-changelog.PENDING_VERSIONS_LIMIT + 1:]
+        state.extra[LOG_PENDING_KEY] = [*logged, changelog.entry(version, changes, changelog.committed_now())]
         fresh = [event for change in changes for event in events_for(change, version)]
         if not fresh:
             return
         fresh.reverse()
         state.extra[CHANGES_KEY] = (fresh + state.extra.get(CHANGES_KEY, []))[: self.changes_limit]
-        pending = fresh + self._unlanded(state.extra.get(PENDING_KEY, []))
+        pending = fresh + [e for e in state.extra.get(PENDING_KEY, []) if e["version"] > published]
         if len(pending) > PENDING_LIMIT:
             log.warning("change history backlog over %d events; the oldest %d will miss their history",
                         PENDING_LIMIT, len(pending) - PENDING_LIMIT)
             pending = pending[:PENDING_LIMIT]
         state.extra[PENDING_KEY] = pending
 
-    def _unlanded(self, pending: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        # llms.json is written last, after every other object of its version (history included),
-        # so its version says which pending events have certainly reached their history objects.
-        if not pending:
-            return []
+    def _published_version(self) -> int:
+        # llms.json is written last, after every other object of its version (shards and log
+        # included), so its version says which pending entries have certainly landed.
         try:
             current = self.store.head("llms.json")
         except StoreError:
-            return pending
-        published = current[1] if current else -1
-        return [event for event in pending if event["version"] > published]
+            return -1
+        return current.version if current else -1
 
     def render(self, state: State, changes: list[Change], store: SiteStore) -> list[SiteObject]:
         """Extension: the feed objects of the committed state (`changes` is deliberately unused)."""
@@ -227,17 +231,22 @@ class ChangeFeed:
             SiteObject(CHANGES_ATOM, atom_document(state.version, state.generated_at, recent, self.base_url),
                        ATOM_TYPE, ATOM_CACHE_CONTROL),
         ]
-        objects.extend(self.history_objects(state.extra.get(PENDING_KEY, []), store))
+        logged, pending = state.extra.get(LOG_PENDING_KEY, []), state.extra.get(PENDING_KEY, [])
+        # Entries stay in the state until a publish with changes prunes them; one that has landed
+        # (a rebuild without drift finds the last publish's) is not read or written again.
+        published = self._published_version() if logged or pending else -1
+        objects.extend(changelog.log_objects([e for e in logged if e["version"] > published]))
+        objects.extend(self.history_objects([e for e in pending if e["version"] > published], store))
         return objects
 
     def migrate(self) -> None:
-        """Rebuild hook: split history objects of the layout before unique keys (once per bucket)."""
+        """Rebuild hook: move history objects of the layouts before shards into them (once per bucket)."""
         from publisher.migrate import migrate_history
 
         migrate_history(self.store, self.history_limit)
 
     def history_objects(self, events: list[dict[str, Any]], store: SiteStore) -> list[SiteObject]:
-        return history.history_objects(events, store, self.history_limit)
+        return history_shards.shard_objects(events, store.get_with_prior, self.history_limit)
 
 
 def install(publisher: Publisher, changes_limit: int, history_limit: int, base_url: str) -> ChangeFeed:

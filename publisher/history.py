@@ -1,22 +1,17 @@
-"""Each model's change history: one object per exact model name (identity.history_key), merged by event id."""
+"""Each model's change history document (/history/<key>.json): its events merged by id, newest first."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from typing import Any
 
 from publisher import identity, schemas
-from publisher.identity import history_key
 from publisher.model import FIELDS
-from publisher.render import SCHEMA_VERSION, Prior, SiteObject, json_object
-from publisher.store import SiteStore
+from publisher.render import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
-HISTORY_WORKERS = 16
 # The fields whose changes become events, in the published field order. `benchmarks` and
 # `updated_at` are left out on purpose: updated_at moves on every write and would flood the feed.
 TRACKED = tuple(f for f in FIELDS if f in {"score", "version", "context_window", "provider", "release_date"})
@@ -66,42 +61,7 @@ def merge_history(model_name: str, existing: dict[str, Any] | None, events: Iter
     }
 
 
-def history_objects(events: list[dict[str, Any]], store: SiteStore, limit: int) -> list[SiteObject]:
-    """Read-modify-write of each touched model's history; only those that gain events are returned.
-
-    An object of the layout before unique keys may hold other models' events too: those move to
-    their own models' objects in the same write, so no event is ever dropped.
-    """
-    by_name: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        by_name.setdefault(event["model_name"], []).append(event)
-    read: dict[str, tuple[bytes | None, Prior]] = {}
-    pending = sorted(by_name, key=history_key)
-    while pending:
-        with ThreadPoolExecutor(max_workers=min(HISTORY_WORKERS, len(pending))) as pool:
-            found = list(pool.map(store.get_with_prior, map(history_key, pending)))
-        discovered: set[str] = set()
-        for name, (body, prior) in zip(pending, found, strict=True):
-            read[name] = (body, prior)
-            for event in (_parse(history_key(name), body) or {}).get("events", []):
-                other = event.get("model_name") if isinstance(event, dict) else None
-                if isinstance(other, str) and other != name and "id" in event:
-                    by_name.setdefault(other, []).append(event)
-                    if other not in read:
-                        discovered.add(other)
-        pending = sorted(discovered, key=history_key)
-    objects = []
-    for name in sorted(by_name, key=history_key):
-        key = history_key(name)
-        body, prior = read[name]
-        doc = merge_history(name, _parse(key, body), by_name[name], limit)
-        obj = replace(json_object(key, doc), prior=prior)
-        if obj.body != body:
-            objects.append(obj)
-    return objects
-
-
-def _parse(key: str, body: bytes | None) -> dict[str, Any] | None:
+def parse(key: str, body: bytes | None) -> dict[str, Any] | None:
     if body is None:
         return None
     try:

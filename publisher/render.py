@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +35,19 @@ _STATIC_TYPES = {
 }
 
 
+def content_digest(body: bytes) -> str:
+    """The content hash the publisher stores with every object (S3's ETag is no MD5 under SSE-KMS)."""
+    return hashlib.sha256(body).hexdigest()
+
+
 @dataclass(frozen=True)
 class Prior:
-    """What the bucket held under a key when it was just read: its ETag (None: absent) and version."""
+    """What the bucket held under a key when it was just read: its ETag (None: absent), version and
+    content hash (None when the object carries none)."""
 
     etag: str | None
     version: int
+    digest: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,11 +59,13 @@ class SiteObject:
     # Set when the caller has just read the object: the write can skip its HEAD (a stale prior
     # only costs a 412 and a retry with a fresh HEAD).
     prior: Prior | None = None
+    # Set for objects merged into what the bucket holds (history shards): after a conflicting
+    # write the store reads the object again and merges into that, instead of comparing versions.
+    merge: Callable[[bytes | None], bytes] | None = field(default=None, compare=False, repr=False)
 
-    @property
-    def md5(self) -> str:
-        # S3's ETag for a single-part upload with SSE-S3 is the MD5 of the bytes.
-        return hashlib.md5(self.body, usedforsecurity=False).hexdigest()
+    @cached_property
+    def digest(self) -> str:
+        return content_digest(self.body)
 
 
 def dumps(document: Any) -> bytes:
@@ -227,11 +237,12 @@ def render_site(
     root = root or site_dir()
     models = sorted_records(models_by_name.values())
     providers = provider_summaries(models)
-    snapshot = catalogue_document(version, generated_at, models)
+    snapshot = json_object("llms.json", catalogue_document(version, generated_at, models))
     objects = [
-        json_object("llms.json", snapshot),
-        # The PoC's contract: a bare array of the same model objects.
-        json_object("llms", models),
+        snapshot,
+        # The PoC's contract: a bare array of the same model objects, i.e. the same bytes as the
+        # document's list (models is its last key): sliced, not encoded a second time.
+        SiteObject("llms", snapshot.body[snapshot.body.index(b'"models":[') + 9:-1], JSON_TYPE, JSON_CACHE_CONTROL),
     ]
     by_provider: dict[str, list[dict[str, Any]]] = {}
     for record in models:

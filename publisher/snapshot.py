@@ -58,6 +58,9 @@ class State:
     sequences: dict[str, str] = field(default_factory=dict)
     tombstones: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Content hash of the bytes this state was read from (not part of them): an unchanged state is
+    # not written again.
+    source_digest: str | None = field(default=None, compare=False, repr=False)
 
     def to_bytes(self) -> bytes:
         doc = {

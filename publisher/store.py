@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
 
 from publisher.config import STATE_KEY
-from publisher.render import Prior, SiteObject
+from publisher.render import Prior, SiteObject, content_digest
 from publisher.snapshot import State
 
 log = logging.getLogger(__name__)
 VERSION_META = "snapshot-version"
+# The SHA-256 of the object's bytes, written by the publisher with every object. Unchanged objects
+# are recognised by it, never by the ETag: under SSE-KMS S3's ETag is not an MD5 of the bytes.
+DIGEST_META = "content-sha256"
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 # 412: the object changed since we read it. 409: a concurrent conditional write is in flight.
 _CONFLICT = {"412", "PreconditionFailed", "409", "ConditionalRequestConflict"}
@@ -44,6 +47,25 @@ def _strip(etag: str) -> str:
     return etag.strip('"')
 
 
+class Current(NamedTuple):
+    """What the bucket holds under a key: its ETag, snapshot version and content hash (None: not ours)."""
+
+    etag: str
+    version: int
+    digest: str | None
+
+
+def _current(response: dict[str, Any]) -> Current:
+    metadata = response.get("Metadata", {})
+    raw = metadata.get(VERSION_META, "-1")
+    version = int(raw) if raw.lstrip("-").isdigit() else -1
+    return Current(_strip(response["ETag"]), version, metadata.get(DIGEST_META))
+
+
+def _from_prior(prior: Prior) -> Current | None:
+    return None if prior.etag is None else Current(prior.etag, prior.version, prior.digest)
+
+
 class SiteStore:
     """The site bucket. `s3` is a boto3 S3 client."""
 
@@ -62,31 +84,39 @@ class SiteStore:
                 return State(), None
             raise StoreError(f"reading s3://{self.bucket}/{STATE_KEY}: {_code(exc)}") from exc
         body = response["Body"].read()
-        return State.from_bytes(body), _strip(response["ETag"])
+        state = State.from_bytes(body)
+        state.source_digest = content_digest(body)
+        return state, _strip(response["ETag"])
 
     def save_state(self, state: State, etag: str | None) -> str:
-        """Write the state only if it is still the one we read (or still absent)."""
+        """Write the state only if it is still the one we read (or still absent); an unchanged state
+        (a rebuild that found no drift) is not written at all."""
         from botocore.exceptions import ClientError
 
+        body = state.to_bytes()
+        digest = content_digest(body)
+        if etag and digest == state.source_digest:
+            return etag
         condition = {"IfMatch": f'"{etag}"'} if etag else {"IfNoneMatch": "*"}
         try:
             response = self.s3.put_object(
                 Bucket=self.bucket,
                 Key=STATE_KEY,
-                Body=state.to_bytes(),
+                Body=body,
                 ContentType="application/json",
                 CacheControl="no-store",
-                Metadata={VERSION_META: str(state.version)},
+                Metadata={VERSION_META: str(state.version), DIGEST_META: digest},
                 **condition,
             )
         except ClientError as exc:
             if _code(exc) in _CONFLICT:
                 raise SnapshotConflict(f"state changed under us (version {state.version})") from exc
             raise StoreError(f"writing s3://{self.bucket}/{STATE_KEY}: {_code(exc)}") from exc
+        state.source_digest = digest
         return _strip(response["ETag"])
 
-    def head(self, key: str) -> tuple[str, int] | None:
-        """(ETag, snapshot version) of an object, or None when it does not exist."""
+    def head(self, key: str) -> Current | None:
+        """(ETag, snapshot version, content hash) of an object, or None when it does not exist."""
         from botocore.exceptions import ClientError
 
         try:
@@ -95,32 +125,37 @@ class SiteStore:
             if _code(exc) in _MISSING:
                 return None
             raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
-        raw = response.get("Metadata", {}).get(VERSION_META, "-1")
-        try:
-            version = int(raw)
-        except ValueError:
-            version = -1
-        return _strip(response["ETag"]), version
+        return _current(response)
 
     def put_if_newer(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int]:
-        """Write `obj` unless the bucket already holds it or a newer snapshot's copy of it.
+        """Write `obj` unless the bucket already holds its bytes or a newer snapshot's copy of it.
 
         Returns (written, conflicts). The write is conditional on the ETag seen by the check, so a
-        slower publisher holding an older version can never overwrite a newer object.
+        slower publisher holding an older version can never overwrite a newer object. Equal bytes
+        are recognised by the content hash in the object's metadata, whatever its version: every
+        document that must carry its version (llms.json, the page) has it in its bytes.
         """
         from botocore.exceptions import ClientError
 
         conflicts = 0
         for attempt in range(attempts):
+            current: Current | None
             if attempt == 0 and obj.prior is not None:
-                current = (obj.prior.etag, obj.prior.version) if obj.prior.etag is not None else None
+                current = _from_prior(obj.prior)
+            elif attempt > 0 and obj.merge is not None:
+                body, prior = self.get_with_prior(obj.key)
+                merged = obj.merge(body)
+                if merged == body:
+                    return False, conflicts
+                obj = replace(obj, body=merged, prior=prior)
+                current = _from_prior(prior)
             else:
                 current = self.head(obj.key)
-            if current is not None:
-                etag, current_version = current
-                if current_version > version or (current_version == version and etag == obj.md5):
-                    return False, conflicts
-            condition = {"IfMatch": f'"{current[0]}"'} if current else {"IfNoneMatch": "*"}
+            if current is not None and (current.digest == obj.digest
+                                        or (obj.merge is None and current.version > version)):
+                return False, conflicts
+            written_version = max(version, current.version) if current is not None else version
+            condition = {"IfMatch": f'"{current.etag}"'} if current else {"IfNoneMatch": "*"}
             try:
                 self.s3.put_object(
                     Bucket=self.bucket,
@@ -128,7 +163,7 @@ class SiteStore:
                     Body=obj.body,
                     ContentType=obj.content_type,
                     CacheControl=obj.cache_control,
-                    Metadata={VERSION_META: str(version)},
+                    Metadata={VERSION_META: str(written_version), DIGEST_META: obj.digest},
                     **condition,
                 )
                 return True, conflicts
@@ -170,9 +205,8 @@ class SiteStore:
             if _code(exc) in _MISSING:
                 return None, Prior(None, -1)
             raise StoreError(f"reading s3://{self.bucket}/{key}: {_code(exc)}") from exc
-        raw = response.get("Metadata", {}).get(VERSION_META, "-1")
-        version = int(raw) if raw.lstrip("-").isdigit() else -1
-        return response["Body"].read(), Prior(_strip(response["ETag"]), version)
+        current = _current(response)
+        return response["Body"].read(), Prior(current.etag, current.version, current.digest)
 
     def get_bytes(self, key: str) -> bytes | None:
         """An object's bytes, or None when it does not exist."""

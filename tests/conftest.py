@@ -132,6 +132,16 @@ def read_site_json(key: str, bucket: str = TEST_BUCKET) -> Any:
     return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def read_history(model_name: str, bucket: str = TEST_BUCKET) -> Any:
+    """A model's history document as stored (its line of its shard), or None when it has none."""
+    from publisher import aws
+    from publisher.history_shards import stored_document
+    from publisher.store import SiteStore
+
+    document = stored_document(SiteStore(aws.client("s3"), bucket).get_bytes, model_name)
+    return None if document is None else json.loads(document)
+
+
 # Least privilege, recorded: every AWS operation made while a Lambda handler is on the stack is
 # noted under that function's name; tests/infra/test_least_privilege.py (run last) checks them
 # against the functions' policies in infra/iam.tf.

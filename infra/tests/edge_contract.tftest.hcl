@@ -135,11 +135,19 @@ run "the_edge_sends_the_contracts_cors_and_csp_on_every_behaviour" {
   }
 
   assert {
+    condition = alltrue([
+      for behaviour in aws_cloudfront_distribution.this.ordered_cache_behavior :
+      behaviour.target_origin_id == (contains(["/api/*", "/history/*"], behaviour.path_pattern) ? "read-api" : "snapshot-with-api-failover")
+    ])
+    error_message = "the API and the histories go to the read API; the snapshot and provider files to S3 with failover to it"
+  }
+
+  assert {
     condition = aws_cloudfront_distribution.this.default_cache_behavior[0].origin_request_policy_id == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf" && alltrue([
       for behaviour in aws_cloudfront_distribution.this.ordered_cache_behavior :
-      behaviour.path_pattern == "/api/*" ? (behaviour.origin_request_policy_id == null || behaviour.origin_request_policy_id == "") : behaviour.origin_request_policy_id == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
+      contains(["/api/*", "/history/*"], behaviour.path_pattern) ? (behaviour.origin_request_policy_id == null || behaviour.origin_request_policy_id == "") : behaviour.origin_request_policy_id == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
     ])
-    error_message = "S3-first behaviours pass Origin and Access-Control-Request-* on (CORS-S3Origin); /api/* forwards no viewer header"
+    error_message = "S3-first behaviours pass Origin and Access-Control-Request-* on (CORS-S3Origin); the read API's (/api/*, /history/*) forward no viewer header"
   }
 
   assert {

@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 ReadHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 # The paths whose origin group fails over from S3 to the read API (infra/cdn.tf): the snapshot,
-# and per-model and per-provider URLs S3 does not hold (older slug URLs, loose names).
+# and per-provider URLs S3 does not hold (older slug URLs, loose names).
 FAILOVER_PATHS = frozenset({"/llms.json", "/llms"})
-FAILOVER_PREFIXES = ("/history/", "/providers/")
-API_PREFIX = "/api/"
+FAILOVER_PREFIXES = ("/providers/",)
+# The read API's own behaviours: the API, and the histories it serves from their private shards.
+API_PREFIXES = ("/api/", "/history/")
 # What CloudFront passes on from S3's answer: the object's snapshot version (user metadata).
 VERSION_HEADER = f"x-amz-meta-{VERSION_META}"
 # What CloudFront sends the read function (infra/cdn.tf): the path and query string, its own
@@ -306,7 +307,7 @@ class Edge:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
-        if path.startswith(API_PREFIX):
+        if path.startswith(API_PREFIXES):
             return await self._invoke(request)
         methods = edge_contract.methods()
         if request.method == "OPTIONS":

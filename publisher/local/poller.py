@@ -1,8 +1,11 @@
 """A stand-in for Lambda's DynamoDB Streams trigger: GetRecords, batch, invoke in-process, retry.
 
-It follows the event source mapping's rules: a batch is sent when it reaches `batch_size` records or
-has waited `window` seconds; with partial batch responses the shard resumes from the lowest failed
-sequence number; a record that still fails after `max_retries`, or that is older than
+It follows the event source mapping's rules, with the settings infra/ deploys it with
+(trigger_settings.py): one invocation per shard at a time, records waiting in the stream meanwhile;
+a batch is sent when it reaches `batch_size` records or Lambda's 6 MB payload, or has waited
+`window` seconds since its first record was read; with partial batch responses the shard resumes
+from the lowest failed sequence number; a function error splits the batch in two (bisect) until the
+failing record is alone; a record that still fails after `max_retries`, or that is older than
 `max_record_age` when its turn comes, is dropped with an on-failure record in the shape Lambda sends
 to the mapping's destination (`dead_letter`, an SQS queue in the local stack); a disabled trigger
 (`enabled()` false) reads nothing until it is enabled again.
@@ -16,8 +19,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
+
+from publisher.local.lambda_shapes import lambda_record, on_failure_record, payload_bytes
+from publisher.local.trigger_settings import MAX_PAYLOAD_BYTES, trigger_settings
 
 log = logging.getLogger(__name__)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any] | None]
@@ -25,6 +30,10 @@ DeadLetter = Callable[[dict[str, Any]], None]
 # The conditions Lambda names in an on-failure record of a stream event source mapping.
 RETRIES_EXHAUSTED = "RetryAttemptsExhausted"
 RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
+# GetRecords returns at most 1,000 records a call from a DynamoDB stream.
+GET_RECORDS_LIMIT = 1000
+# What `{"Records":[...]}` adds around the records, and each comma.
+_ENVELOPE_BYTES = 16
 
 
 @dataclass
@@ -33,7 +42,7 @@ class LambdaContext:
 
     function_name: str = "llm-catalogue-publisher-local"
     function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 512
+    memory_limit_in_mb: int = 1024
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:llm-catalogue-publisher-local"
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     log_group_name: str = "/aws/lambda/local"
@@ -43,59 +52,34 @@ class LambdaContext:
         return 60_000
 
 
-def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """A GetRecords record in the shape Lambda delivers it (epoch seconds, eventSourceARN)."""
-    body = dict(record["dynamodb"])
-    created = body.get("ApproximateCreationDateTime")
-    if isinstance(created, datetime):
-        body["ApproximateCreationDateTime"] = created.timestamp()
-    return {
-        "eventID": record.get("eventID"),
-        "eventName": record.get("eventName"),
-        "eventVersion": record.get("eventVersion", "1.1"),
-        "eventSource": "aws:dynamodb",
-        "awsRegion": record.get("awsRegion", "us-east-1"),
-        "dynamodb": body,
-        "eventSourceARN": stream_arn,
-    }
-
-
-def _arrival(record: dict[str, Any]) -> str:
-    created = record["dynamodb"].get("ApproximateCreationDateTime")
-    moment = datetime.fromtimestamp(float(created), UTC) if created is not None else datetime.now(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def on_failure_record(records: list[dict[str, Any]], condition: str, invoke_count: int, shard_id: str,
-                      stream_arn: str, function_arn: str) -> dict[str, Any]:
-    """What Lambda sends to a stream mapping's on-failure destination: metadata, never the records.
-    https://docs.aws.amazon.com/lambda/latest/dg/services-dynamodb-errors.html"""
-    sequences = [r["dynamodb"]["SequenceNumber"] for r in records]
-    return {
-        "requestContext": {"requestId": str(uuid.uuid4()), "functionArn": function_arn, "condition": condition,
-                           "approximateInvokeCount": invoke_count},
-        "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
-        "version": "1.0",
-        "timestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": min(sequences, key=int),
-            "endSequenceNumber": max(sequences, key=int),
-            "approximateArrivalOfFirstRecord": _arrival(records[0]),
-            "approximateArrivalOfLastRecord": _arrival(records[-1]),
-            "batchSize": len(records),
-            "streamArn": stream_arn,
-        },
-    }
-
-
 @dataclass
 class ShardCursor:
     shard_id: str
     iterator: str | None
     buffer: list[dict[str, Any]] = field(default_factory=list)
+    sizes: list[int] = field(default_factory=list)  # payload bytes of each buffered record
     first_buffered: float = 0.0
     attempts: int = 0
+    # While a batch that raised is bisected: the sizes of the parts still to deliver, front first.
+    segments: list[int] = field(default_factory=list)
+
+    def _drop_segments(self, count: int) -> None:
+        while count and self.segments:
+            taken = min(count, self.segments[0])
+            self.segments[0] -= taken
+            count -= taken
+            if not self.segments[0]:
+                self.segments.pop(0)
+
+    def consume(self, count: int) -> None:
+        del self.buffer[:count]
+        del self.sizes[:count]
+        self._drop_segments(count)
+
+    def bisect(self, count: int) -> None:
+        """The first `count` records failed as one batch: deliver each half on its own."""
+        self._drop_segments(count)
+        self.segments[:0] = [count // 2, count - count // 2]
 
 
 class StreamPoller:
@@ -104,10 +88,10 @@ class StreamPoller:
         streams: Any,
         stream_arn: str,
         handler: Handler,
-        batch_size: int = 100,
-        window: float = 0.5,
+        batch_size: int | None = None,
+        window: float | None = None,
         poll_interval: float = 0.1,
-        max_retries: int = 3,
+        max_retries: int | None = None,
         dead_letter: DeadLetter | None = None,
         on_batch: Callable[[int, dict[str, Any] | None, float], None] | None = None,
         max_record_age: float | None = None,
@@ -117,6 +101,11 @@ class StreamPoller:
         self.streams = streams
         self.stream_arn = stream_arn
         self.handler = handler
+        if batch_size is None or window is None or max_retries is None:
+            settings = trigger_settings()
+            batch_size = settings.batch_size if batch_size is None else batch_size
+            window = settings.window_seconds if window is None else window
+            max_retries = settings.max_retries if max_retries is None else max_retries
         self.batch_size = batch_size
         self.window = window
         self.poll_interval = poll_interval
@@ -172,39 +161,58 @@ class StreamPoller:
 
     def poll_once(self, cursor: ShardCursor) -> bool:
         """Read what is new on one shard and deliver a batch when one is due. True if it did work."""
-        if cursor.iterator and len(cursor.buffer) < self.batch_size:
-            response = self.streams.get_records(ShardIterator=cursor.iterator, Limit=1000)
+        read = False
+        if cursor.iterator and len(cursor.buffer) < self.batch_size and sum(cursor.sizes) < MAX_PAYLOAD_BYTES:
+            response = self.streams.get_records(ShardIterator=cursor.iterator, Limit=GET_RECORDS_LIMIT)
             cursor.iterator = response.get("NextShardIterator")
             fresh = [lambda_record(r, self.stream_arn) for r in response.get("Records", [])]
             if fresh and not cursor.buffer:
                 cursor.first_buffered = time.monotonic()
             cursor.buffer.extend(fresh)
+            cursor.sizes.extend(payload_bytes(r) for r in fresh)
+            read = bool(fresh)
         self._drop_aged(cursor)
         if not cursor.buffer:
             return False
-        due = len(cursor.buffer) >= self.batch_size or time.monotonic() - cursor.first_buffered >= self.window
+        due = (len(cursor.buffer) >= self.batch_size or sum(cursor.sizes) >= MAX_PAYLOAD_BYTES
+               or bool(cursor.segments) or time.monotonic() - cursor.first_buffered >= self.window)
         if not due:
-            return False
+            return read  # more may be waiting in the stream: read again without a pause
         self._deliver(cursor)
         return True
 
+    def _batch_length(self, cursor: ShardCursor) -> int:
+        """How many buffered records the next invocation carries: the batch size, the bisect limit and
+        the payload limit, at least one record."""
+        limit = min(cursor.segments[0] if cursor.segments else self.batch_size, len(cursor.buffer))
+        total = _ENVELOPE_BYTES
+        for count, size in enumerate(cursor.sizes[:limit]):
+            total += size
+            if total > MAX_PAYLOAD_BYTES:
+                return max(1, count)
+        return limit
+
     def _deliver(self, cursor: ShardCursor) -> None:
-        batch = cursor.buffer[: self.batch_size]
+        batch = cursor.buffer[: self._batch_length(cursor)]
         started = time.perf_counter()
         try:
             response = self.handler({"Records": batch}, LambdaContext())
             failures = [f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])]
-        except Exception as exc:  # a function error retries the whole batch, as Lambda does
-            log.warning("publisher raised %s; retrying the batch", type(exc).__name__)
-            response, failures = None, [batch[0]["dynamodb"]["SequenceNumber"]]
+            raised = False
+        except Exception as exc:  # a function error: bisect the batch, as the trigger is set to
+            log.warning("publisher raised %s on %d records", type(exc).__name__, len(batch))
+            response, failures, raised = None, [batch[0]["dynamodb"]["SequenceNumber"]], True
         elapsed = time.perf_counter() - started
         self.batches += 1
         if self.on_batch:
             self.on_batch(len(batch), response, elapsed)
         if not failures:
-            cursor.buffer = cursor.buffer[len(batch):]
+            cursor.consume(len(batch))
             cursor.attempts = 0
             cursor.first_buffered = time.monotonic()
+            return
+        if raised and len(batch) > 1:
+            cursor.bisect(len(batch))  # Lambda retries each half separately; a split is not a retry
             return
         lowest = min(int(s) for s in failures)
         index = next(i for i, r in enumerate(batch) if int(r["dynamodb"]["SequenceNumber"]) >= lowest)
@@ -213,7 +221,7 @@ class StreamPoller:
             self._park([batch[index]], RETRIES_EXHAUSTED, cursor.attempts, cursor.shard_id)
             index += 1
             cursor.attempts = 0
-        cursor.buffer = cursor.buffer[index:]
+        cursor.consume(index)
         self._stop.wait(min(2.0, 0.1 * 2**cursor.attempts))
 
     def _drop_aged(self, cursor: ShardCursor) -> None:
@@ -231,7 +239,7 @@ class StreamPoller:
             self._park(cursor.buffer[start:min(aged, start + self.batch_size)], RECORD_AGE_EXCEEDED, 0,
                        cursor.shard_id)
         if aged:
-            cursor.buffer = cursor.buffer[aged:]
+            cursor.consume(aged)
             cursor.attempts = 0
             cursor.first_buffered = time.monotonic()
 

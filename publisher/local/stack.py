@@ -25,6 +25,7 @@ from publisher.local.resources import (
     set_trigger,
     trigger_enabled,
 )
+from publisher.local.trigger_settings import trigger_settings
 
 log = logging.getLogger(__name__)
 LOCAL_BUCKET = "llm-catalogue-site-local"
@@ -42,10 +43,11 @@ class StackOptions:
     table: str = DEFAULT_TABLE_NAME
     bucket: str = LOCAL_BUCKET
     seed: bool = True
-    batch_size: int = 100
-    window: float = 0.25
+    # None: the trigger's settings in infra/variables.tf (local/trigger_settings.py).
+    batch_size: int | None = None
+    window: float | None = None
     edge_ttl: float = 0.5
-    max_record_age: float = 3600.0
+    max_record_age: float | None = None  # None: stream_max_record_age_seconds in infra/variables.tf
     state_dir: Path = field(default_factory=lambda: Path(".local"))
 
 
@@ -106,7 +108,8 @@ class LocalStack:
         self.poller = StreamPoller(
             aws.client("dynamodbstreams"), stream_arn, publish_handler.handler,
             batch_size=opts.batch_size, window=opts.window, dead_letter=dead_letter, on_batch=on_batch,
-            max_record_age=opts.max_record_age, enabled=self._trigger_switch(),
+            max_record_age=opts.max_record_age if opts.max_record_age is not None
+            else trigger_settings().max_record_age_seconds, enabled=self._trigger_switch(),
         )
         self.poller.start()
         self.edge = Edge(aws.client("s3"), opts.bucket, read_handler=self._read_handler(),

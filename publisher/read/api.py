@@ -9,8 +9,10 @@ from urllib.parse import unquote
 
 from publisher import identity
 from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.history_shards import find_document
 from publisher.model import MAX_NAME_LEN
-from publisher.read.catalogue import Catalogue, StaleCursor
+from publisher.read.catalogue import SOURCE_S3, Catalogue
+from publisher.read.cursor import StaleCursor
 from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet
 from publisher.read.http import (
     ALLOWED_METHODS,
@@ -25,6 +27,7 @@ from publisher.read.http import (
 )
 from publisher.read.query import ListQuery, check_text, min_version, parse_list_query, reject_parameters
 from publisher.read.source import SnapshotSource, age_seconds
+from publisher.render import content_digest
 
 # The one list of routes (the OpenAPI document and the tests check theirs against it); every route
 # answers every method of the edge contract (GET, HEAD, OPTIONS). The last four are the CDN's
@@ -180,17 +183,14 @@ class ReadApi:
 
     def _history(self, request: Request, catalogue: Catalogue, name: str,
                  cache_control: str = API_CACHE_CONTROL) -> Response:
-        key = identity.history_key(name)
-        body = self.source.object_bytes(key)
-        try:
-            owner = json.loads(body).get("model_name") if body else None
-        except (ValueError, AttributeError):
-            owner = None
-        if owner != name:
-            # Absent, or an object of the layout before unique keys that is not this model's alone.
+        shard = identity.history_shard_key(name)
+        # A shard in hand may predate the model's first event: look again before saying 404.
+        document = find_document(self.source.object_bytes(shard), name) or \
+            find_document(self.source.object_bytes(shard, fresh=True), name)
+        if document is None:
             raise NameNotFound("history_not_found", f"no history recorded for {name!r} yet", "model_name")
-        return ok(request, rendered(body or b""), catalogue, cache_control,
-                  extra={"Link": f'</{key}>; rel="canonical"'})
+        return ok(request, rendered(document), catalogue, cache_control,
+                  extra={"Link": f'</{identity.history_key(name)}>; rel="canonical"'})
 
     def history(self, request: Request, params: dict[str, str]) -> Response:
         catalogue, name = self._find(request, params["model_name"])
@@ -253,9 +253,20 @@ class ReadApi:
     def snapshot(self, request: Request, params: dict[str, str]) -> Response:
         # CloudFront sends these here only when S3 just failed for them, and forwards no query string.
         catalogue = self.source.current(prefer_fresh_s3=True)
-        build = catalogue.document_bytes if request.path == "/llms.json" else catalogue.array_bytes
-        content = catalogue.cached(("snapshot", request.path), lambda: rendered(build()))
+        if request.path == "/llms.json":
+            s3_etag = catalogue.etag if catalogue.source == SOURCE_S3 else None
+            content = catalogue.cached(("snapshot", request.path),
+                                       lambda: rendered(catalogue.document_bytes(), s3_etag))
+        else:
+            content = catalogue.cached(("snapshot", request.path), lambda: _array(catalogue))
         return ok(request, content, catalogue, JSON_CACHE_CONTROL)
+
+
+def _array(catalogue: Catalogue) -> Rendered:
+    """`llms` with the ETag S3 gave the object, when its stored content hash is that of these bytes."""
+    body = catalogue.array_bytes()
+    known = catalogue.array_object
+    return rendered(body, known[0] if known is not None and known[1] == content_digest(body) else None)
 
 
 def _json_stem(segment: str) -> str:

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
-import json
 import threading
+from array import array
 from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from publisher.identity import Directory, Resolution, key
 from publisher.model import sorted_records
+from publisher.read import cursor
+from publisher.read import records as lean
 from publisher.read.errors import BadRequest
-from publisher.read.query import MAX_CURSOR_LEN, SORT_FIELDS, ListQuery
-from publisher.render import catalogue_document, dumps, provider_document, provider_summaries
+from publisher.read.query import SORT_FIELDS, ListQuery
+from publisher.read.records import Records
+from publisher.render import catalogue_document, dumps, provider_document
 
 SOURCE_S3 = "s3"
 SOURCE_DYNAMODB = "dynamodb"
@@ -37,12 +39,20 @@ def weight(value: Any) -> int:
     return ENTRY_OVERHEAD_BYTES
 
 
-class StaleCursor(Exception):
-    """The cursor comes from a newer snapshot than this copy: the caller should revalidate and retry."""
+class _RecordBytes(Sequence[bytes]):
+    """`catalogue.record_bytes[i]`: the published bytes of record i, sliced on demand."""
 
-    def __init__(self, version: int) -> None:
-        super().__init__(version)
-        self.version = version
+    def __init__(self, records: Records) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, position: int) -> bytes:  # type: ignore[override]
+        return self._records.record(position)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self._records.record(i) for i in range(len(self._records)))
 
 
 @dataclass(frozen=True)
@@ -53,50 +63,54 @@ class Page:
 
 
 class Catalogue:
-    """An immutable snapshot: records in the published order, plus lookups built once per version.
+    """An immutable snapshot: records in the published order (read/records.py: the document's bytes,
+    offsets and columns), plus lookups built once per version, the loose ones on first use.
 
     `document_bytes` are the exact bytes of `llms.json` when the copy came from S3, so the fallback
     origin serves what the publisher wrote. A copy built from a DynamoDB scan carries `fallback`
     (schemas.py) and, as `version`, the newest published version its source could find, or None.
     """
 
-    def __init__(self, version: int | None, generated_at: str, models: list[dict[str, Any]], source: str,
+    def __init__(self, version: int | None, generated_at: str, records: Records, source: str,
                  document_bytes: bytes | None = None, etag: str | None = None,
                  fallback: dict[str, Any] | None = None) -> None:
         self.version = version
         self.generated_at = generated_at
-        self.models = models
+        self.models = records
+        self.record_bytes = _RecordBytes(records)
         self.source = source
         self.etag = etag
         self.fallback = fallback
+        # The S3 ETag and content hash of the `llms` object of this version, when known (source.py):
+        # the failover answer for /llms then carries the ETag the CDN had from S3.
+        self.array_object: tuple[str, str] | None = None
         self._document_bytes = document_bytes
         self._lock = threading.Lock()
-        self._orders: dict[str, list[int]] = {}
+        self._orders: dict[str, Sequence[int]] = {}
         self._responses: OrderedDict[tuple[str, ...], tuple[Any, int]] = OrderedDict()
         self._response_bytes = 0
+        self._haystacks: list[str] | None = None
 
-        self.record_bytes = [dumps(m) for m in models]
-        self.by_name: dict[str, int] = {}
-        self.by_provider: dict[str, list[int]] = {}
-        self.provider_of: list[str] = []
-        self.scores: list[float] = []
-        self.contexts: list[int] = []
-        self.haystacks: list[str] = []
-        for position, model in enumerate(models):
-            name = model["model_name"]
-            provider = model["provider"]
-            self.by_name[name] = position
-            self.by_provider.setdefault(provider, []).append(position)
-            self.provider_of.append(provider)
-            self.scores.append(model["score"])
-            self.contexts.append(model.get("context_window") or 0)
-            # One string per model for `q`: a NUL cannot occur in a name or version, so no false joins.
-            self.haystacks.append(f"{name}\x00{model.get('version', '')}".lower())
+        self.by_name: dict[str, int] = {name: position for position, name in enumerate(records.names)}
+        self.by_provider: dict[str, array] = {name: array("I") for name in records.providers}
+        for position, provider_id in enumerate(records.provider_ids):
+            self.by_provider[records.providers[provider_id]].append(position)
+        self.scores = records.scores
+        self.contexts = records.contexts
         # Cursors bind to the data itself: an S3 copy is named by its ETag, a scanned one by its bytes.
-        content = etag or hashlib.sha256(b"\n".join(self.record_bytes)).hexdigest()
-        self.fingerprint_salt = f"{version}:{len(models)}:{content}"
-        self.models_directory = Directory(self.by_name)
+        content = etag or hashlib.sha256(records.buffer).hexdigest()
+        self.fingerprint_salt = f"{version}:{len(records)}:{content}"
+        self.models_directory = Directory(records.names, self.by_name)
         self.providers_directory = Directory(self.by_provider)
+
+    @property
+    def haystacks(self) -> list[str]:
+        """One string per model for `q`, built on the first text query: a NUL cannot occur in a name
+        or version, so no false joins."""
+        if self._haystacks is None:
+            names, versions = self.models.names, self.models.versions
+            self._haystacks = [f"{names[i]}\x00{versions[i] or ''}".lower() for i in range(len(names))]
+        return self._haystacks
 
     @property
     def cursor_version(self) -> int:
@@ -106,24 +120,16 @@ class Catalogue:
     @classmethod
     def from_records(cls, version: int | None, generated_at: str, records: list[dict[str, Any]],
                      source: str, fallback: dict[str, Any] | None = None) -> Catalogue:
-        return cls(version, generated_at, sorted_records(records), source, fallback=fallback)
+        return cls(version, generated_at, lean.from_records(sorted_records(records)), source, fallback=fallback)
 
     @classmethod
     def from_document(cls, body: bytes, source: str, etag: str | None = None) -> Catalogue:
         """A catalogue from `llms.json` bytes; ValueError if they are not a snapshot document."""
-        document = json.loads(body)
-        if not isinstance(document, dict) or not isinstance(document.get("models"), list):
-            raise ValueError("not a snapshot document: no models list")
-        version = document.get("version")
+        head, records = lean.from_document(body)
+        version = head.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise ValueError("not a snapshot document: version is not an integer")
-        for model in document["models"]:
-            score = model.get("score") if isinstance(model, dict) else None
-            if not (isinstance(model, dict) and isinstance(model.get("model_name"), str)
-                    and isinstance(model.get("provider"), str)
-                    and isinstance(score, int | float) and not isinstance(score, bool)):
-                raise ValueError("not a snapshot document: a model lacks model_name, provider or score")
-        return cls(version, str(document.get("generated_at", "")), document["models"], source, body, etag)
+        return cls(version, str(head.get("generated_at", "")), records, source, body, etag)
 
     @property
     def count(self) -> int:
@@ -132,8 +138,11 @@ class Catalogue:
     def document_bytes(self) -> bytes:
         """`llms.json` as the publisher writes it."""
         if self._document_bytes is None:
-            self._document_bytes = dumps(catalogue_document(self.version, self.generated_at, self.models,
-                                                            self.fallback))
+            # The document with an empty list, its count set, and the records spliced in.
+            document = catalogue_document(self.version, self.generated_at, [], self.fallback)
+            document["count"] = self.count
+            head, _, tail = dumps(document).partition(b'"models":[]')
+            self._document_bytes = head + b'"models":[' + self.models.buffer + b"]" + tail
         return self._document_bytes
 
     def array_bytes(self) -> bytes:
@@ -141,7 +150,18 @@ class Catalogue:
         return self.cached(("llms",), lambda: b"[" + b",".join(self.record_bytes) + b"]")
 
     def providers(self) -> list[dict[str, Any]]:
-        return self.cached(("providers",), lambda: provider_summaries(self.models))
+        def build() -> list[dict[str, Any]]:
+            best: dict[int, float] = {}
+            counts: dict[int, int] = {}
+            for provider_id, score in zip(self.models.provider_ids, self.scores, strict=True):
+                counts[provider_id] = counts.get(provider_id, 0) + 1
+                best[provider_id] = max(best.get(provider_id, score), score)
+            names = self.models.providers
+            groups = [{"name": names[i], "slug": key(names[i]), "count": counts[i], "best_score": best[i]}
+                      for i in counts]
+            return sorted(groups, key=lambda g: (-g["best_score"], g["name"].casefold(), g["name"]))
+
+        return self.cached(("providers",), build)
 
     def lookup(self, name: str) -> Resolution:
         """The model a name means: exact name, key, then case-insensitive or slug only when unambiguous."""
@@ -151,19 +171,22 @@ class Catalogue:
         """`providers/<key>.json` of one provider (an exact name), as the publisher renders it."""
         def build() -> bytes:
             summary = next(p for p in self.providers() if p["name"] == provider)
-            members = [self.models[i] for i in self.by_provider[provider]]
-            return dumps(provider_document(self.version, self.generated_at, summary, members))
+            positions = self.by_provider[provider]
+            document = provider_document(self.version, self.generated_at, summary, [])
+            document["count"] = len(positions)
+            members = b",".join(self.record_bytes[i] for i in positions)
+            return dumps(document).removesuffix(b"[]}") + b"[" + members + b"]}"
 
         return self.cached(("provider-document", key(provider)), build)
 
-    def provider_positions(self, wanted: str) -> list[int]:
+    def provider_positions(self, wanted: str) -> Sequence[int]:
         """The models of the provider `wanted` means (identity rules); a 400 if it could mean several."""
         resolution = self.providers_directory.resolve(wanted)
         if resolution.ambiguous:
             raise BadRequest("ambiguous_provider",
                              f"provider {wanted!r} matches {', '.join(map(repr, resolution.candidates))}; "
                              "give one exact name", "provider")
-        return self.by_provider.get(resolution.name, []) if resolution.name is not None else []
+        return self.by_provider.get(resolution.name, array("I")) if resolution.name is not None else array("I")
 
     def cached(self, key: tuple[str, ...], build: Any) -> Any:
         """Memoise a value derived from this (immutable) snapshot; at most RESPONSE_CACHE_BYTES in
@@ -190,13 +213,13 @@ class Catalogue:
     def cached_bytes(self) -> int:
         return self._response_bytes
 
-    def order(self, sort: str | None) -> list[int]:
+    def order(self, sort: str | None) -> Sequence[int]:
         """Positions in the order `sort` asks for; ties by model_name, missing values last."""
-        if sort is None or sort == "-score":
-            return list(range(len(self.models))) if sort is None else self._order("-score")
+        if sort is None:
+            return range(self.count)
         return self._order(sort)
 
-    def _order(self, sort: str) -> list[int]:
+    def _order(self, sort: str) -> Sequence[int]:
         with self._lock:
             cached = self._orders.get(sort)
         if cached is not None:
@@ -204,31 +227,36 @@ class Catalogue:
         descending = sort.startswith("-")
         field = sort.lstrip("-")
         assert field in SORT_FIELDS
-        models = self.models
-        if field == "model_name":
-            order = sorted(range(len(models)), key=lambda i: models[i]["model_name"], reverse=descending)
+        names = self.models.names
+        column: Sequence[Any] | None = {"score": self.scores, "context_window": self.contexts,
+                                        "release_date": self.models.release_dates}.get(field)
+        if column is None:
+            order = sorted(range(self.count), key=names.__getitem__, reverse=descending)
         else:
-            present = [i for i in range(len(models)) if models[i].get(field) is not None]
-            absent = [i for i in range(len(models)) if models[i].get(field) is None]
-            present.sort(key=lambda i: models[i]["model_name"])
+            missing = 0 if field == "context_window" else None
+            present = [i for i in range(self.count) if column[i] != missing and column[i] is not None]
+            absent = [i for i in range(self.count) if column[i] == missing or column[i] is None]
+            present.sort(key=names.__getitem__)
             # Stable sorts: the name order survives inside equal values, whichever the direction.
-            present.sort(key=lambda i: models[i][field], reverse=descending)
-            absent.sort(key=lambda i: models[i]["model_name"])
+            present.sort(key=column.__getitem__, reverse=descending)
+            absent.sort(key=names.__getitem__)
             order = present + absent
+        packed = array("I", order)
         with self._lock:
-            self._orders[sort] = order
-        return order
+            self._orders[sort] = packed
+        return packed
 
     def search(self, query: ListQuery) -> Page:
         offset = self.decode_cursor(query) if query.cursor else 0
         candidates = self._filter(query)
-        page = candidates[offset:offset + query.limit]
+        page = list(candidates[offset:offset + query.limit])
         end = offset + len(page)
         next_cursor = self.encode_cursor(query, end) if end < len(candidates) else None
         return Page(page, len(candidates), next_cursor)
 
-    def _filter(self, query: ListQuery) -> list[int]:
+    def _filter(self, query: ListQuery) -> Sequence[int]:
         groups = [self.provider_positions(p) for p in query.providers]
+        candidates: Sequence[int]
         if query.sort is None and len(groups) == 1:
             # The commonest filter reads its presorted list instead of the whole catalogue.
             candidates = groups[0]
@@ -237,9 +265,9 @@ class Catalogue:
         else:
             candidates = self.order(query.sort)
             if groups:
-                wanted_set = {self.provider_of[group[0]] for group in groups if group}
-                provider_of = self.provider_of
-                candidates = [i for i in candidates if provider_of[i] in wanted_set]
+                provider_ids = self.models.provider_ids
+                wanted_ids = {provider_ids[group[0]] for group in groups if group}
+                candidates = [i for i in candidates if provider_ids[i] in wanted_ids]
         scores = self.scores
         if query.min_score is not None:
             low = query.min_score
@@ -256,41 +284,9 @@ class Catalogue:
             candidates = [i for i in candidates if needle in haystacks[i]]
         return candidates
 
-    def _fingerprint(self, query: ListQuery) -> str:
-        digest = hashlib.sha256(f"{self.fingerprint_salt}|{query.fingerprint_source()}".encode())
-        return digest.hexdigest()[:16]
-
     def encode_cursor(self, query: ListQuery, offset: int) -> str:
-        payload = json.dumps({"o": offset, "v": self.cursor_version, "f": self._fingerprint(query)},
-                             separators=(",", ":")).encode()
-        return base64.urlsafe_b64encode(payload).rstrip(b"=").decode()
+        return cursor.encode(self.fingerprint_salt, self.cursor_version, query, offset)
 
     def decode_cursor(self, query: ListQuery) -> int:
         """The offset a cursor points at; a 400 naming `cursor` unless issued for this query and snapshot."""
-        raw = query.cursor or ""
-        bad = BadRequest("invalid_cursor",
-                         "cursor is malformed: pass the `next` value of a previous page unchanged", "cursor")
-        if len(raw) > MAX_CURSOR_LEN:
-            raise bad
-        try:
-            payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode())
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            raise bad from None
-        if not isinstance(payload, dict) or set(payload) != {"o", "v", "f"}:
-            raise bad
-        offset, version, fingerprint = payload["o"], payload["v"], payload["f"]
-        if not (isinstance(offset, int) and isinstance(version, int) and isinstance(fingerprint, str)) \
-                or isinstance(offset, bool) or isinstance(version, bool) or not 0 <= offset <= 10**9:
-            raise bad
-        if version > self.cursor_version:
-            raise StaleCursor(version)
-        if version != self.cursor_version:
-            raise BadRequest("cursor_expired",
-                             f"the catalogue changed since this cursor was issued (snapshot {version}, now "
-                             f"{self.cursor_version}); start again from the first page", "cursor")
-        if fingerprint != self._fingerprint(query):
-            raise BadRequest("cursor_mismatch",
-                             "cursor was issued for other filters or sort, or the catalogue changed since; "
-                             "keep the filters unchanged while paging, or start again from the first page",
-                             "cursor")
-        return offset
+        return cursor.decode(self.fingerprint_salt, self.cursor_version, query)

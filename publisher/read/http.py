@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,7 +10,7 @@ from publisher import edge_contract
 from publisher.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
 from publisher.read.catalogue import Catalogue
 from publisher.read.errors import ApiError, MethodNotAllowed
-from publisher.render import JSON_TYPE
+from publisher.render import JSON_TYPE, content_digest
 
 ALLOWED_METHODS = edge_contract.methods()
 CLIENT_ERROR_CACHE_CONTROL = "public, max-age=5, s-maxage=5"
@@ -43,9 +42,11 @@ class Rendered:
     etag: str
 
 
-def rendered(body: bytes) -> Rendered:
-    # MD5 like S3's ETag for the same bytes, so a failover answer revalidates against the S3 copy.
-    return Rendered(body, f'"{hashlib.md5(body, usedforsecurity=False).hexdigest()}"')
+def rendered(body: bytes, etag: str | None = None) -> Rendered:
+    """A body with its strong ETag: the one S3 gave the same bytes when known (a failover answer then
+    revalidates against what the CDN had from S3; under SSE-KMS that ETag is no hash we could
+    compute), else the content hash the publisher stores with its objects."""
+    return Rendered(body, etag if etag else f'"{content_digest(body)}"')
 
 
 def etag_matches(header: str | None, etag: str) -> bool:

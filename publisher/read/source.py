@@ -13,8 +13,9 @@ from publisher.heartbeat import is_heartbeat
 from publisher.model import InvalidItem, to_record
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
+from publisher.read.objects import ObjectCache
 from publisher.snapshot import EPOCH, iso
-from publisher.store import VERSION_META
+from publisher.store import DIGEST_META, VERSION_META
 
 log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "llms.json"
@@ -77,6 +78,7 @@ class SnapshotSource:
         self._refreshes_begun = 0
         self._last_completed = 0
         self._scanned = float("-inf")
+        self._objects = ObjectCache(s3, bucket, revalidate_seconds, clock)
 
     @property
     def loaded_at(self) -> datetime | None:
@@ -141,6 +143,7 @@ class SnapshotSource:
                 self._checked = self.clock()
                 return
             if isinstance(fetched, Catalogue):
+                fetched.array_object = self._array_object()
                 self._install(fetched)
                 self._last_s3_version = max(fetched.version or 0, self._last_s3_version or 0)
                 self._last_s3_generated_at = fetched.generated_at
@@ -186,6 +189,17 @@ class SnapshotSource:
             return Catalogue.from_document(body, SOURCE_S3, response.get("ETag"))
         except ValueError as exc:
             raise SourceError(f"s3://{self.bucket}/{SNAPSHOT_KEY} is not a snapshot: {exc}") from exc
+
+    def _array_object(self) -> tuple[str, str] | None:
+        """ETag and stored content hash of `llms` (written just before llms.json): one HEAD per new
+        snapshot, so a failover answer for /llms can carry the ETag S3 gave it."""
+        try:
+            response = self._s3().head_object(Bucket=self.bucket, Key=ARRAY_KEY)
+        except _aws_errors():
+            return None
+        digest = response.get("Metadata", {}).get(DIGEST_META)
+        etag = response.get("ETag")
+        return (str(etag), digest) if digest and etag else None
 
     def _version_metadata(self, **kwargs: Any) -> int | None:
         try:
@@ -239,15 +253,10 @@ class SnapshotSource:
         version = self.newest_published_version(ask_s3=reason == "snapshot_missing")
         return Catalogue.from_records(version, generated_at, records, SOURCE_DYNAMODB, fallback)
 
-    def object_bytes(self, key: str) -> bytes | None:
-        """A published object (a model's history), or None when it does not exist."""
-        try:
-            return self._s3().get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except _aws_errors() as exc:
-            if _code(exc) in _MISSING:
-                return None
-            log.warning("object unreadable", extra={"key": key, "reason": _code(exc) or type(exc).__name__})
-            raise Unavailable("object_unavailable", f"{key} cannot be read right now") from exc
+    def object_bytes(self, key: str, fresh: bool = False) -> bytes | None:
+        """A private object the API answers parts of (a history shard), or None when it does not exist;
+        cached like the snapshot, looked at again at once with `fresh`."""
+        return self._objects.get(key, fresh)
 
 
 def age_seconds(catalogue: Catalogue, loaded_at: datetime | None, now: datetime) -> float:

@@ -37,7 +37,7 @@ class Inputs:
     read_log_bytes: int = _in("count", "bytes of the read handler's log line (bench_cost_inputs)", 400)
     platform_log_bytes: int = _in("count", "Lambda's START/END/REPORT lines per invocation (estimate)", 600)
     read_traced: bool = _in("bool", "read function tracing Active (infra default: PassThrough = no traces)", False)
-    publisher_memory_mb: int = _in("memory", "publisher memory (infra/variables.tf default)", 512)
+    publisher_memory_mb: int = _in("memory", "publisher memory (infra/variables.tf default)", 1024)
     publisher_duration_ms: Decimal = _in("ms", "publisher billed duration per run (make bench)", Decimal(500))
     publisher_log_bytes: int = _in("count", "publisher log bytes per run (estimate)", 1500)
     writes_per_month: Decimal = _in("requests", "table writes per month, each one publisher run (conservative)",

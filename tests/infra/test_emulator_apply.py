@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from publisher.local.trigger_settings import trigger_settings
+
 from . import iam_check
 from .conftest import LocalStack
 
@@ -129,8 +131,9 @@ def test_stream_trigger_settings(local_stack: LocalStack) -> None:
         QueueUrl=local_stack.outputs["dlq_url"], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     assert esm["EventSourceArn"] == stream_arn
     assert esm["StartingPosition"] == "TRIM_HORIZON"
-    assert esm["BatchSize"] == 100
-    assert esm["MaximumBatchingWindowInSeconds"] == 2
+    # A burst coalesces into a few publishes (SOLUTION.md); the local trigger batches the same way.
+    assert esm["BatchSize"] == 10_000 == trigger_settings().batch_size
+    assert esm["MaximumBatchingWindowInSeconds"] == 1 == trigger_settings().window_seconds
     assert esm["BisectBatchOnFunctionError"] is True
     assert esm["MaximumRetryAttempts"] == 5
     assert esm["MaximumRecordAgeInSeconds"] == 3600
@@ -212,8 +215,9 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
 
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
     assert set(behaviours) == {"/api/*", "/llms.json", "/llms", "/history/*", "/providers/*"}
-    assert behaviours["/api/*"]["TargetOriginId"] == "read-api"
-    for failover in ("/llms.json", "/llms", "/history/*", "/providers/*"):
+    # Histories live in private shards: the read API serves them, S3 is not asked first.
+    assert behaviours["/api/*"]["TargetOriginId"] == behaviours["/history/*"]["TargetOriginId"] == "read-api"
+    for failover in ("/llms.json", "/llms", "/providers/*"):
         assert behaviours[failover]["TargetOriginId"] == group["Id"]
     default = config["DefaultCacheBehavior"]
     assert default["TargetOriginId"] == "site-bucket"
@@ -226,7 +230,7 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
         methods = behaviour["AllowedMethods"]
         assert sorted(methods["Items"]) == ["GET", "HEAD", "OPTIONS"]
         assert sorted(methods["CachedMethods"]["Items"]) == ["GET", "HEAD", "OPTIONS"]
-    for s3_path in [default, *(behaviours[p] for p in ("/llms.json", "/llms", "/history/*", "/providers/*"))]:
+    for s3_path in [default, *(behaviours[p] for p in ("/llms.json", "/llms", "/providers/*"))]:
         # CORS-S3Origin: S3 needs Origin and Access-Control-Request-* to answer a preflight.
         assert s3_path["OriginRequestPolicyId"] == "88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"
     errors = {e["ErrorCode"]: e for e in config["CustomErrorResponses"]["Items"]}

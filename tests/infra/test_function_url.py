@@ -50,9 +50,12 @@ def test_no_api_gateway_or_other_invoke_path_is_declared() -> None:
 
 def test_api_behaviour_forwards_only_the_query_string() -> None:
     (distribution,) = resources("aws_cloudfront_distribution").values()
-    behaviours = distribution["ordered_cache_behavior"]
-    behaviours = behaviours if isinstance(behaviours, list) else [behaviours]
-    api = next(b for b in behaviours if b.get("path_pattern") == "/api/*")
+    # The read API's behaviours: /api/* and the histories it serves (/history/*), one dynamic block.
+    blocks = [one(block["ordered_cache_behavior"]) for block in distribution["dynamic"]]
+    (read_api,) = [b for b in blocks if "/api/*" in b["for_each"]]
+    assert read_api["for_each"] == ["/api/*", "/history/*"]
+    api = one(read_api["content"])
+    assert api["target_origin_id"] == "${local.api_origin_id}"
     assert "origin_request_policy_id" not in api, "no viewer header or cookie is forwarded to the function"
     assert api["cache_policy_id"] == "${local.api_cache_policy_id}"
     policy = one(resources("aws_cloudfront_cache_policy")["api"]["parameters_in_cache_key_and_forwarded_to_origin"])

@@ -14,7 +14,7 @@ from publisher import aws, schemas
 from publisher.handlers import publish, read
 from publisher.identity import history_key, key, provider_key
 from publisher.store import SiteStore
-from tests.conftest import TEST_BUCKET, read_site_json, stream_record
+from tests.conftest import TEST_BUCKET, read_history, read_site_json, stream_record
 
 TWINS = [("Twin A", "TwinCo"), ("twin-a", "twinco"), ("TWIN_A", "Twin Co")]
 
@@ -68,7 +68,9 @@ def test_three_models_whose_names_slug_alike_keep_their_own_lookup_and_history_t
     keys = {history_key(name) for name, _ in TWINS} | {provider_key(p) for _, p in TWINS}
     assert len(keys) == 6
     for i, (name, provider) in enumerate(TWINS):
-        history = read_site_json(history_key(name))
+        history = read_history(name)
+        status, _, served = api(f"/{quote(history_key(name))}")
+        assert (status, served) == (200, history)
         valid("History", history)
         assert history["model_name"] == name and {e["model_name"] for e in history["events"]} == {name}
         assert [e["kind"] for e in history["events"]] == ["changed", "changed", "added"]
@@ -130,7 +132,7 @@ def test_every_api_answer_validates_against_the_schema_the_openapi_document_name
         valid(ref.rsplit("/", 1)[1], body)
 
 
-def test_a_rebuild_splits_history_objects_of_the_old_layout_once(handlers: Any) -> None:
+def test_a_rebuild_moves_history_objects_of_the_old_layouts_into_the_shards_once(handlers: Any) -> None:
     handlers({"Records": [write(i + 1, name, "Acme", 80 + i) for i, name in enumerate(["Twin A", "twin-a", "GPT-4"])]})
     s3 = aws.client("s3")
 
@@ -139,27 +141,26 @@ def test_a_rebuild_splits_history_objects_of_the_old_layout_once(handlers: Any) 
                 "model_name": name, "slug": "twin-a", "field": "score", "old": 1.0, "new": 2.0,
                 "sequence": str(n)}
 
-    # Before unique keys: one object per slug, shared by names that slug alike.
+    # Before unique keys: one object per slug, shared by names that slug alike; then one per key.
     shared = {"schema_version": 1, "model_name": "Twin A", "slug": "twin-a", "model_names": ["Twin A", "twin-a"],
               "events": [event("Twin A", 1, 1), event("twin-a", 1, 2)]}
     s3.put_object(Bucket=TEST_BUCKET, Key="history/twin-a.json", Body=json.dumps(shared).encode())
-    s3.put_object(Bucket=TEST_BUCKET, Key="history/gpt-4.json",
+    s3.put_object(Bucket=TEST_BUCKET, Key=history_key("GPT-4"),
                   Body=json.dumps({"model_name": "GPT-4", "events": [event("GPT-4", 1, 3)]}).encode())
 
     handlers({"action": "rebuild", "reason": "test"})
     for name, legacy_id in (("Twin A", 1), ("twin-a", 2), ("GPT-4", 3)):
-        history = read_site_json(history_key(name))
+        history = read_history(name)
         valid("History", history)
         assert {e["model_name"] for e in history["events"]} == {name}
         assert f"1-{legacy_id:016x}" in {e["id"] for e in history["events"]}
+        assert "added" in {e["kind"] for e in history["events"]}  # the events since: both kept
         assert all(e["slug"] == key(name) for e in history["events"])
-    # history/twin-a.json is twin-a's own key now; history/gpt-4.json is nobody's and is gone, so
-    # its URL falls through to the read API, which serves the one model it means.
-    assert history_key("twin-a") == "history/twin-a.json"
-    with pytest.raises(s3.exceptions.ClientError):
-        s3.head_object(Bucket=TEST_BUCKET, Key="history/gpt-4.json")
-    status, _, served = api("/history/gpt-4.json")
-    assert status == 200 and served["model_name"] == "GPT-4"
+    # The old objects are gone: their URLs are answered by the read API from the shards.
+    assert "Contents" not in s3.list_objects_v2(Bucket=TEST_BUCKET, Prefix="history/")
+    for path, name in (("/history/gpt-4.json", "GPT-4"), (f"/{history_key('Twin A')}", "Twin A")):
+        status, _, served = api(path)
+        assert (status, served) == (200, read_history(name))
 
     # Done once: a later old-layout object (there can be none) is left alone by the next rebuild.
     s3.put_object(Bucket=TEST_BUCKET, Key="history/stray.json", Body=b"{}")

@@ -12,12 +12,12 @@ import pytest
 from publisher import identity
 from publisher.ddb import serialize
 from publisher.feed import ATOM_TYPE
-from publisher.identity import history_key
+from publisher.identity import history_shard_key
 from publisher.render import JSON_CACHE_CONTROL
-from tests.conftest import TEST_BUCKET, load_event
+from tests.conftest import TEST_BUCKET, load_event, read_history
 
 BASE = "https://llm.example.com"
-GPT4_HISTORY = history_key("GPT-4")
+GPT4_SHARD = history_shard_key("GPT-4")
 GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": Decimal(128000),
         "score": Decimal("95.5")}
 
@@ -67,7 +67,7 @@ def test_modify_of_gpt4_score_publishes_a_score_event_with_old_and_new(handler: 
     assert first["kind"] == "added" and first["new"] == {"provider": "OpenAI", "context_window": 128000,
                                                          "score": 95.5}
 
-    history = get_json(GPT4_HISTORY)
+    history = read_history("GPT-4")
     assert (history["model_name"], history["slug"], history["version"]) == ("GPT-4", identity.key("GPT-4"), 2)
     assert history["events"] == feed["events"]
 
@@ -77,14 +77,14 @@ def test_modify_of_gpt4_score_publishes_a_score_event_with_old_and_new(handler: 
     assert parsed.bozo == 0
     assert parsed.entries[0].title == "GPT-4 score 95.5 -> 96.1"
     assert parsed.entries[0].link == f"{BASE}/api/llms/GPT-4"
-    for key in ("changes.json", GPT4_HISTORY):
-        assert get(key)["CacheControl"] == JSON_CACHE_CONTROL
+    assert get("changes.json")["CacheControl"] == JSON_CACHE_CONTROL
+    assert get(GPT4_SHARD)["CacheControl"] == "no-store"  # private: served by the read API
 
 
 def test_replayed_batch_adds_no_event(handler: Any) -> None:
     handler(load_event("feed_insert_gpt4"))
     handler(load_event("feed_modify_gpt4_score"))
-    before = {key: get(key)["Body"].read() for key in ("changes.json", "changes.xml", GPT4_HISTORY)}
+    before = {key: get(key)["Body"].read() for key in ("changes.json", "changes.xml", GPT4_SHARD)}
     handler(load_event("feed_modify_gpt4_score"))
     handler(load_event("feed_insert_gpt4"))
     assert {key: get(key)["Body"].read() for key in before} == before
@@ -132,7 +132,7 @@ def test_rebuild_after_drift_records_reconciled_events_only_for_the_drift(handle
         ("Drifted In", None, None, {"provider": "Meta", "score": 80.0}),
     ], key=str)
     assert all(e["sequence"] is None and e["version"] == 2 for e in events if e["kind"] == "reconciled")
-    assert get_json(history_key("Drifted In"))["events"][0]["kind"] == "reconciled"
+    assert read_history("Drifted In")["events"][0]["kind"] == "reconciled"
 
     handler({"action": "rebuild", "reason": "test"})
     assert get_json("changes.json")["events"] == events
@@ -147,7 +147,7 @@ def test_history_heals_when_its_write_failed_and_another_batch_went_first(
     real = SiteStore.put_if_newer
 
     def flaky(self: SiteStore, obj: Any, version: int, attempts: int = 5) -> tuple[bool, int]:
-        if obj.key == GPT4_HISTORY:
+        if obj.key == GPT4_SHARD:
             raise StoreError("injected")
         return real(self, obj, version, attempts)
 
@@ -161,7 +161,7 @@ def test_history_heals_when_its_write_failed_and_another_batch_went_first(
                                                                   "provider": "Anthropic", "score": 96})]})
     # ...so the retry finds nothing to apply and a current site: the next version healed the history.
     assert handler(load_event("feed_modify_gpt4_score")) == {"batchItemFailures": []}
-    history = get_json(GPT4_HISTORY)
+    history = read_history("GPT-4")
     assert [(e["kind"], e["field"]) for e in history["events"]] == [("changed", "score"), ("added", None)]
 
 
@@ -177,7 +177,7 @@ def test_changes_limit_bounds_the_feed_newest_first(handler: Any, monkeypatch: p
     feed = get_json("changes.json")
     assert [e["new"] for e in feed["events"]] == [96.0, 95.0, 94.0]
     # The history keeps every event (HISTORY_LIMIT, 500 by default).
-    assert get_json(GPT4_HISTORY)["count"] == 6
+    assert read_history("GPT-4")["count"] == 6
 
 
 def test_publisher_links_the_feed_on_the_page(handler: Any) -> None:

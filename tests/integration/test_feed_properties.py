@@ -14,15 +14,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from publisher.changelog import LOG_PREFIX, log_key
 from publisher.feed import TRACKED, ChangeFeed
 from publisher.feed import install as install_feed
-from publisher.identity import history_key
+from publisher.history_shards import stored_document
+from publisher.identity import HISTORY_SHARD_PREFIX
 from publisher.publish import Publisher
 from publisher.render import SiteObject
 from publisher.snapshot import StreamChange, iso
 from publisher.store import SiteStore, StoreError
 
-# "GPT-4" and "gpt 4" share the slug, so they share one history object.
+# "GPT-4" and "gpt 4" share a slug (never a key, nor a history line); all three may share a shard.
 KEYS = ("GPT-4", "gpt 4", "Claude 3 Opus")
 REMOVE = "<remove>"
 _buckets = itertools.count()
@@ -78,7 +80,8 @@ def scenario(draw: st.DrawFn) -> tuple[list[tuple[str, str, dict[str, Any]]], li
     cuts = sorted(set(draw(st.lists(st.integers(1, n), min_size=1, max_size=6))) | {n})
     deliveries, start = [], 0
     for end in cuts:
-        fail = draw(st.sampled_from([None, None, "history/", "history/", "changes", "llms.json"]))
+        fail = draw(st.sampled_from([None, None, HISTORY_SHARD_PREFIX, HISTORY_SHARD_PREFIX, LOG_PREFIX, "changes",
+                                     "llms.json"]))
         deliveries.append(Delivery(end, start, fail, draw(st.booleans())))
         if draw(st.integers(0, 3)) == 0:  # a replay of records already delivered (retry, bisect)
             deliveries.append(Delivery(end, draw(st.integers(0, end - 1))))
@@ -235,12 +238,26 @@ def test_feed_replayed_from_empty_reproduces_the_snapshot_without_duplicates(
     if events:
         assert feed_doc["version"] == snapshot["version"] >= versions[0]
 
-    # Each model's history, read back from its (possibly shared) object, tells the same story.
+    # Each model's history, read back from its line of its (shared) shard, tells the same story.
     for name in {e["model_name"] for e in events}:
-        history = json.loads(store.get_bytes(history_key(name)) or b"{}")
+        history = json.loads(stored_document(store.get_bytes, name) or b"{}")
         own = [e for e in history["events"] if e["model_name"] == name]
         assert own == [e for e in events if e["model_name"] == name]
         assert replay(own) == ({name: expected[name]} if name in expected else {})
+
+    # The version log, replayed from empty, gives every published version exactly, whole records
+    # included: one log per version, each change's `old` the record the version before held.
+    published: dict[str, dict[str, Any]] = {}
+    for version in range(1, snapshot.get("version", 0) + 1):
+        logged = json.loads(store.get_bytes(log_key(version)) or b"null")
+        assert logged is not None and logged["version"] == version, version
+        for change in logged["changes"]:
+            assert published.get(change["model_name"]) == change["old"], change
+            if change["new"] is None:
+                published.pop(change["model_name"])
+            else:
+                published[change["model_name"]] = change["new"]
+    assert published == {m["model_name"]: m for m in snapshot.get("models", [])}
 
     if final_rebuild:
         table_now = {k: {f: float(v[f]) if f in ("score",) else v[f] for f in TRACKED if f in v}

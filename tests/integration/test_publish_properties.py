@@ -15,6 +15,7 @@ from publisher import aws
 from publisher.ddb import deserialize_image
 from publisher.handlers import publish
 from publisher.local.poller import lambda_record
+from publisher.local.trigger_settings import trigger_settings
 from publisher.publish import Publisher
 from publisher.snapshot import StreamChange
 from publisher.store import SiteStore
@@ -77,7 +78,9 @@ def _expected(ddb: Any) -> list[dict[str, Any]]:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=st.lists(operation, min_size=1, max_size=16), cuts=st.lists(st.integers(1, 8), min_size=1),
+# Batch sizes: small cuts, and the trigger's own (infra/variables.tf), which takes a burst at once.
+@given(ops=st.lists(operation, min_size=1, max_size=16),
+       cuts=st.lists(st.integers(1, 8) | st.just(trigger_settings().batch_size), min_size=1),
        replays=st.lists(st.integers(0, 30), max_size=4), data=st.data())
 def test_published_snapshot_equals_the_table_whatever_the_batching_and_replays(
     mocked_aws: None, lambda_context: Any, ops: list[tuple], cuts: list[int], replays: list[int],

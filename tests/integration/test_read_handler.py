@@ -125,7 +125,11 @@ def test_failover_llms_is_byte_for_byte_what_the_publisher_writes(
     s3 = aws.client("s3")
     published = s3.get_object(Bucket=TEST_BUCKET, Key="llms")
     assert array["body"].encode() == published["Body"].read()
-    assert array["headers"]["ETag"] == published["ETag"]
+    # Served from its S3 copy, each failover answer carries the ETag S3 gave the same object.
+    assert handler(event("/api/llms", "min_version=1"), lambda_context)["headers"]["X-Snapshot-Source"] == "s3"
+    for path in ("/llms", "/llms.json"):
+        answer = handler(event(path), lambda_context)
+        assert answer["headers"]["ETag"] == s3.head_object(Bucket=TEST_BUCKET, Key=path[1:])["ETag"]
     document = json.loads(fallback["body"])
     assert document["schema_version"] == 1 and document["count"] == len(seeded)
 
@@ -217,17 +221,22 @@ def test_etag_revalidation_gives_304(seeded: list[dict[str, Any]], lambda_contex
     assert again["statusCode"] == 304 and again["body"] == ""
 
 
-def test_history_serves_the_change_feed_object(
-    seeded: list[dict[str, Any]], lambda_context: Any, handler: Any
+def test_history_serves_the_models_line_of_its_shard(
+    seeded: list[dict[str, Any]], lambda_context: Any, handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from publisher.identity import history_key
+    from publisher.config import ENV_REVALIDATE_SECONDS
+    from publisher.history import merge_history
+    from publisher.identity import history_shard_key
+    from publisher.render import dumps
 
+    monkeypatch.setenv(ENV_REVALIDATE_SECONDS, "0")
     rebuild(lambda_context)
-    document = b'{"schema_version":1,"model_name":"GPT-4","count":0,"events":[]}'
-    aws.client("s3").put_object(Bucket=TEST_BUCKET, Key=history_key("GPT-4"), Body=document)
+    document = dumps(merge_history("GPT-4", None, [], 5))
+    shard = history_shard_key("GPT-4")
+    aws.client("s3").put_object(Bucket=TEST_BUCKET, Key=shard, Body=document + b"\n")
     response = handler(event("/api/llms/GPT-4/history"), lambda_context)
     assert response["statusCode"] == 200 and response["body"].encode() == document
-    aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key=history_key("GPT-4"))
+    aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key=shard)
     assert handler(event("/api/llms/GPT-4/history"), lambda_context)["statusCode"] == 404
 
 

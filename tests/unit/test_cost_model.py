@@ -105,8 +105,8 @@ def test_inputs_come_from_infra_and_the_benchmark():
     assert measured["edge_bytes_brotli"]["snapshot"]["encoding"] == "br"
     assert DEFAULTS.s3_puts_per_publish == measured["s3_requests_per_stream_publish"]["PutObject"]
     assert DEFAULTS.custom_metrics == len(measured["custom_metrics_normal_month"])
-    # infra/variables.tf: the read function runs 256 MB, the publisher 512 MB; read tracing PassThrough.
-    assert (DEFAULTS.read_memory_mb, DEFAULTS.publisher_memory_mb, DEFAULTS.read_traced) == (256, 512, False)
+    # infra/variables.tf: the read function runs 256 MB, the publisher 1024 MB; read tracing PassThrough.
+    assert (DEFAULTS.read_memory_mb, DEFAULTS.publisher_memory_mb, DEFAULTS.read_traced) == (256, 1024, False)
     infra = "\n".join(p.read_text() for p in (SCRIPTS.parent / "infra").glob("*.tf"))
     # Cause alarms one metric each; the two for_each blocks of burn-rate windows are counted from slo.json.
     assert DEFAULTS.alarms == len(re.findall(r'resource "aws_cloudwatch_metric_alarm"', infra)) - 2

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from publisher.changelog import log_key
 from publisher.feed import (
     ATOM_TYPE,
     CHANGES_KEY,
+    LOG_PENDING_KEY,
     PENDING_KEY,
     ChangeFeed,
     atom_document,
@@ -21,8 +23,9 @@ from publisher.feed import (
     model_api_url,
 )
 from publisher.history import merge_history
-from publisher.identity import history_key, key
-from publisher.render import JSON_CACHE_CONTROL, Prior
+from publisher.history_shards import LINE_HEAD, find_document, line_name, merge_shard, split
+from publisher.identity import HISTORY_SHARD_PREFIX, history_key, history_shard_key, key
+from publisher.render import JSON_CACHE_CONTROL, Prior, dumps
 from publisher.snapshot import Change, State
 
 GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5}
@@ -213,12 +216,18 @@ def test_hook_keeps_the_latest_n_events_newest_first_for_the_next_version() -> N
     assert len(state.extra[PENDING_KEY]) == 4
 
 
-def test_hook_ignores_publishes_without_events() -> None:
+def test_a_publish_without_events_records_no_event_but_logs_its_version_whole() -> None:
     feed = ChangeFeed(NoStore())  # type: ignore[arg-type]
     state = State(version=2)
     feed.record(state, [])
-    feed.record(state, [change(GPT4, {**GPT4, "updated_at": AT})])
     assert state.extra == {}
+    touched = {**GPT4, "benchmarks": {"mmlu": 86.4}, "updated_at": AT}
+    feed.record(state, [change(GPT4, touched)])
+    assert set(state.extra) == {LOG_PENDING_KEY}
+    (logged,) = state.extra[LOG_PENDING_KEY]
+    assert (logged["version"], logged["count"]) == (3, 1)
+    # The log keeps what the feed leaves out: the whole records before and after.
+    assert (logged["changes"][0]["old"], logged["changes"][0]["new"]) == (GPT4, touched)
 
 
 def test_rendered_objects_are_deterministic_and_typed() -> None:
@@ -230,12 +239,18 @@ def test_rendered_objects_are_deterministic_and_typed() -> None:
     again = feed.render(State.from_bytes(state.to_bytes()), [], NoStore())  # type: ignore[arg-type]
     assert [(o.key, o.body) for o in first] == [(o.key, o.body) for o in again]
     by_key = {o.key: o for o in first}
-    assert set(by_key) == {"changes.json", "changes.xml", history_key("GPT-4")}
+    shard = history_shard_key("GPT-4")
+    assert set(by_key) == {"changes.json", "changes.xml", log_key(1), shard}
     assert by_key["changes.xml"].content_type == ATOM_TYPE
-    assert all(o.cache_control == JSON_CACHE_CONTROL for o in first)
+    assert by_key["changes.json"].cache_control == by_key["changes.xml"].cache_control == JSON_CACHE_CONTROL
+    # The shard and the log are private (internal/, never served by the CDN) and never cached.
+    assert shard.startswith(HISTORY_SHARD_PREFIX) and log_key(1).startswith("internal/")
+    assert by_key[shard].cache_control == by_key[log_key(1)].cache_control == "no-store"
     doc = json.loads(by_key["changes.json"].body)
     assert (doc["schema_version"], doc["version"], doc["generated_at"], doc["count"]) == (1, 1, AT, 1)
-    assert json.loads(by_key[history_key("GPT-4")].body)["events"] == doc["events"]
+    assert json.loads(find_document(by_key[shard].body, "GPT-4") or b"{}")["events"] == doc["events"]
+    logged = json.loads(by_key[log_key(1)].body)
+    assert (logged["version"], logged["changes"][0]["old"], logged["changes"][0]["new"]) == (1, None, GPT4)
 
 
 @pytest.mark.parametrize(("name", "expected"), [
@@ -247,36 +262,39 @@ def test_history_object_is_named_by_the_models_key(name: str, expected: str) -> 
     assert history_key(name) == expected
 
 
-def test_names_that_slug_alike_get_separate_history_objects() -> None:
+def test_names_that_slug_alike_get_separate_histories() -> None:
     feed = ChangeFeed(NoStore())  # type: ignore[arg-type]
     twins = ["Twin A", "twin-a", "TWIN_A", "twin  a", "Twin\u00a0A"]
     events = [e for i, name in enumerate(twins)
               for e in events_for(change(None, {**GPT4, "model_name": name}, key=name, sequence=str(i + 1)), 1)]
-    objects = {o.key: json.loads(o.body) for o in feed.history_objects(events, NoStore())}  # type: ignore[arg-type]
-    assert len(objects) == len(twins)
-    assert {doc["model_name"] for doc in objects.values()} == set(twins)
-    for object_key, doc in objects.items():
-        assert object_key == history_key(doc["model_name"])
-        assert [e["model_name"] for e in doc["events"]] == [doc["model_name"]]
+    shards = {o.key: o.body for o in feed.history_objects(events, NoStore())}  # type: ignore[arg-type]
+    assert set(shards) == {history_shard_key(name) for name in twins}
+    for name in twins:
+        doc = json.loads(find_document(shards[history_shard_key(name)], name) or b"{}")
+        assert doc["model_name"] == name and doc["slug"] == key(name)
+        assert [e["model_name"] for e in doc["events"]] == [name]
 
 
-class DictStore(NoStore):
-    def __init__(self, objects: dict[str, bytes]) -> None:
-        self.objects = objects
+def test_a_model_is_found_by_its_exact_name_only_whatever_its_characters() -> None:
+    names = ['quote " and \\', "GPT-4", "gpt-4", 'x,"slug":"y', "line\u2028sep", "\U0001f916 bot"]
+    lines = {n: dumps(merge_history(n, None, events_for(change(None, {**GPT4, "model_name": n}, key=n), 1), 5))
+             for n in names}
+    shard = b"".join(lines[n] + b"\n" for n in sorted(lines))
+    for name in names:
+        assert line_name(lines[name]) == name and lines[name].startswith(LINE_HEAD)
+        assert find_document(shard, name) == lines[name]
+    assert find_document(shard, "GPT-4 ") is None and find_document(None, "GPT-4") is None
 
-    def get_with_prior(self, key: str) -> tuple[bytes | None, Prior]:  # type: ignore[override]
-        body = self.objects.get(key)
-        return body, Prior('"etag"' if body else None, 1 if body else -1)
 
-
-def test_an_old_shared_history_found_under_a_models_key_gives_the_other_models_events_their_own_object() -> None:
-    # history/twin-a.json was, before unique keys, the object of every name slugging to twin-a.
-    old_twin_a = events_for(change(None, {**GPT4, "model_name": "Twin A"}, key="Twin A", sequence="1"), 1)
-    old_lower = events_for(change(None, {**GPT4, "model_name": "twin-a"}, key="twin-a", sequence="2"), 1)
-    store = DictStore({history_key("twin-a"): json.dumps({"events": old_twin_a + old_lower}).encode()})
-    fresh = events_for(change({**GPT4, "model_name": "twin-a"}, {**GPT4, "model_name": "twin-a", "score": 99.0},
-                              key="twin-a", sequence="3"), 2)
-    objects = {o.key: json.loads(o.body) for o in ChangeFeed(store).history_objects(fresh, store)}  # type: ignore[arg-type]
-    assert set(objects) == {history_key("twin-a"), history_key("Twin A")}
-    assert [e["model_name"] for e in objects[history_key("twin-a")]["events"]] == ["twin-a", "twin-a"]
-    assert objects[history_key("Twin A")]["events"][0]["id"] == old_twin_a[0]["id"]
+def test_merging_into_a_shard_keeps_other_lines_byte_for_byte_and_drops_foreign_ones() -> None:
+    key_of = history_shard_key("GPT-4")
+    other = next(n for n in (f"m{i}" for i in range(1000)) if history_shard_key(n) == key_of)
+    stranger = next(n for n in (f"s{i}" for i in range(1000)) if history_shard_key(n) != key_of)
+    line = dumps(merge_history(other, None, events_for(change(None, {**GPT4, "model_name": other}, key=other), 1), 5))
+    foreign = dumps(merge_history(stranger, None, [], 5))
+    shard = line + b"\n" + foreign + b"\n" + b"not json\n"
+    fresh = events_for(change(None, GPT4), 2)
+    merged = merge_shard(key_of, {"GPT-4": fresh}, 5, shard)
+    assert set(split(key_of, merged)) == {other, "GPT-4"}
+    assert find_document(merged, other) == line
+    assert merge_shard(key_of, {"GPT-4": fresh}, 5, merged) == merged  # merging is idempotent

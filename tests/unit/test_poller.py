@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from publisher.local.poller import ShardCursor, StreamPoller, lambda_record
+import pytest
+
+from publisher.local.poller import ShardCursor, StreamPoller, lambda_record, payload_bytes
+from publisher.local.trigger_settings import MAX_PAYLOAD_BYTES, SettingsError, TriggerSettings, trigger_settings
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/llm_scores/stream/x"
 
@@ -138,19 +142,102 @@ def test_a_disabled_trigger_reads_nothing_until_enabled() -> None:
         poller.stop()
 
 
-def test_a_raising_handler_retries_the_whole_batch() -> None:
-    calls = {"n": 0}
+def test_a_raising_handler_bisects_the_batch_and_a_passing_error_costs_one_split() -> None:
+    seen: list[list[str]] = []
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        calls["n"] += 1
-        if calls["n"] == 1:
+        seen.append([r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
+        if len(seen) == 1:
             raise RuntimeError("cold start hiccup")
         return {"batchItemFailures": []}
 
-    poller = StreamPoller(FakeStreams([raw(1), raw(2)]), ARN, handler, batch_size=10, window=0)
+    poller = StreamPoller(FakeStreams([raw(i) for i in range(1, 8)]), ARN, handler, batch_size=4, window=0)
     poller._stop.wait = lambda timeout=None: False
     run_until_drained(poller, ShardCursor("s", "0"))
-    assert calls["n"] == 2 and not poller.parked
+    # Lambda retries each half of the failed batch, then batches as before.
+    assert seen == [["1", "2", "3", "4"], ["1", "2"], ["3", "4"], ["5", "6", "7"]]
+    assert not poller.parked
+
+
+def test_a_poison_record_in_a_full_batch_is_isolated_by_bisecting_and_parked_alone() -> None:
+    delivered: list[str] = []
+    calls = {"n": 0}
+    poison = "6789"
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        calls["n"] += 1
+        sequences = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
+        if poison in sequences:
+            raise RuntimeError("the publisher crashes on this record")
+        delivered.extend(sequences)
+        return {"batchItemFailures": []}
+
+    records = [raw(i) for i in range(1, 10_001)]
+    parked: list[dict[str, Any]] = []
+    poller = StreamPoller(FakeStreams(records), ARN, handler, batch_size=10_000, window=0, max_retries=2,
+                          dead_letter=parked.append)
+    poller._stop.wait = lambda timeout=None: False
+    # The whole backlog already read (as within a batching window): the first batch is all of it.
+    fresh = [lambda_record(r, ARN) for r in records]
+    cursor = ShardCursor("s", str(len(records)), fresh, [payload_bytes(r) for r in fresh])
+    run_until_drained(poller, cursor, rounds=200)
+    (entry,) = parked
+    info = entry["DDBStreamBatchInfo"]
+    assert (info["startSequenceNumber"], info["batchSize"]) == (poison, 1)
+    assert entry["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert delivered == [str(i) for i in range(1, 10_001) if str(i) != poison]  # each once, in order
+    # About two invocations per halving (log2 of 10,000 is 14) and the retries of the lone record.
+    assert calls["n"] <= 2 * 14 + 2 + 10
+
+
+def test_a_batch_gathers_several_get_records_pages_up_to_the_batch_size() -> None:
+    seen: list[int] = []
+    records = [raw(i) for i in range(1, 5_001)]
+    poller = StreamPoller(FakeStreams(records), ARN, lambda e, c: seen.append(len(e["Records"])) or {},
+                          batch_size=10_000, window=0.2)
+    cursor = ShardCursor("s", "0")
+    while len(cursor.buffer) < len(records):
+        assert poller.poll_once(cursor)  # each page read is work: the poller reads on without a pause
+    assert seen == []  # 5 pages of 1,000: still inside the window
+    cursor.first_buffered -= 1
+    poller.poll_once(cursor)
+    assert seen == [5_000]
+
+
+def test_a_batch_ends_before_lambdas_6_mb_payload() -> None:
+    seen: list[int] = []
+    padding = "x" * 100_000
+    records = [{**raw(i), "dynamodb": {**raw(i)["dynamodb"], "NewImage": {"pad": {"S": padding}}}}
+               for i in range(1, 101)]
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        assert len(json.dumps(event)) <= MAX_PAYLOAD_BYTES
+        seen.append(len(event["Records"]))
+        return {}
+
+    poller = StreamPoller(FakeStreams(records), ARN, handler, batch_size=10_000, window=0)
+    run_until_drained(poller, ShardCursor("s", "0"))
+    assert sum(seen) == 100 and len(seen) == 2 and seen[0] > 50
+
+
+def test_the_poller_batches_as_infra_deploys_the_trigger() -> None:
+    settings = trigger_settings()
+    poller = StreamPoller(FakeStreams([]), ARN, lambda e, c: {})
+    assert (poller.batch_size, poller.window, poller.max_retries) == (
+        settings.batch_size, settings.window_seconds, settings.max_retries)
+    assert (settings.batch_size, settings.window_seconds) == (10_000, 1.0)
+
+
+def test_trigger_settings_come_from_the_variables_defaults_or_a_clear_error(tmp_path: Path) -> None:
+    variables = tmp_path / "variables.tf"
+    body = "".join(f'variable "{name}" {{\n  type = number\n  default = {value}\n}}\n' for name, value in
+                   [("stream_batch_size", 250), ("stream_batching_window_seconds", 3), ("stream_max_retries", 1),
+                    ("stream_max_record_age_seconds", 600)])
+    variables.write_text(body)
+    assert trigger_settings(variables) == TriggerSettings(250, 3.0, 1, 600)
+    variables.write_text(body.replace("stream_max_retries", "other"))
+    with pytest.raises(SettingsError, match="stream_max_retries"):
+        trigger_settings(variables)
 
 
 def test_a_batch_waits_for_the_window_unless_full() -> None:

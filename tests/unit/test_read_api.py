@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
-from publisher.identity import history_key, key
+from publisher.history import merge_history
+from publisher.identity import history_key, history_shard_key, key
 from publisher.model import sorted_records
 from publisher.read import openapi
 from publisher.read.api import ReadApi
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
 from publisher.read.http import Request, Response
-from publisher.render import catalogue_document, dumps
+from publisher.render import catalogue_document, content_digest, dumps
 
 MODELS = [
     {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5},
@@ -48,8 +50,17 @@ class FakeSource:
             raise Unavailable("no_data", "nothing")
         return self.catalogue
 
-    def object_bytes(self, object_key: str) -> bytes | None:
+    def object_bytes(self, object_key: str, fresh: bool = False) -> bytes | None:
         return self.objects.get(object_key)
+
+
+def shards(*documents: dict[str, Any]) -> dict[str, bytes]:
+    """History documents stored as the publisher stores them: one line each in its model's shard."""
+    found: dict[str, bytes] = {}
+    for document in documents:
+        key = history_shard_key(document["model_name"])
+        found[key] = found.get(key, b"") + dumps(document) + b"\n"
+    return found
 
 
 def s3_catalogue(version: int = 4, models: list[dict[str, Any]] = MODELS) -> Catalogue:
@@ -93,7 +104,7 @@ def test_list_answers_items_count_total_next() -> None:
 def test_success_carries_etag_cache_control_cors_and_source() -> None:
     response = get("/api/llms")
     headers = response.headers
-    assert headers["ETag"].startswith('"') and headers["ETag"].endswith('"') and len(headers["ETag"]) == 34
+    assert re.fullmatch('"[0-9a-f]{64}"', headers["ETag"])
     assert headers["Cache-Control"] == API_CACHE_CONTROL
     assert (
         "stale-while-revalidate" in headers["Cache-Control"] and "stale-if-error" in headers["Cache-Control"]
@@ -116,11 +127,22 @@ def test_if_none_match_gives_304_without_body(target: str) -> None:
     assert get(target, headers={"if-none-match": '"other"'}).status == 200
 
 
-def test_etag_is_the_md5_of_the_body_so_it_matches_s3s() -> None:
-    import hashlib
-
-    response = get("/llms.json")
-    assert response.headers["ETag"] == f'"{hashlib.md5(response.body).hexdigest()}"'
+def test_failover_answers_carry_the_etag_s3_gave_the_same_bytes_others_their_content_hash() -> None:
+    # Under SSE-KMS, S3's ETag is no hash of the bytes: a failover answer can only match the copy
+    # the CDN had from S3 by carrying the ETag S3 gave it.
+    source = FakeSource(s3_catalogue())
+    assert get("/llms.json", source=source).headers["ETag"] == '"abc"'
+    array = get("/llms", source=source)
+    assert array.headers["ETag"] == f'"{content_digest(array.body)}"'
+    source = FakeSource(s3_catalogue())
+    assert source.catalogue is not None
+    source.catalogue.array_object = ('"s3-llms"', content_digest(array.body))
+    assert get("/llms", source=source).headers["ETag"] == '"s3-llms"'
+    assert get("/llms", source=source, headers={"if-none-match": '"s3-llms"'}).status == 304
+    source = FakeSource(s3_catalogue())
+    assert source.catalogue is not None
+    source.catalogue.array_object = ('"s3-llms"', content_digest(b"other bytes"))
+    assert get("/llms", source=source).headers["ETag"] == f'"{content_digest(array.body)}"'
 
 
 def test_head_answers_headers_only() -> None:
@@ -224,10 +246,10 @@ def test_providers_lists_name_slug_count_best_score() -> None:
     assert document["count"] == 3 and document["version"] == 4
 
 
-def test_history_serves_the_objects_bytes_by_key() -> None:
-    history = b'{"schema_version":1,"model_name":"GPT-4","events":[]}'
-    response = get("/api/llms/gpt-4/history", source=FakeSource(s3_catalogue(), {history_key("GPT-4"): history}))
-    assert response.status == 200 and response.body == history
+def test_history_serves_the_models_line_of_its_shard() -> None:
+    history = merge_history("GPT-4", None, [], 5)
+    response = get("/api/llms/gpt-4/history", source=FakeSource(s3_catalogue(), shards(history)))
+    assert response.status == 200 and response.body == dumps(history)
     assert response.headers["Link"] == f'</{history_key("GPT-4")}>; rel="canonical"'
     assert_error(get("/api/llms/GPT-4o/history"), 404, "history_not_found", "model_name")
     assert_error(get("/api/llms/Nope/history"), 404, "model_not_found", "model_name")

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from publisher.identity import Directory, key
 from publisher.model import sorted_records
-from publisher.read.catalogue import SOURCE_S3, Catalogue, StaleCursor
+from publisher.read.catalogue import SOURCE_S3, Catalogue
+from publisher.read.cursor import StaleCursor
 from publisher.read.errors import BadRequest
 from publisher.read.query import SORT_VALUES, parse_list_query
 from publisher.render import catalogue_document, dumps

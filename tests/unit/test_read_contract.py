@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from publisher import edge_contract
-from publisher.identity import history_key, key, provider_key
+from publisher.history import merge_history
+from publisher.identity import history_key, history_shard_key, key, provider_key
 from publisher.read.api import ROUTES
 from publisher.read.catalogue import SOURCE_DYNAMODB, Catalogue
 from publisher.render import dumps, provider_document, provider_summaries
-from tests.unit.test_read_api import FakeSource, body, get, s3_catalogue
+from tests.unit.test_read_api import FakeSource, body, get, s3_catalogue, shards
 
 TWINS = [
     {"model_name": "Twin A", "provider": "TwinCo", "score": 91.0},
@@ -33,11 +34,11 @@ PATHS = {
     "/history/{file}": "/history/gpt-4.json",
     "/providers/{file}": "/providers/openai.json",
 }
-GPT4_HISTORY = json.dumps({"model_name": "GPT-4", "events": []}).encode()
+GPT4_HISTORY = dumps(merge_history("GPT-4", None, [], 5))
 
 
 def twins(version: int = 4) -> FakeSource:
-    return FakeSource(s3_catalogue(version, TWINS), {history_key("GPT-4"): GPT4_HISTORY})
+    return FakeSource(s3_catalogue(version, TWINS), shards(json.loads(GPT4_HISTORY)))
 
 
 def test_every_route_has_a_concrete_example_here() -> None:
@@ -110,10 +111,10 @@ def test_an_old_slug_url_of_a_history_serves_the_one_model_it_means_with_its_can
     assert get("/history/twin.a.json", source=twins()).status == 300
 
 
-def test_a_history_object_that_is_not_the_models_own_is_not_served_as_its_history() -> None:
-    # An object of the old layout, shared by two names, found at the key a model would own.
-    shared = json.dumps({"model_name": "Twin A", "events": []}).encode()
-    source = FakeSource(s3_catalogue(4, TWINS), {history_key("twin-a"): shared})
+def test_another_models_history_is_never_served_as_a_models_own() -> None:
+    # Twin A's history, even where twin-a's would be, is not twin-a's.
+    shared = dumps(merge_history("Twin A", None, [], 5)) + b"\n"
+    source = FakeSource(s3_catalogue(4, TWINS), {history_shard_key("twin-a"): shared})
     response = get("/api/llms/twin-a/history", source=source)
     assert response.status == 404 and body(response)["error"]["code"] == "history_not_found"
 

@@ -392,15 +392,27 @@ def test_concurrent_forced_refreshes_share_one_look_begun_after_they_arrived(
     assert len(s3.calls) == 3  # the first load, the first forced look, one shared by the three
 
 
-def test_object_bytes_reads_the_object_or_none(parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
+def test_object_bytes_are_cached_revalidated_conditionally_and_kept_through_an_outage(
+    parts: tuple[FakeS3, FakeDynamoDB, Clock],
+) -> None:
     s3, ddb, clock = parts
-    s3.put("history/gpt-4.json", b'{"events":[]}')
+    shard = "internal/history/07.jsonl"
+    s3.put(shard, b"one\n")
     source = make(s3, ddb, clock)
-    assert source.object_bytes("history/gpt-4.json") == b'{"events":[]}'
-    assert source.object_bytes("history/nope.json") is None
+    assert source.object_bytes(shard) == b"one\n"
+    assert source.object_bytes("internal/history/nope.jsonl") is None
+    calls = len(s3.calls)
+    s3.put(shard, b"two\n")
+    assert source.object_bytes(shard) == b"one\n" and len(s3.calls) == calls  # within the interval
+    assert source.object_bytes(shard, fresh=True) == b"two\n"  # a look at once
+    clock.now += 5
+    assert source.object_bytes(shard) == b"two\n"
+    assert s3.calls[-1]["IfNoneMatch"] == s3.objects[shard][1]  # a conditional GET: 304
     s3.fail = client_error("500")
+    clock.now += 5
+    assert source.object_bytes(shard) == b"two\n"  # the copy in hand while S3 fails
     with pytest.raises(Unavailable):
-        source.object_bytes("history/gpt-4.json")
+        source.object_bytes("internal/history/other.jsonl")
 
 
 def test_age_is_since_generated_at_for_s3_and_since_the_scan_for_dynamodb(

@@ -81,7 +81,7 @@ def test_same_data_gives_byte_identical_objects() -> None:
     first = render_site(3, "2026-01-01T00:00:00Z", _models())
     reordered = dict(reversed(list(_models().items())))
     second = render_site(3, "2026-01-01T00:00:00Z", reordered)
-    assert [(o.key, o.body, o.md5) for o in first] == [(o.key, o.body, o.md5) for o in second]
+    assert [(o.key, o.body, o.digest) for o in first] == [(o.key, o.body, o.digest) for o in second]
 
 
 def test_page_escapes_model_names() -> None:

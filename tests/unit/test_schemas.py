@@ -16,7 +16,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
 from publisher import feed, schemas
-from publisher.identity import history_key
+from publisher.history_shards import split
+from publisher.identity import HISTORY_SHARD_PREFIX, history_key
 from publisher.model import to_record
 from publisher.read import openapi
 from publisher.render import catalogue_document, render_site
@@ -48,7 +49,12 @@ def published_documents() -> dict[str, Any]:
     feed_.record(state, changes)
     state.version, state.generated_at = 1, AT
     objects = render_site(1, AT, MODELS) + feed_.render(state, [], NoStore())  # type: ignore[arg-type]
-    return {o.key: json.loads(o.body) for o in objects if schemas.schema_for_key(o.key) is not None}
+    documents = {o.key: json.loads(o.body) for o in objects if schemas.schema_for_key(o.key) is not None}
+    # Histories are served at history/<key>.json from their lines in the private shards.
+    for shard in (o for o in objects if o.key.startswith(HISTORY_SHARD_PREFIX)):
+        for name, line in split(shard.key, shard.body).items():
+            documents[history_key(name)] = json.loads(line)
+    return documents
 
 
 @pytest.mark.parametrize("name", sorted(schemas.FILES))
