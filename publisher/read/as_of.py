@@ -29,7 +29,7 @@ MAX_AS_OF_LEN = 64
 CATALOGUES_KEPT = 8
 # A date, a 'T', a time (seconds and a fraction optional), then Z or an offset: a bare date or a
 # naive time would leave the instant to the reader's guess.
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:\d{2})")
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2})")
 
 
 def _iso_ms(moment: datetime) -> str:
@@ -42,7 +42,7 @@ def parse_instant(raw: str) -> datetime:
         raise BadRequest("invalid_as_of", f"{AS_OF} must be an ISO 8601 instant with its offset, e.g. "
                          "2026-01-31T12:00:00Z or 2026-01-31T13:00:00.250+01:00", AS_OF)
     fraction = re.search(r"\.(\d+)", raw)
-    text = raw.replace("Z", "+00:00")
+    text = raw.upper().replace("Z", "+00:00")  # RFC 3339 allows a lower-case t and z
     if fraction and len(fraction.group(1)) > 6:  # datetime keeps microseconds; finer digits do not matter
         text = text.replace(fraction.group(0), fraction.group(0)[:7])
     try:

@@ -73,6 +73,7 @@ def test_malformed_instants_are_400s_naming_as_of(raw: str) -> None:
 def test_instants_with_offsets_and_fine_fractions_are_the_same_moment() -> None:
     assert parse_instant("2026-03-01T13:00:00.123456789+01:00") == START + timedelta(microseconds=123456)
     assert parse_instant("2026-03-01T12:00Z") == START
+    assert parse_instant("2026-03-01t12:00:00z") == START
 
 
 def test_out_of_range_instants_name_the_available_range() -> None:
