@@ -150,7 +150,12 @@ class ReadApi:
         if instant is not None:
             # A forced look at S3: the newest version may have been committed just before the instant.
             catalogue = self._as_of(instant, self._current(min_version(request.raw_query), force=True))
-            content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
+            try:
+                content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
+            except StaleCursor:
+                raise BadRequest("cursor_mismatch", f"cursor comes from a later snapshot than version "
+                                 f"{catalogue.version}, which as_of reads; page with the cursors of as-of "
+                                 "answers, or start from the first page", "cursor") from None
             return ok(request, content, catalogue)
         catalogue = self._current(min_version(request.raw_query))
         try:

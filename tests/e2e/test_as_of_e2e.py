@@ -94,3 +94,32 @@ def test_a_bad_as_of_is_a_400_that_names_the_range(local_stack: Any) -> None:
             assert _header(headers, "access-control-allow-origin") == "*"
             if code == "as_of_out_of_range":
                 assert "available range is" in error["message"] and "to now" in error["message"], error
+
+
+def test_as_of_pages_with_its_own_cursors_and_refuses_a_live_one(local_stack: Any) -> None:
+    now = _instant()
+    whole = local_stack.get_json(f"/api/llms?as_of={quote(now)}&sort=model_name&limit=500")
+    names, cursor = [], ""
+    while True:
+        page = local_stack.get_json(f"/api/llms?as_of={quote(now)}&sort=model_name&limit=7{cursor}")
+        assert page["version"] == whole["version"]
+        names += [m["model_name"] for m in page["items"]]
+        if page["next"] is None:
+            break
+        cursor = f"&cursor={page['next']}"
+    assert names == [m["model_name"] for m in whole["items"]] and len(names) == whole["total"] > 7
+
+    # A cursor of a later snapshot than the one the instant reads is a 400 naming cursor, never a 500.
+    dynamodb = local_stack.client("dynamodb")
+    dynamodb.put_item(TableName=local_stack.table, Item={
+        "model_name": {"S": "As-Of Cursor Probe"}, "provider": {"S": "Probe Labs"}, "score": {"N": "1"}})
+    try:
+        local_stack.wait_for(lambda: local_stack.get_json("/llms.json")["version"] > whole["version"], timeout=20)
+        live = local_stack.get_json("/api/llms?sort=model_name&limit=7")
+        status, _, body = local_stack.get(f"/api/llms?as_of={quote(now)}&sort=model_name&limit=7"
+                                          f"&cursor={live['next']}")
+        assert status == 400 and json.loads(body)["error"]["parameter"] == "cursor", body
+    finally:
+        dynamodb.delete_item(TableName=local_stack.table, Key={"model_name": {"S": "As-Of Cursor Probe"}})
+        local_stack.wait_for(lambda: all(m["model_name"] != "As-Of Cursor Probe"
+                                         for m in local_stack.get_json("/llms.json")["models"]), timeout=20)
