@@ -20,6 +20,9 @@ JSON_TYPE = "application/json; charset=utf-8"
 # ETag: under SSE-KMS S3's ETag is not an MD5 of the bytes.
 VERSION_META = "snapshot-version"
 DIGEST_META = "content-sha256"
+# The log of versions: one immutable object per version (written by the publisher's changelog,
+# replayed by the read API's as-of reads).
+LOG_PREFIX = "internal/log/"
 
 
 def content_digest(body: bytes) -> str:
@@ -108,3 +111,8 @@ def provider_document(version: int | None, generated_at: str, provider: dict[str
         "best_score": provider["best_score"],
         "models": members,
     }
+
+
+def log_key(version: int) -> str:
+    """The log object of a version; zero-padded, so a listing of the prefix is in version order."""
+    return f"{LOG_PREFIX}{version:012d}.json"

@@ -12,22 +12,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.core.documents import SiteObject, dumps
+from publisher.core.documents import SiteObject, dumps, log_key
 from publisher.core.model import FIELDS
 from publisher.publish.state import Change
 
-LOG_PREFIX = "internal/log/"
 LOG_SCHEMA = 1
 CHANGE_KEYS = ("model_name", "at", "sequence", "source", "old", "new")
 LOG_TYPE = "application/json; charset=utf-8"
 # Entries wait in the state until llms.json of their version (written after them) has landed; this
 # bounds the wait when writes keep failing (each entry is one version's changes).
 PENDING_VERSIONS_LIMIT = 1000
-
-
-def log_key(version: int) -> str:
-    """Zero-padded, so a listing of the prefix is in version order."""
-    return f"{LOG_PREFIX}{version:012d}.json"
 
 
 def committed_now() -> str:

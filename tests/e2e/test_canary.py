@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from publisher.core.heartbeat import HEARTBEAT_KEY
+from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
 from tests.e2e.conftest import REPO, RunningStack
 
 
@@ -68,8 +69,8 @@ def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) 
     paths = ["/llms.json", "/llms", "/", "/changes.json", "/changes.xml", "/api/llms", "/api/llms?limit=500",
              "/api/llms?q=canary", "/api/providers"]
     paths += [f"/providers/{p['slug']}.json" for p in local_stack.get_json("/api/providers")["items"]]
-    s3 = local_stack.client("s3")
-    history = [o["Key"] for o in s3.list_objects_v2(Bucket=local_stack.bucket, Prefix="history/")["Contents"]]
+    models = [m["model_name"] for m in local_stack.get_json("/llms.json")["models"]]
+    history = [history_key(name) for name in models]
     paths += [f"/{key}" for key in history]
     paths += [f"/api/llms/{quote(m['model_name'], safe='')}/history"
               for m in local_stack.get_json("/llms.json")["models"][:5]]
@@ -81,6 +82,13 @@ def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) 
             leaks.append(path)
     assert leaks == []
     assert history and not [key for key in history if "canary" in key or "heartbeat" in key]
+    # Nor in the private history shards the read API serves those documents from.
+    s3 = local_stack.client("s3")
+    shards = [o["Key"] for o in s3.list_objects_v2(Bucket=local_stack.bucket, Prefix=HISTORY_SHARD_PREFIX)["Contents"]]
+    assert shards
+    for key in shards:
+        body = s3.get_object(Bucket=local_stack.bucket, Key=key)["Body"].read()
+        assert HEARTBEAT_KEY.encode() not in body, key
     status, _, _ = local_stack.get(f"/api/llms/{quote(HEARTBEAT_KEY, safe='')}")
     assert status in (400, 404)
 

@@ -15,10 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from publisher.core.clock import iso
-from publisher.core.documents import SiteObject
+from publisher.core.documents import LOG_PREFIX, SiteObject, log_key
 from publisher.core.history_shards import stored_document
 from publisher.core.identity import HISTORY_SHARD_PREFIX
-from publisher.publish.changelog import LOG_PREFIX, log_key
 from publisher.publish.feed import TRACKED, ChangeFeed
 from publisher.publish.feed import install as install_feed
 from publisher.publish.publisher import Publisher

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from publisher.core import aws
+from publisher.core.documents import LOG_PREFIX
 from publisher.core.identity import HISTORY_SHARD_PREFIX, history_shard_key, provider_key
 from publisher.ops.seed import sample_models, seed
 from publisher.publish import handler as publish
-from publisher.publish.changelog import LOG_PREFIX
 from publisher.read import handler as read
 from tests.conftest import TEST_BUCKET, load_event, stream_record
 from tests.opaque_etags import OpaqueETags
