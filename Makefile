@@ -56,7 +56,7 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, page size, cost inputs
+bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, page size, cost inputs, as-of reads
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_batches.py $(ARGS)
 	$(PYTHON) benchmarks/bench_bulk.py
@@ -66,6 +66,7 @@ bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 10
 	$(PYTHON) benchmarks/bench_cold_start.py
 	$(PYTHON) benchmarks/bench_page.py
 	$(PYTHON) benchmarks/bench_cost_inputs.py
+	$(PYTHON) benchmarks/bench_as_of.py
 
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)

@@ -143,12 +143,13 @@ data "aws_iam_policy_document" "read" {
     resources = ["*"]
   }
 
-  # The snapshot, the list object's version metadata and content hash, and the history shards
-  # it serves per-model histories from; nothing else (in particular not the state or the log).
+  # The snapshot, the list object's version metadata and content hash, the history shards it
+  # serves per-model histories from, and the log of versions as-of reads replay; nothing else (in
+  # particular not the state).
   statement {
     sid       = "ReadSnapshot"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/internal/history/*"]
+    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/internal/history/*", "${aws_s3_bucket.site.arn}/internal/log/*"]
   }
 
   # A cold instance that finds llms.json deleted labels its DynamoDB fallback with the newest

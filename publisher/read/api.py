@@ -11,6 +11,7 @@ from publisher import identity
 from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
 from publisher.history_shards import find_document
 from publisher.model import MAX_NAME_LEN
+from publisher.read.as_of import VersionLog, split_as_of
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.cursor import StaleCursor
 from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet
@@ -95,6 +96,7 @@ class ReadApi:
         self.source = source
         self.openapi = openapi
         self._openapi: Rendered | None = None
+        self.versions = VersionLog(lambda key: source.object_bytes(key, fresh=True), source.wall_clock)
         self._handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
             "/api/llms": self.list_models,
             "/api/llms/{model_name}": self.get_model,
@@ -136,8 +138,25 @@ class ReadApi:
                          f"{catalogue.version}); retry in a second", "min_version")
         return catalogue
 
+    def _as_of(self, instant: datetime | None, catalogue: Catalogue) -> Catalogue:
+        """The catalogue as published at `instant` (as_of.py), or the current one without it."""
+        if instant is None:
+            return catalogue
+        return self.versions.catalogue(self.versions.version_at(instant, catalogue.cursor_version))
+
     def list_models(self, request: Request, params: dict[str, str]) -> Response:
         query = parse_list_query(request.raw_query)
+        instant, _ = split_as_of(request.raw_query)
+        if instant is not None:
+            # A forced look at S3: the newest version may have been committed just before the instant.
+            catalogue = self._as_of(instant, self._current(min_version(request.raw_query), force=True))
+            try:
+                content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
+            except StaleCursor:
+                raise BadRequest("cursor_mismatch", f"cursor comes from a later snapshot than version "
+                                 f"{catalogue.version}, which as_of reads; page with the cursors of as-of "
+                                 "answers, or start from the first page", "cursor") from None
+            return ok(request, content, catalogue)
         catalogue = self._current(min_version(request.raw_query))
         try:
             content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
@@ -158,12 +177,18 @@ class ReadApi:
                            "version": catalogue.version}, separators=(",", ":")).encode()
         return rendered(b'{"items":[' + items + b"]," + tail[1:])
 
-    def _find(self, request: Request, raw_name: str, history: bool = False) -> tuple[Catalogue, str]:
+    def _find(self, request: Request, raw_name: str, history: bool = False,
+              as_of: bool = False) -> tuple[Catalogue, str]:
         """The snapshot and the exact name a path segment means, or 300 (ambiguous) / 404 (none yet)."""
         name = decode_name(raw_name)
-        wanted = reject_parameters(request.raw_query)
-        catalogue = self._current(wanted)
+        instant, rest = split_as_of(request.raw_query) if as_of else (None, request.raw_query)
+        wanted = reject_parameters(rest)
+        catalogue = self._current(wanted, force=instant is not None)
+        catalogue = self._as_of(instant, catalogue)
         resolution = catalogue.lookup(name)
+        if instant is not None and resolution.name is None and not resolution.ambiguous:
+            raise NameNotFound("model_not_found", f"no model named {name!r} as of {instant.isoformat()} "
+                               f"(version {catalogue.version})", "model_name")
         if resolution.name is None and not resolution.ambiguous:
             # Not in this copy: a newer snapshot may hold it, so look again before saying 404.
             catalogue = self._current(wanted, force=True)
@@ -176,7 +201,7 @@ class ReadApi:
         return catalogue, resolution.name
 
     def get_model(self, request: Request, params: dict[str, str]) -> Response:
-        catalogue, name = self._find(request, params["model_name"])
+        catalogue, name = self._find(request, params["model_name"], as_of=True)
         position = catalogue.by_name[name]
         content = catalogue.cached(("model", name), lambda: rendered(catalogue.record_bytes[position]))
         return ok(request, content, catalogue)

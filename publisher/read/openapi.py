@@ -7,6 +7,7 @@ from typing import Any
 
 from publisher import schemas
 from publisher.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
+from publisher.read.as_of import AS_OF, MAX_AS_OF_LEN
 from publisher.read.http import ALLOWED_METHODS
 from publisher.read.query import (
     DEFAULT_LIMIT,
@@ -93,6 +94,15 @@ _MIN_VERSION_PARAMETER = {
     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION},
 }
 
+_AS_OF_PARAMETER = {
+    "name": AS_OF, "in": "query",
+    "description": "Answer from the catalogue exactly as published at this ISO 8601 instant (with its offset): "
+                   "the newest version committed at or before it, replayed from the log of versions (the "
+                   "answer's `version` and X-Snapshot-Version name it). Before the first version, in the "
+                   "future or malformed: a 400 whose message names the available range.",
+    "schema": {"type": "string", "maxLength": MAX_AS_OF_LEN, "format": "date-time"},
+}
+
 _MODEL_NAME_PARAMETER = {
     "name": "model_name",
     "in": "path",
@@ -166,12 +176,12 @@ def document() -> dict[str, Any]:
             "/api/llms": _methods(
                 "listModels", "Models matching the filters, one page at a time",
                 {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 409, 500, 503)},
-                [*_LIST_PARAMETERS, _MIN_VERSION_PARAMETER],
+                [*_LIST_PARAMETERS, _AS_OF_PARAMETER, _MIN_VERSION_PARAMETER],
             ),
             "/api/llms/{model_name}": _methods(
                 "getModel", "One model by name",
                 {**_ok(_ref("Model"), "The model."), **_errors(300, 400, 404, 405, 409, 500, 503)},
-                [_MODEL_NAME_PARAMETER, *simple],
+                [_MODEL_NAME_PARAMETER, _AS_OF_PARAMETER, *simple],
             ),
             "/api/llms/{model_name}/history": _methods(
                 "getModelHistory", "The change history of one model",

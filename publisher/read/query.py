@@ -23,7 +23,8 @@ SORT_VALUES = tuple(v for field in SORT_FIELDS for v in (field, f"-{field}"))
 # Every snapshot-backed route takes min_version: "answer from this snapshot version or a newer one".
 MIN_VERSION = "min_version"
 MAX_VERSION = 999_999_999_999  # the integer parser takes at most 12 digits
-LIST_PARAMETERS = ("provider", "q", "min_score", "max_score", "min_context", "sort", "limit", "cursor", MIN_VERSION)
+LIST_PARAMETERS = ("provider", "q", "min_score", "max_score", "min_context", "sort", "limit", "cursor", MIN_VERSION,
+                   "as_of")
 REPEATABLE = frozenset({"provider"})
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")

@@ -46,7 +46,8 @@ def test_publisher_may_not(operation: str, key: str | None) -> None:
 
 @pytest.mark.parametrize(("operation", "key", "expected"), [
     ("s3.GetObject", "llms.json", True), ("s3.GetObject", "internal/history/07.jsonl", True),
-    ("s3.GetObject", "history/gpt-4.json", False), ("s3.GetObject", "internal/log/000000000001.json", False),
+    ("s3.GetObject", "history/gpt-4.json", False), ("s3.GetObject", "internal/log/000000000001.json", True),
+    ("s3.GetObject", "internal/state.json", False),
     ("s3.HeadObject", "llms", True), ("s3.HeadObject(VersionId)", "llms.json", True),
     ("s3.ListObjectVersions", None, True), ("s3.HeadObject(VersionId)", "internal/state.json", False),
     ("s3.GetObject", "providers/openai.json", False), ("s3.DeleteObject", "history/gpt-4.json", False),

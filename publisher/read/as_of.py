@@ -1,0 +1,152 @@
+"""As-of reads: the catalogue exactly as published at an instant, replayed from the log of versions.
+
+Every version N has one immutable log object (`internal/log/<N>.json`, changelog.py) with its
+commit time and each change's whole record before and after; the logs 1..N replayed from an empty
+catalogue give exactly version N. An instant T reads the newest version committed at or before T.
+Logs never change once written, so each is fetched once per instance and kept parsed, and the
+replay moves forward from the newest state already built at or before the version asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from publisher.changelog import log_key
+from publisher.read.catalogue import Catalogue
+from publisher.read.errors import BadRequest, Unavailable
+
+AS_OF = "as_of"
+SOURCE_LOG = "log"
+MAX_AS_OF_LEN = 64
+# Catalogues kept per version (an as-of read of a hot instant costs no replay after the first).
+CATALOGUES_KEPT = 8
+# A date, a 'T', a time (seconds and a fraction optional), then Z or an offset: a bare date or a
+# naive time would leave the instant to the reader's guess.
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2})")
+
+
+def _iso_ms(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_instant(raw: str) -> datetime:
+    """An ISO 8601 instant with its offset, or a 400 naming as_of."""
+    if len(raw) > MAX_AS_OF_LEN or not _INSTANT.fullmatch(raw):
+        raise BadRequest("invalid_as_of", f"{AS_OF} must be an ISO 8601 instant with its offset, e.g. "
+                         "2026-01-31T12:00:00Z or 2026-01-31T13:00:00.250+01:00", AS_OF)
+    fraction = re.search(r"\.(\d+)", raw)
+    text = raw.upper().replace("Z", "+00:00")  # RFC 3339 allows a lower-case t and z
+    if fraction and len(fraction.group(1)) > 6:  # datetime keeps microseconds; finer digits do not matter
+        text = text.replace(fraction.group(0), fraction.group(0)[:7])
+    try:
+        return datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError:
+        raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is not a valid date and time", AS_OF) from None
+
+
+@dataclass(frozen=True)
+class _Logged:
+    version: int
+    committed_at: datetime
+    committed_text: str
+    changes: list[dict[str, Any]]
+
+
+class VersionLog:
+    """The versions 1..current as logged, loaded on demand, and catalogues rebuilt from them."""
+
+    def __init__(self, fetch: Callable[[str], bytes | None], now: Callable[[], datetime]) -> None:
+        self._fetch = fetch
+        self._now = now
+        self._logs: list[_Logged] = []
+        self._lock = threading.Lock()
+        self._states: OrderedDict[int, dict[str, dict[str, Any]]] = OrderedDict()
+        self._catalogues: OrderedDict[int, Catalogue] = OrderedDict()
+
+    def _load_through(self, version: int) -> None:
+        while len(self._logs) < version:
+            wanted = len(self._logs) + 1
+            body = self._fetch(log_key(wanted))
+            if body is None:
+                raise Unavailable("history_unavailable", f"the log of version {wanted} cannot be read; "
+                                  "retry shortly")
+            document = json.loads(body)
+            committed = datetime.fromisoformat(document["committed_at"].replace("Z", "+00:00"))
+            self._logs.append(_Logged(wanted, committed, document["committed_at"], document["changes"]))
+
+    def available(self, current_version: int) -> tuple[datetime, datetime] | None:
+        """The range of instants answerable: the first commit to now; None before the first version."""
+        if current_version < 1:
+            return None
+        with self._lock:
+            self._load_through(1)
+            return self._logs[0].committed_at, self._now()
+
+    def version_at(self, instant: datetime, current_version: int) -> int:
+        """The newest version committed at or before `instant` (0: none yet), a 400 outside the range."""
+        span = self.available(current_version)
+        if span is None:
+            raise BadRequest("as_of_out_of_range", "nothing has been published yet, so no instant can be "
+                             "read", AS_OF)
+        first, now = span
+        window = f"the available range is {_iso_ms(first)} to now ({_iso_ms(now)})"
+        if instant < first:
+            raise BadRequest("as_of_out_of_range", f"{AS_OF} {_iso_ms(instant)} is before the retained "
+                             f"history; {window}", AS_OF)
+        if instant > now:
+            raise BadRequest("as_of_out_of_range", f"{AS_OF} {_iso_ms(instant)} is in the future; {window}",
+                             AS_OF)
+        with self._lock:
+            self._load_through(current_version)
+            low, high = 0, current_version  # invariant: logs[:low] are committed at or before instant
+            while low < high:
+                middle = (low + high) // 2
+                if self._logs[middle].committed_at <= instant:
+                    low = middle + 1
+                else:
+                    high = middle
+            return low
+
+    def catalogue(self, version: int) -> Catalogue:
+        """The catalogue of `version`, replayed from the nearest state built before it."""
+        with self._lock:
+            kept = self._catalogues.get(version)
+            if kept is not None:
+                self._catalogues.move_to_end(version)
+                return kept
+            self._load_through(version)
+            base = max((v for v in self._states if v <= version), default=0)
+            models = dict(self._states[base]) if base else {}
+            for logged in self._logs[base:version]:
+                for change in logged.changes:
+                    if change["new"] is None:
+                        models.pop(change["model_name"], None)
+                    else:
+                        models[change["model_name"]] = change["new"]
+            self._states[version] = models
+            while len(self._states) > CATALOGUES_KEPT:
+                self._states.popitem(last=False)
+            committed = self._logs[version - 1].committed_text if version else "1970-01-01T00:00:00Z"
+            built = Catalogue.from_records(version, committed, list(models.values()), SOURCE_LOG)
+            self._catalogues[version] = built
+            while len(self._catalogues) > CATALOGUES_KEPT:
+                self._catalogues.popitem(last=False)
+            return built
+
+
+def split_as_of(raw_query: str) -> tuple[datetime | None, str]:
+    """The as_of instant of a query string (once at most) and the query without it."""
+    from publisher.read.query import parse_pairs
+
+    found = [value for key, value in parse_pairs(raw_query) if key == AS_OF]
+    if len(found) > 1:
+        raise BadRequest("repeated_parameter", f"{AS_OF} may be given at most once", AS_OF)
+    rest = "&".join(piece for piece in raw_query.split("&") if piece.partition("=")[0] != AS_OF)
+    return (parse_instant(found[0]) if found else None), rest

@@ -1,0 +1,93 @@
+"""As-of reads replayed from the log of versions: exact at every instant, strict about instants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from publisher.changelog import document, entry, log_key
+from publisher.read.as_of import VersionLog, parse_instant, split_as_of
+from publisher.read.errors import BadRequest
+from publisher.snapshot import Change
+
+START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
+
+
+def _record(name: str, score: float) -> dict[str, Any]:
+    return {"model_name": name, "provider": "P", "score": score}
+
+
+def _log(steps: list[tuple[float, str, dict[str, Any] | None, dict[str, Any] | None]]) -> dict[str, bytes]:
+    """Objects of a log whose version i+1 commits at START + seconds with one change."""
+    objects = {}
+    for version, (seconds, name, old, new) in enumerate(steps, start=1):
+        at = (START + timedelta(seconds=seconds)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        change = Change(key=name, old=old, new=new, at=at, sequence=str(version), source="stream")
+        objects[log_key(version)] = document(entry(version, [change], at))
+    return objects
+
+
+def _versions(objects: dict[str, bytes], now: datetime) -> VersionLog:
+    return VersionLog(objects.get, lambda: now)
+
+
+def _score(log: VersionLog, instant: datetime, current: int, name: str) -> float | None:
+    catalogue = log.catalogue(log.version_at(instant, current))
+    position = catalogue.lookup(name).name
+    return None if position is None else catalogue.models.scores[catalogue.by_name[position]]
+
+
+def test_a_model_added_changed_twice_and_deleted_within_a_minute_reads_right_between_each_step() -> None:
+    m = "M"
+    objects = _log([(0, "Base", None, _record("Base", 70)), (10, m, None, _record(m, 50)),
+                    (20, m, _record(m, 50), _record(m, 60)), (30, m, _record(m, 60), _record(m, 65)),
+                    (40, m, _record(m, 65), None)])
+    log = _versions(objects, START + timedelta(minutes=1))
+    expected = {5: None, 10: 50, 15: 50, 20: 60, 25: 60, 35: 65, 40: None, 59: None}
+    for seconds, score in expected.items():
+        assert _score(log, START + timedelta(seconds=seconds), 5, m) == score, seconds
+    assert log.version_at(START + timedelta(seconds=19, microseconds=999_000), 5) == 2
+    assert log.catalogue(3).version == 3 and log.catalogue(3).count == 2
+
+
+def test_lookalike_names_keep_their_own_values_at_every_instant() -> None:
+    objects = _log([(0, "Twin A", None, _record("Twin A", 10)), (1, "twin-a", None, _record("twin-a", 20)),
+                    (2, "TWIN_A", None, _record("TWIN_A", 30)), (3, "twin-a", _record("twin-a", 20), None)])
+    log = _versions(objects, START + timedelta(seconds=10))
+    at = START + timedelta(seconds=2.5)
+    assert [_score(log, at, 4, n) for n in ("Twin A", "twin-a", "TWIN_A")] == [10, 20, 30]
+    later = log.catalogue(log.version_at(START + timedelta(seconds=5), 4))
+    assert sorted(later.by_name) == ["TWIN_A", "Twin A"]
+
+
+@pytest.mark.parametrize("raw", ["", "2026-03-01", "2026-03-01T12:00:00", "now", "2026-13-01T00:00:00Z",
+                                 "2026-03-01T25:00:00Z", "2026-03-01T12:00:00+2", "x" * 100])
+def test_malformed_instants_are_400s_naming_as_of(raw: str) -> None:
+    with pytest.raises(BadRequest) as raised:
+        parse_instant(raw)
+    assert raised.value.parameter == "as_of" and raised.value.code == "invalid_as_of"
+
+
+def test_instants_with_offsets_and_fine_fractions_are_the_same_moment() -> None:
+    assert parse_instant("2026-03-01T13:00:00.123456789+01:00") == START + timedelta(microseconds=123456)
+    assert parse_instant("2026-03-01T12:00Z") == START
+    assert parse_instant("2026-03-01t12:00:00z") == START
+
+
+def test_out_of_range_instants_name_the_available_range() -> None:
+    log = _versions(_log([(0, "A", None, _record("A", 1))]), START + timedelta(hours=1))
+    for instant, why in ((START - timedelta(milliseconds=1), "before the retained history"),
+                         (START + timedelta(hours=2), "in the future")):
+        with pytest.raises(BadRequest) as raised:
+            log.version_at(instant, 1)
+        assert why in raised.value.message
+        assert "available range is 2026-03-01T12:00:00.000Z to now (2026-03-01T13:00:00.000Z)" in raised.value.message
+
+
+def test_as_of_is_taken_once_and_removed_from_the_rest_of_the_query() -> None:
+    instant, rest = split_as_of("provider=P&as_of=2026-03-01T12%3A00%3A00Z&limit=5")
+    assert instant == START and rest == "provider=P&limit=5"
+    with pytest.raises(BadRequest):
+        split_as_of("as_of=2026-03-01T12:00:00Z&as_of=2026-03-01T12:00:00Z")
