@@ -265,9 +265,12 @@
         svg.appendChild(attrs(el("text", String(tick), true), { "class": "tick", x: L - 6, y: y(tick) + 4,
           "text-anchor": "end", "aria-hidden": "true" }));
       });
-      [[0, "start"], [pts.length - 1, "end"]].forEach(function (end, i) {
+      // The axis ends: dates, or times when the whole history is one day's.
+      var first = when(pts[0].at), last = when(pts[pts.length - 1].at);
+      var oneDay = first.slice(0, 10) === last.slice(0, 10);
+      [[first, "start"], [last, "end"]].forEach(function (end, i) {
         if (i === 1 && pts.length < 2) return;
-        svg.appendChild(attrs(el("text", when(pts[end[0]].at).slice(0, 10), true), { "class": "tick",
+        svg.appendChild(attrs(el("text", oneDay ? end[0].slice(11) : end[0].slice(0, 10), true), { "class": "tick",
           x: i ? W - R : L, y: H - 8, "text-anchor": end[1], "aria-hidden": "true" }));
       });
       svg.appendChild(attrs(el("polyline", undefined, true), { "class": "line", "aria-hidden": "true",
