@@ -42,8 +42,9 @@ def _scores(stack: Any, name: str) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def written(local_stack: Any) -> Any:
-    """MODEL written at 50, then changed to 60 and 70 (each published before the next), and LOOKALIKE at 10."""
+def written(local_stack: Any) -> Iterator[Any]:
+    """MODEL written at 50, then changed to 60 and 70 (each published before the next), and LOOKALIKE at 10;
+    both deleted afterwards, so the shared stack's later tests see the catalogue they expect."""
     dynamodb = local_stack.client("dynamodb")
     dynamodb.put_item(TableName=local_stack.table, Item={
         "model_name": {"S": LOOKALIKE}, "provider": {"S": "Probe Labs"}, "score": {"N": "10"}})
@@ -60,7 +61,14 @@ def written(local_stack: Any) -> Any:
             return models.get(MODEL, {}).get("score") == score and LOOKALIKE in models
         local_stack.wait_for(published, timeout=20)
     local_stack.wait_for(lambda: _scores(local_stack, MODEL) == [50, 60, 70], timeout=20)
-    return local_stack
+    yield local_stack
+    for name in (MODEL, LOOKALIKE):
+        dynamodb.delete_item(TableName=local_stack.table, Key={"model_name": {"S": name}})
+
+    def gone() -> bool:
+        names = {m["model_name"] for m in local_stack.get_json("/llms.json")["models"]}
+        return not names & {MODEL, LOOKALIKE}
+    local_stack.wait_for(gone, timeout=20)
 
 
 def _wait_for_view(page: Any, title: str, points: int) -> None:
