@@ -74,7 +74,7 @@ loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while 
 cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
 	@$(PYTHON) scripts/cost_model.py $(ARGS)
 
-slo-config: $(STAMP) ## Write infra/slo.json (burn-rate thresholds, canary contract) from publisher/slo.py
+slo-config: $(STAMP) ## Write infra/slo.json (burn-rate thresholds, canary contract) from publisher/core/slo.py
 	$(PYTHON) scripts/slo_config.py
 
 UV_LOCK := $(VENV)/bin/uv pip compile --generate-hashes --no-header --quiet

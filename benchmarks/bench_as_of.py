@@ -35,14 +35,15 @@ S3_GET_USD_PER_1000 = 0.0004  # scripts/prices.json s3_get_requests
 
 
 def _record(item: dict[str, Any]) -> dict[str, Any]:
-    from publisher.model import to_record
+    from publisher.core.model import to_record
 
     return to_record(item)
 
 
 def build_log() -> tuple[dict[str, bytes], list[datetime]]:
-    from publisher.changelog import document, entry, log_key
-    from publisher.snapshot import Change
+    from publisher.core.documents import log_key
+    from publisher.publish.changelog import document, entry
+    from publisher.publish.state import Change
 
     rng = random.Random(15)
     current = {r["model_name"]: r for r in (_record(i) for i in synthetic_items(MODELS))}

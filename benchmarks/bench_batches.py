@@ -37,7 +37,7 @@ REPEATS = 3
 
 
 def record(name: str, sequence: int, new: dict[str, Any] | None, old: dict[str, Any] | None) -> dict[str, Any]:
-    from publisher.ddb import serialize
+    from publisher.core.ddb import serialize
 
     body: dict[str, Any] = {"ApproximateCreationDateTime": time.time(), "Keys": {"model_name": {"S": name}},
                             "SequenceNumber": str(sequence).rjust(21, "0"), "StreamViewType": "NEW_AND_OLD_IMAGES"}
@@ -54,13 +54,13 @@ def record(name: str, sequence: int, new: dict[str, Any] | None, old: dict[str, 
 def seed_site(count: int, extra: list[dict[str, Any]]) -> int:
     """The state, the site and the history shards of `count` synthetic models plus `extra` items;
     returns the next free stream sequence number. Run in its own process (see child)."""
-    from publisher import aws
-    from publisher.feed import events_for
-    from publisher.history_shards import shard_objects
-    from publisher.model import to_record
-    from publisher.render import render_site
-    from publisher.snapshot import Change, State
-    from publisher.store import SiteStore
+    from publisher.core import aws
+    from publisher.core.history_shards import shard_objects
+    from publisher.core.model import to_record
+    from publisher.publish.feed import events_for
+    from publisher.publish.render import render_site
+    from publisher.publish.state import Change, State
+    from publisher.publish.store import SiteStore
 
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
@@ -113,10 +113,10 @@ def batches(case: str, count: int) -> Iterator[list[dict[str, Any]]]:
 
 
 def child(case: str, count: int) -> dict[str, Any]:
-    from publisher import aws
-    from publisher.handlers import publish
+    from publisher.core import aws
     from publisher.local.emulator import free_port, local_aws_env, start_emulator
-    from publisher.local.poller import LambdaContext
+    from publisher.local.lambda_shapes import LambdaContext
+    from publisher.publish import handler as publish
 
     emulator = start_emulator(port=free_port(), reuse=False)
     os.environ.update(local_aws_env(emulator.endpoint), SITE_BUCKET=BUCKET, POWERTOOLS_TRACE_DISABLED="true",

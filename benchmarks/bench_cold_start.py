@@ -21,16 +21,16 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from common import save, synthetic_items  # noqa: E402
-from read_cold import BUCKET, CREDENTIALS, TABLE, event, publish_snapshot, start_moto  # noqa: E402
+from read_fixtures import BUCKET, CREDENTIALS, TABLE, event, publish_snapshot, start_moto  # noqa: E402
 
 RUNS = 10
 MODELS = 30
 OURS = """
 import json, time
 t0 = time.perf_counter()
-from publisher.handlers import read
+from publisher.read import handler as read
 t1 = time.perf_counter()
-from publisher import aws
+from publisher.core import aws
 aws.client("s3")
 t2 = time.perf_counter()
 response = read.handler({event}, None)
@@ -56,7 +56,7 @@ def main() -> int:
     import boto3
 
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import seed
+    from publisher.ops.seed import seed
 
     samples: dict[str, list[dict[str, float]]] = {"ours": [], "poc": []}
     with start_moto() as emulator:

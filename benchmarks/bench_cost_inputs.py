@@ -65,12 +65,12 @@ def publish_requests_and_metrics() -> dict[str, Any]:
                       POWERTOOLS_METRICS_NAMESPACE="LlmCatalogue")
     from moto import mock_aws
 
-    from publisher import aws
-    from publisher.handlers import publish, read
-    from publisher.local.edge import function_url_event
-    from publisher.local.poller import LambdaContext
+    from publisher.core import aws
+    from publisher.local.lambda_shapes import LambdaContext, function_url_event
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import sample_models, seed
+    from publisher.ops.seed import sample_models, seed
+    from publisher.publish import handler as publish
+    from publisher.read import handler as read
 
     with mock_aws():
         aws.reset_clients()
@@ -136,7 +136,7 @@ def _single_write_event(sequence: str = "000000000000000000500") -> dict[str, An
 
 
 def _heartbeat_event() -> dict[str, Any]:
-    from publisher.heartbeat import HEARTBEAT_KEY, heartbeat_item
+    from publisher.core.heartbeat import HEARTBEAT_KEY, heartbeat_item
 
     item = heartbeat_item("bench", "2026-11-28T00:00:00.000Z", 7)
     body = {"ApproximateCreationDateTime": 1764288000.0, "SequenceNumber": "000000000000000000600",

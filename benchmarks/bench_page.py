@@ -23,7 +23,7 @@ RUNS = 3
 
 
 def render(models: dict[str, dict], limit: int) -> tuple[float, int]:
-    from publisher import render as rendering
+    from publisher.publish import render as rendering
 
     shipped = rendering.PAGE_ROW_LIMIT
     rendering.PAGE_ROW_LIMIT = limit
@@ -40,8 +40,8 @@ def render(models: dict[str, dict], limit: int) -> tuple[float, int]:
 
 
 def main() -> int:
-    from publisher.model import to_record
-    from publisher.render import PAGE_ROW_LIMIT
+    from publisher.core.model import to_record
+    from publisher.publish.render import PAGE_ROW_LIMIT
 
     models = {r["model_name"]: r for r in (to_record(item) for item in synthetic_items(MODELS))}
     capped_ms, capped_bytes = render(models, PAGE_ROW_LIMIT)

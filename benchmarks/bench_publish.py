@@ -30,13 +30,13 @@ def _one_size(count: int, repeats: int, feed: bool) -> dict:
     emulator = start_emulator(port=free_port(), reuse=False)
     os.environ.update(local_aws_env(emulator.endpoint))
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
-    from publisher import aws
-    from publisher.config import ConfigError  # noqa: F401 - imported for parity with the handler
-    from publisher.extensions import install
-    from publisher.model import to_record
-    from publisher.publish import Publisher
-    from publisher.snapshot import State, StreamChange
-    from publisher.store import SiteStore
+    from publisher.core import aws
+    from publisher.core.config import ConfigError  # noqa: F401 - imported for parity with the handler
+    from publisher.core.model import to_record
+    from publisher.publish.extensions import install
+    from publisher.publish.publisher import Publisher
+    from publisher.publish.state import State, StreamChange
+    from publisher.publish.store import SiteStore
 
     with emulator:
         s3 = aws.client("s3")

@@ -7,8 +7,8 @@ adds network time and read-capacity cost on top. Ours answers from memory and ne
 
 The cold-start proxy starts a fresh interpreter per run against one moto server on a free port and
 measures spawn -> first answered request (interpreter start, imports, client creation, the first data
-read), median of 5 (10 with --full), the two handlers interleaved (read_cold.py). The read function's
-memory at 10k and 100k models is bench_read_memory.py's.
+read), median of 5 (10 with --full), the two handlers interleaved. The read function's memory at 10k
+and 100k models is bench_read_memory.py's.
 """
 
 from __future__ import annotations
@@ -30,17 +30,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from common import PROVIDERS, merge_results, save, summary, synthetic_items  # noqa: E402
-from read_cold import BUCKET, CREDENTIALS, TABLE, cold, event, import_ms, publish_snapshot  # noqa: E402
-
-
-def timed(call: Any, arguments: list[Any]) -> list[float]:
-    samples = []
-    for argument in arguments:
-        started = time.perf_counter()
-        response = call(argument)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert response["statusCode"] == 200, response
-    return samples
+from read_cold import cold, import_ms  # noqa: E402
+from read_fixtures import BUCKET, CREDENTIALS, TABLE, event, publish_snapshot, timed  # noqa: E402
 
 
 def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
@@ -48,9 +39,9 @@ def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import seed
+    from publisher.ops.seed import seed
 
     rng = random.Random(11)
     with mock_aws():
@@ -62,7 +53,7 @@ def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
         published = publish_snapshot(aws.client("s3"), aws.client("dynamodb"))
         print(f"  table and snapshot of {published} models ready in {time.perf_counter() - started:.1f} s")
 
-        from publisher.handlers import read
+        from publisher.read import handler as read
 
         read.reset()
         first_started = time.perf_counter()
@@ -97,7 +88,7 @@ def warm(count: int, iterations: int, poc_iterations: int) -> dict[str, Any]:
         # frozen out of the garbage collector first: a Lambda's heap does not hold moto's state.
         import gc
 
-        from publisher.identity import Directory
+        from publisher.core.identity import Directory
 
         names = Directory(read.api().source.current().by_name)
         gc.collect()
@@ -139,9 +130,9 @@ def poc_at_sample_size(iterations: int) -> dict[str, Any]:
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from moto import mock_aws
 
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_table
-    from publisher.seed import sample_models, seed
+    from publisher.ops.seed import sample_models, seed
 
     with mock_aws():
         aws.reset_clients()
@@ -191,7 +182,6 @@ def poc_client_cpu(client: Any, runs: int) -> list[float]:
     return samples
 
 
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", type=int, default=10_000)
@@ -211,7 +201,7 @@ def main() -> int:
     # The PoC's real table is tiny: compare cold starts there too, where its scan costs little.
     results["cold_start_small"] = cold(30, args.cold_runs)
     results["import_ms"] = {
-        "publisher.handlers.read": import_ms("publisher.handlers.read", 7),
+        "publisher.read.handler": import_ms("publisher.read.handler", 7),
         "baseline_poc": import_ms("baseline_poc", 7),
     }
     w, c, imp = results["warm"], results["cold_start"], results["import_ms"]
@@ -258,7 +248,7 @@ def main() -> int:
     print(line("ours", small["ours"]))
     print(line("PoC", small["poc"]))
     print(
-        f"import time: publisher.handlers.read {imp['publisher.handlers.read']:.1f} ms, "
+        f"import time: publisher.read.handler {imp['publisher.read.handler']:.1f} ms, "
         f"baseline_poc {imp['baseline_poc']:.1f} ms (its boto3 import and resource)"
     )
     print(f"results: {path.relative_to(REPO)} and benchmarks/results.json")

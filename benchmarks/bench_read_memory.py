@@ -36,8 +36,8 @@ QUERIES = ["provider=OpenAI&min_score=60", "sort=-context_window&limit=500", "q=
 # record's bytes, measured the same way as a baseline, in its own interpreter.
 BASELINE = r"""
 import json, sys
-from publisher import aws
-from publisher.render import dumps
+from publisher.core import aws
+from publisher.core.documents import dumps
 
 def peak():
     with open("/proc/self/status") as fh:
@@ -75,8 +75,8 @@ def request(path, query=""):
 
 QUERIES = json.loads(sys.argv[1])
 figures = {"start_mb": peak()}
-from publisher import aws
-from publisher.handlers import read
+from publisher.core import aws
+from publisher.read import handler as read
 aws.client("s3")
 figures["imports_and_client_mb"] = current()
 began = time.perf_counter()
@@ -103,9 +103,9 @@ print("FIGURES " + json.dumps(figures), flush=True)
 
 def publish(s3: Any, count: int, version: int) -> int:
     """Write llms.json and llms of a `count`-model catalogue as the publisher renders them."""
-    from publisher.model import sorted_records, to_record
-    from publisher.render import catalogue_document, json_object
-    from publisher.store import SiteStore
+    from publisher.core.documents import catalogue_document, json_object
+    from publisher.core.model import sorted_records, to_record
+    from publisher.publish.store import SiteStore
 
     models = sorted_records(to_record(item) for item in synthetic_items(count, seed=version))
     document = catalogue_document(version, f"2026-01-01T00:00:0{version}Z", models)

@@ -34,8 +34,8 @@ def synthetic_items(count: int, seed: int = 7) -> list[dict[str, Any]]:
 
 
 def largest_items(count: int, start: int = 0) -> list[dict[str, Any]]:
-    """Valid items at every limit of publisher/model.py, in the widest UTF-8 (3-byte characters)."""
-    from publisher.model import (
+    """Valid items at every limit of publisher/core/model.py, in the widest UTF-8 (3-byte characters)."""
+    from publisher.core.model import (
         MAX_BENCHMARK_NAME_LEN,
         MAX_BENCHMARKS,
         MAX_CONTEXT_WINDOW,

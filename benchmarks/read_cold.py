@@ -1,9 +1,4 @@
-"""The read benchmark's fixtures and its cold-start proxy, shared with bench_cold_start.py.
-
-The cold-start proxy starts a fresh interpreter per run against one moto server on a free port and
-measures spawn -> first answered request (interpreter start, imports, client creation, the first data
-read), the two handlers (ours and the PoC's) interleaved. `import_ms` reads `python -X importtime`.
-"""
+"""The read path's cold start: a fresh interpreter per run to its first answer, ours and the PoC's, and import time."""
 
 from __future__ import annotations
 
@@ -22,55 +17,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
 from common import summary, synthetic_items  # noqa: E402
-
-TABLE = "llm_scores"
-BUCKET = "llm-catalogue-bench-read"
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "bench",
-    "AWS_SECRET_ACCESS_KEY": "bench",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "TABLE_NAME": TABLE,
-    "SITE_BUCKET": BUCKET,
-}
-
-
-def event(path: str, query: str = "") -> dict[str, Any]:
-    return {
-        "version": "2.0",
-        "routeKey": "$default",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": {"accept": "application/json"},
-        "requestContext": {"http": {"method": "GET", "path": path, "sourceIp": "127.0.0.1"}},
-        "isBase64Encoded": False,
-    }
-
-
-def publish_snapshot(s3: Any, dynamodb: Any, version: int = 1) -> int:
-    """Write llms.json and llms as the publisher renders them, from a paginated scan of the table."""
-    from publisher.model import sorted_records, to_record
-    from publisher.render import catalogue_document, json_object
-    from publisher.store import SiteStore
-    from publisher.stream import scan_items
-
-    models = sorted_records(to_record(item) for item in scan_items(dynamodb, TABLE))
-    document = catalogue_document(version, "2026-01-01T00:00:00Z", models)
-    SiteStore(s3, BUCKET).publish([json_object("llms", models), json_object("llms.json", document)], version)
-    return len(models)
-
-
-
-def start_moto() -> Any:
-    from publisher.local.emulator import free_port, start_emulator
-
-    return start_emulator("127.0.0.1", free_port(), reuse=False)
-
+from read_fixtures import BUCKET, CREDENTIALS, TABLE, event, publish_snapshot, start_moto  # noqa: E402
 
 OURS_COLD = """
-from publisher.handlers import read
+from publisher.read import handler as read
 response = read.handler({event}, None)
 print("STATUS", response["statusCode"], response["headers"].get("X-Snapshot-Source"))
 """
@@ -87,7 +37,7 @@ def cold(count: int, runs: int) -> dict[str, Any]:
     import boto3
 
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import seed
+    from publisher.ops.seed import seed
 
     with start_moto() as emulator:
         env = {

@@ -20,13 +20,23 @@ locals {
   # /api/*: our own policy (below) unless the emulator run names a managed one instead.
   api_cache_policy_id = var.api_cache_policy_id != "" ? var.api_cache_policy_id : aws_cloudfront_cache_policy.api[0].id
 
+  # The CDN's behaviours from the edge contract's routes (publisher/core/edge_contract.json), by
+  # origin: a route below a first segment is covered by "/<segment>/*", a top-level one by its own
+  # path (publisher/core/edge_contract.py derives the same for the local edge).
+  route_patterns = {
+    for origin in ["function", "failover"] : origin => distinct([
+      for route in local.edge_contract.routes :
+      length(split("/", route.path)) > 2 ? "/${split("/", route.path)[1]}/*" : route.path if route.origin == origin
+    ])
+  }
+
   site_origin_id     = "site-bucket"
   api_origin_id      = "read-api"
   snapshot_origin_id = "snapshot-with-api-failover"
 }
 
 # CORS for any origin (preflight included), the page's Content-Security-Policy and the security
-# headers, from publisher/edge_contract.json, on every answer of every behaviour; they override an
+# headers, from publisher/core/edge_contract.json, on every answer of every behaviour; they override an
 # origin's own. A custom policy, because no managed one carries a CSP. Response headers policies
 # are free. The emulator cannot create one (no API): tests/infra/test_edge_policy.py proves this
 # resource with `terraform test` and a mocked provider instead.
@@ -204,9 +214,9 @@ resource "aws_cloudfront_distribution" "this" {
   }
 
   # The read API, and the per-model histories it serves from their private shards
-  # (publisher/history_shards.py): no S3 object holds /history/*, so S3 is not asked first.
+  # (publisher/core/history_shards.py): no S3 object holds them, so S3 is not asked first.
   dynamic "ordered_cache_behavior" {
-    for_each = ["/api/*", "/history/*"]
+    for_each = local.route_patterns["function"]
 
     content {
       path_pattern               = ordered_cache_behavior.value
@@ -223,7 +233,7 @@ resource "aws_cloudfront_distribution" "this" {
   # The snapshot's lists, and per-provider URLs S3 does not hold (an older slug URL or a loose
   # name): the read API answers them when exactly one provider is meant.
   dynamic "ordered_cache_behavior" {
-    for_each = ["/llms.json", "/llms", "/providers/*"]
+    for_each = local.route_patterns["failover"]
 
     content {
       path_pattern               = ordered_cache_behavior.value

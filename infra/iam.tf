@@ -1,6 +1,7 @@
-# One role per function, each with one inline policy from a policy document: named actions on
-# named resources. Every role sits on the service path and carries the pipeline's service boundary
-# (infra/bootstrap), without which the deploy role may not create it. Only X-Ray's actions are on "*" (they have no resource type). The actions each
+# One role per function (created by modules/function), each with one inline policy from the
+# policy document here: named actions on named resources. Every role sits on the service path and
+# carries the pipeline's service boundary (infra/bootstrap), without which the deploy role may not
+# create it. Only X-Ray's actions are on "*" (they have no resource type). The actions each
 # handler's code calls are proven against these documents by tests/infra/test_least_privilege.py.
 
 data "aws_iam_policy_document" "lambda_assume" {
@@ -22,28 +23,13 @@ data "aws_iam_policy_document" "lambda_assume" {
 
 # --- publisher ---------------------------------------------------------------------------------
 
-resource "aws_iam_role" "publisher" {
-  name               = "${local.publisher_name}-role"
-  description        = "Execution role of the snapshot publisher."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-
-  path                 = local.service_role_path
-  permissions_boundary = local.permissions_boundary
-}
-
-resource "aws_iam_role_policy" "publisher" {
-  name   = "publisher"
-  role   = aws_iam_role.publisher.id
-  policy = data.aws_iam_policy_document.publisher.json
-}
-
 data "aws_iam_policy_document" "publisher" {
   # checkov:skip=CKV_AWS_356:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
   # checkov:skip=CKV_AWS_111:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.publisher.arn}:*"]
+    resources = ["${module.publisher.log_group_arn}:*"]
   }
 
   statement {
@@ -60,7 +46,7 @@ data "aws_iam_policy_document" "publisher" {
   }
 
   # A provider that no longer has models loses its page, and a history object of the layouts
-  # before shards is removed once its events moved into its model's shard (publisher/migrate.py).
+  # before shards is removed once its events moved into its model's shard (publisher/publish/migrate.py).
   # Versioning keeps the old object as a noncurrent version (a delete marker), so this cannot
   # destroy data.
   statement {
@@ -113,28 +99,13 @@ data "aws_iam_policy_document" "publisher" {
 
 # --- read API ----------------------------------------------------------------------------------
 
-resource "aws_iam_role" "read" {
-  name               = "${local.read_name}-role"
-  description        = "Execution role of the read API."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
-
-  path                 = local.service_role_path
-  permissions_boundary = local.permissions_boundary
-}
-
-resource "aws_iam_role_policy" "read" {
-  name   = "read-api"
-  role   = aws_iam_role.read.id
-  policy = data.aws_iam_policy_document.read.json
-}
-
 data "aws_iam_policy_document" "read" {
   # checkov:skip=CKV_AWS_356:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
   # checkov:skip=CKV_AWS_111:Only the X-Ray statement uses "*": PutTraceSegments and PutTelemetryRecords have no resource type.
   statement {
     sid       = "WriteOwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.read.arn}:*"]
+    resources = ["${module.read.log_group_arn}:*"]
   }
 
   statement {
@@ -228,7 +199,7 @@ data "aws_iam_policy_document" "scheduler" {
   statement {
     sid       = "InvokePublisher"
     actions   = ["lambda:InvokeFunction"]
-    resources = [aws_lambda_function.publisher.arn]
+    resources = [module.publisher.arn]
   }
 
   # The schedule's input is encrypted with the service key.

@@ -26,8 +26,8 @@ locals {
   read_name      = "${var.name}-read-api"
 
   # CORS, CSP and security headers: one file, also read by the local edge, the read API and the
-  # page renderer (publisher/edge_contract.py).
-  edge_contract = jsondecode(file(var.edge_contract_path != "" ? var.edge_contract_path : "${path.module}/../publisher/edge_contract.json"))
+  # page renderer (publisher/core/edge_contract.py).
+  edge_contract = jsondecode(file(var.edge_contract_path != "" ? var.edge_contract_path : "${path.module}/../publisher/core/edge_contract.json"))
 
   # The publisher's links and feeds need the public origin. It cannot come from the distribution
   # for the read function (CloudFront -> function URL -> read Lambda would be a cycle), so the

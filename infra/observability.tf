@@ -46,7 +46,7 @@ resource "aws_cloudwatch_metric_alarm" "publisher_errors" {
   alarm_description   = "The publisher failed (unhandled error or timeout); failed batches are retried, then go to the DLQ."
   namespace           = "AWS/Lambda"
   metric_name         = "Errors"
-  dimensions          = { FunctionName = aws_lambda_function.publisher.function_name }
+  dimensions          = { FunctionName = module.publisher.function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -63,7 +63,7 @@ resource "aws_cloudwatch_metric_alarm" "publisher_iterator_age" {
   alarm_description   = "The stream trigger is falling behind: the oldest unprocessed record is older than ${var.iterator_age_alarm_ms} ms."
   namespace           = "AWS/Lambda"
   metric_name         = "IteratorAge"
-  dimensions          = { FunctionName = aws_lambda_function.publisher.function_name }
+  dimensions          = { FunctionName = module.publisher.function_name }
   statistic           = "Maximum"
   period              = 60
   evaluation_periods  = 5
@@ -121,7 +121,7 @@ resource "aws_cloudwatch_metric_alarm" "read_throttles" {
   alarm_description   = "TICKET: the read API hit its reserved concurrency; raise var.read_reserved_concurrency or look for abuse."
   namespace           = "AWS/Lambda"
   metric_name         = "Throttles"
-  dimensions          = { FunctionName = aws_lambda_function.read.function_name }
+  dimensions          = { FunctionName = module.read.function_name }
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1
@@ -138,7 +138,7 @@ resource "aws_cloudwatch_metric_alarm" "read_p99_duration" {
   alarm_description   = "TICKET: read API p99 duration above ${var.read_p99_duration_alarm_ms} ms for 15 minutes."
   namespace           = "AWS/Lambda"
   metric_name         = "Duration"
-  dimensions          = { FunctionName = aws_lambda_function.read.function_name }
+  dimensions          = { FunctionName = module.read.function_name }
   extended_statistic  = "p99"
   period              = 300
   evaluation_periods  = 3
@@ -223,7 +223,7 @@ resource "aws_cloudwatch_dashboard" "this" {
           metrics = [
             [local.canary.namespace, local.canary.metrics.freshness, "service", local.canary.service, { label = "canary: write to edge" }],
             [local.emf_namespace, "PublishLagSeconds", "service", "publisher", { label = "publisher: stream record to publish" }],
-            ["AWS/Lambda", "IteratorAge", "FunctionName", aws_lambda_function.publisher.function_name, { stat = "Maximum", yAxis = "right", label = "IteratorAge (ms)" }],
+            ["AWS/Lambda", "IteratorAge", "FunctionName", module.publisher.function_name, { stat = "Maximum", yAxis = "right", label = "IteratorAge (ms)" }],
           ]
           annotations = { horizontal = [{ label = "SLO threshold", value = local.slo.slos.freshness.threshold_seconds }] }
         }
@@ -233,8 +233,8 @@ resource "aws_cloudwatch_dashboard" "this" {
         properties = {
           title = "Publisher", region = local.region, view = "timeSeries", period = 300, stat = "Sum"
           metrics = [
-            ["AWS/Lambda", "Invocations", "FunctionName", aws_lambda_function.publisher.function_name],
-            ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.publisher.function_name],
+            ["AWS/Lambda", "Invocations", "FunctionName", module.publisher.function_name],
+            ["AWS/Lambda", "Errors", "FunctionName", module.publisher.function_name],
             [local.emf_namespace, "InvalidRecords", "service", "publisher"],
             [local.emf_namespace, "WriteConflicts", "service", "publisher"],
             [local.emf_namespace, "DriftRepaired", "service", "publisher"],
@@ -249,7 +249,7 @@ resource "aws_cloudwatch_dashboard" "this" {
         type = "log", x = 0, y = local.cause_y + 6, width = 12, height = 6
         properties = {
           title   = "Publish cost (from the publisher's log lines)", region = local.region, view = "timeSeries"
-          query   = "SOURCE '${aws_cloudwatch_log_group.publisher.name}' | filter ispresent(written) | stats sum(received) as received, sum(changed) as applied, sum(written) as objects, max(bytes) as bytes, pct(duration_ms, 99) as p99_ms by bin(5m)"
+          query   = "SOURCE '${module.publisher.log_group_name}' | filter ispresent(written) | stats sum(received) as received, sum(changed) as applied, sum(written) as objects, max(bytes) as bytes, pct(duration_ms, 99) as p99_ms by bin(5m)"
           stacked = false
         }
       },
@@ -258,13 +258,13 @@ resource "aws_cloudwatch_dashboard" "this" {
         properties = {
           title = "Read API", region = local.region, view = "timeSeries", period = 300
           metrics = [
-            ["AWS/Lambda", "Invocations", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
-            ["AWS/Lambda", "Errors", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
-            ["AWS/Lambda", "Throttles", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
-            ["AWS/Lambda", "Duration", "FunctionName", aws_lambda_function.read.function_name, { stat = "p99", yAxis = "right" }],
-            ["AWS/Lambda", "UrlRequestCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
-            ["AWS/Lambda", "Url5xxCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
-            ["AWS/Lambda", "Url4xxCount", "FunctionName", aws_lambda_function.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Invocations", "FunctionName", module.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Errors", "FunctionName", module.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Throttles", "FunctionName", module.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Duration", "FunctionName", module.read.function_name, { stat = "p99", yAxis = "right" }],
+            ["AWS/Lambda", "UrlRequestCount", "FunctionName", module.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Url5xxCount", "FunctionName", module.read.function_name, { stat = "Sum" }],
+            ["AWS/Lambda", "Url4xxCount", "FunctionName", module.read.function_name, { stat = "Sum" }],
           ]
         }
       },

@@ -20,17 +20,17 @@ output "site_bucket" {
 
 output "publisher_function" {
   description = "Name of the publisher Lambda (invoke with {\"action\": \"rebuild\"} for a full rebuild)."
-  value       = aws_lambda_function.publisher.function_name
+  value       = module.publisher.function_name
 }
 
 output "read_function" {
   description = "Name of the read API Lambda."
-  value       = aws_lambda_function.read.function_name
+  value       = module.read.function_name
 }
 
 output "canary_function" {
   description = "Name of the freshness canary Lambda (one probe per invocation; its SLI metrics are in LlmCatalogue/service=canary)."
-  value       = aws_lambda_function.canary.function_name
+  value       = module.canary.function_name
 }
 
 output "dlq_url" {

@@ -12,53 +12,34 @@ locals {
   }
 }
 
-resource "aws_cloudwatch_log_group" "publisher" {
-  # checkov:skip=CKV_AWS_338:Operational logs: retention is var.log_retention_days (30 by default) to bound cost; the audit trail of writes is CloudTrail's.
-  name              = "/aws/lambda/${local.publisher_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
-}
+module "publisher" {
+  source = "./modules/function"
 
-resource "aws_lambda_function" "publisher" {
-  # checkov:skip=CKV_AWS_117:It talks only to regional AWS APIs (DynamoDB, S3); a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
-  # checkov:skip=CKV_AWS_173:The environment holds only resource names and limits, no secrets; Lambda encrypts it at rest with its service key.
-  # checkov:skip=CKV_AWS_272:Zips are built reproducibly (same sha256 twice) in CI and deployed only through the OIDC deploy role; an AWS Signer profile adds no control here.
-  function_name    = local.publisher_name
-  description      = "Applies DynamoDB stream batches to the site snapshot in S3; {\"action\": \"rebuild\"} rebuilds it."
-  role             = aws_iam_role.publisher.arn
-  runtime          = "python3.13"
-  architectures    = ["arm64"]
-  handler          = "publisher.handlers.publish.handler"
-  filename         = local.publisher_zip
-  source_code_hash = filebase64sha256(local.publisher_zip)
-  memory_size      = var.publisher_memory_mb
-  timeout          = var.publisher_timeout_seconds
-  layers           = local.layers
+  name                 = local.publisher_name
+  description          = "Applies DynamoDB stream batches to the site snapshot in S3; {\"action\": \"rebuild\"} rebuilds it."
+  role_description     = "Execution role of the snapshot publisher."
+  role_path            = local.service_role_path
+  permissions_boundary = local.permissions_boundary
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  policy_name          = "publisher"
+  policy_json          = data.aws_iam_policy_document.publisher.json
+  log_retention_days   = var.log_retention_days
+  kms_key_arn          = aws_kms_key.this.arn
 
-  reserved_concurrent_executions = var.publisher_reserved_concurrency
-
-  environment {
-    variables = merge(local.common_environment, {
-      PUBLIC_BASE_URL         = local.public_base_url
-      POWERTOOLS_SERVICE_NAME = "publisher"
-    })
-  }
-
-  tracing_config {
-    mode = "Active"
-  }
-
+  handler              = "publisher.publish.handler.handler"
+  zip_path             = local.publisher_zip
+  memory_mb            = var.publisher_memory_mb
+  timeout_seconds      = var.publisher_timeout_seconds
+  layers               = local.layers
+  reserved_concurrency = var.publisher_reserved_concurrency
+  tracing_mode         = "Active"
   # Failed asynchronous invocations (the scheduled rebuild) land in the DLQ after Lambda's retries.
-  dead_letter_config {
-    target_arn = aws_sqs_queue.publisher_dlq.arn
-  }
+  dead_letter_arn = aws_sqs_queue.publisher_dlq.arn
 
-  logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.publisher.name
-  }
-
-  depends_on = [aws_iam_role_policy.publisher]
+  environment = merge(local.common_environment, {
+    PUBLIC_BASE_URL         = local.public_base_url
+    POWERTOOLS_SERVICE_NAME = "publisher"
+  })
 }
 
 resource "aws_sqs_queue" "publisher_dlq" {
@@ -76,7 +57,7 @@ resource "aws_sqs_queue" "publisher_dlq" {
 resource "aws_lambda_event_source_mapping" "publisher" {
   count = var.enable_stream_trigger ? 1 : 0
 
-  function_name     = aws_lambda_function.publisher.arn
+  function_name     = module.publisher.arn
   event_source_arn  = aws_dynamodb_table.this.stream_arn
   starting_position = "TRIM_HORIZON"
 
@@ -110,7 +91,7 @@ resource "aws_scheduler_schedule" "reconcile" {
   }
 
   target {
-    arn      = aws_lambda_function.publisher.arn
+    arn      = module.publisher.arn
     role_arn = aws_iam_role.scheduler[0].arn
     input    = jsonencode({ action = "rebuild" })
 

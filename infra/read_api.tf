@@ -10,58 +10,35 @@ locals {
   read_url_host = trimsuffix(trimprefix(aws_lambda_function_url.read.function_url, "https://"), "/")
 }
 
-resource "aws_cloudwatch_log_group" "read" {
-  # checkov:skip=CKV_AWS_338:Operational logs: retention is var.log_retention_days (30 by default) to bound cost; the audit trail of writes is CloudTrail's.
-  name              = "/aws/lambda/${local.read_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.this.arn
-}
+module "read" {
+  source = "./modules/function"
 
-resource "aws_lambda_function" "read" {
-  # checkov:skip=CKV_AWS_117:It talks only to regional AWS APIs (DynamoDB, S3); a VPC would add NAT or endpoint cost and cold-start latency for no isolation gain.
-  # checkov:skip=CKV_AWS_173:The environment holds only resource names and limits, no secrets; Lambda encrypts it at rest with its service key.
-  # checkov:skip=CKV_AWS_272:Zips are built reproducibly (same sha256 twice) in CI and deployed only through the OIDC deploy role; an AWS Signer profile adds no control here.
-  # checkov:skip=CKV_AWS_116:Only invoked synchronously through its function URL by CloudFront: a failed request is answered, there is no asynchronous event to dead-letter.
-  function_name    = local.read_name
-  description      = "Read API behind /api/* and CloudFront's failover origin for /llms.json and /llms."
-  role             = aws_iam_role.read.arn
-  runtime          = "python3.13"
-  architectures    = ["arm64"]
-  handler          = "publisher.handlers.read.handler"
-  filename         = local.read_zip
-  source_code_hash = filebase64sha256(local.read_zip)
-  memory_size      = var.read_memory_mb
-  timeout          = var.read_timeout_seconds
-  layers           = local.layers
-  publish          = local.read_uses_alias
+  name                 = local.read_name
+  description          = "Read API behind /api/* and CloudFront's failover origin for /llms.json and /llms."
+  role_description     = "Execution role of the read API."
+  role_path            = local.service_role_path
+  permissions_boundary = local.permissions_boundary
+  assume_role_policy   = data.aws_iam_policy_document.lambda_assume.json
+  policy_name          = "read-api"
+  policy_json          = data.aws_iam_policy_document.read.json
+  log_retention_days   = var.log_retention_days
+  kms_key_arn          = aws_kms_key.this.arn
 
-  reserved_concurrent_executions = var.read_reserved_concurrency
+  handler              = "publisher.read.handler.handler"
+  zip_path             = local.read_zip
+  memory_mb            = var.read_memory_mb
+  timeout_seconds      = var.read_timeout_seconds
+  layers               = local.layers
+  reserved_concurrency = var.read_reserved_concurrency
+  tracing_mode         = var.read_tracing_mode
+  publish              = local.read_uses_alias
+  snap_start           = var.read_snapstart
 
-  environment {
-    variables = merge(local.common_environment, {
-      PUBLIC_BASE_URL             = var.public_base_url
-      SNAPSHOT_REVALIDATE_SECONDS = tostring(var.snapshot_revalidate_seconds)
-      POWERTOOLS_SERVICE_NAME     = "read-api"
-    })
-  }
-
-  tracing_config {
-    mode = var.read_tracing_mode
-  }
-
-  dynamic "snap_start" {
-    for_each = var.read_snapstart ? [1] : []
-    content {
-      apply_on = "PublishedVersions"
-    }
-  }
-
-  logging_config {
-    log_format = "JSON"
-    log_group  = aws_cloudwatch_log_group.read.name
-  }
-
-  depends_on = [aws_iam_role_policy.read]
+  environment = merge(local.common_environment, {
+    PUBLIC_BASE_URL             = var.public_base_url
+    SNAPSHOT_REVALIDATE_SECONDS = tostring(var.snapshot_revalidate_seconds)
+    POWERTOOLS_SERVICE_NAME     = "read-api"
+  })
 }
 
 resource "aws_lambda_alias" "read_live" {
@@ -69,14 +46,14 @@ resource "aws_lambda_alias" "read_live" {
 
   name             = "live"
   description      = "Version the function URL invokes (SnapStart / provisioned concurrency)."
-  function_name    = aws_lambda_function.read.function_name
-  function_version = aws_lambda_function.read.version
+  function_name    = module.read.function_name
+  function_version = module.read.version
 }
 
 resource "aws_lambda_provisioned_concurrency_config" "read_live" {
   count = var.read_provisioned_concurrency > 0 ? 1 : 0
 
-  function_name                     = aws_lambda_function.read.function_name
+  function_name                     = module.read.function_name
   qualifier                         = aws_lambda_alias.read_live[0].name
   provisioned_concurrent_executions = var.read_provisioned_concurrency
 }
@@ -86,7 +63,7 @@ resource "aws_lambda_provisioned_concurrency_config" "read_live" {
 # API Gateway and no public endpoint around the CDN, its WAF and its cache.
 # https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-restricting-access-to-lambda.html
 resource "aws_lambda_function_url" "read" {
-  function_name      = aws_lambda_function.read.function_name
+  function_name      = module.read.function_name
   qualifier          = local.read_qualifier
   authorization_type = "AWS_IAM"
   invoke_mode        = "BUFFERED"
@@ -95,7 +72,7 @@ resource "aws_lambda_function_url" "read" {
 resource "aws_lambda_permission" "cloudfront_invoke_url" {
   statement_id           = "AllowCloudFrontOacInvokeFunctionUrl"
   action                 = "lambda:InvokeFunctionUrl"
-  function_name          = aws_lambda_function.read.function_name
+  function_name          = module.read.function_name
   qualifier              = local.read_qualifier
   principal              = "cloudfront.amazonaws.com"
   source_arn             = aws_cloudfront_distribution.this.arn
@@ -110,7 +87,7 @@ resource "aws_lambda_permission" "cloudfront_invoke_url" {
 resource "aws_lambda_permission" "cloudfront_invoke" {
   statement_id  = "AllowCloudFrontOacInvokeFunction"
   action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.read.function_name
+  function_name = module.read.function_name
   qualifier     = local.read_qualifier
   principal     = "cloudfront.amazonaws.com"
   source_arn    = aws_cloudfront_distribution.this.arn

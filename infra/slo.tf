@@ -4,7 +4,7 @@
 # by the error budget) over the tier's long and short windows; they notify nobody. A composite alarm
 # fires only when both are above the tier's burn rate, and notifies: pages to the alarm topic,
 # tickets to the ticket topic. Targets, budgets, windows and burn rates come from slo.json, which
-# scripts/slo_config.py writes from publisher/slo.py (unit-tested there); nothing here restates one.
+# scripts/slo_config.py writes from publisher/core/slo.py (unit-tested there); nothing here restates one.
 #
 # Each window is one alarm period evaluated once (a 3-day period is allowed: PutMetricAlarm caps
 # period x evaluation periods at 7 days for periods of an hour or more).
@@ -36,13 +36,13 @@ locals {
         bad = {
           namespace  = "AWS/Lambda"
           name       = "Url5xxCount"
-          dimensions = { FunctionName = aws_lambda_function.read.function_name }
+          dimensions = { FunctionName = module.read.function_name }
           stat       = "Sum"
         }
         total = {
           namespace  = "AWS/Lambda"
           name       = "UrlRequestCount"
-          dimensions = { FunctionName = aws_lambda_function.read.function_name }
+          dimensions = { FunctionName = module.read.function_name }
           stat       = "Sum"
         }
       }

@@ -396,7 +396,7 @@ variable "acm_certificate_arn" {
 }
 
 variable "edge_contract_path" {
-  description = "The edge contract (CORS, CSP, security headers) shared with the code. Empty: ../publisher/edge_contract.json beside this module; scratch copies of the module (make infra-local, tests) pass its absolute path."
+  description = "The edge contract (CORS, CSP, security headers) shared with the code. Empty: ../publisher/core/edge_contract.json beside this module; scratch copies of the module (make infra-local, tests) pass its absolute path."
   type        = string
   default     = ""
 }

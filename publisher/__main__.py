@@ -42,8 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--state-dir", default=".local", help="where the emulator's log is kept")
     run.set_defaults(func=_run)
 
-    from publisher.canary import cli as canary
-    from publisher.ops import dlq, rebuild, restore, trigger
+    from publisher.ops import canary, dlq, rebuild, restore, trigger
 
     for module in (rebuild, canary, dlq, restore, trigger):
         module.add_parser(sub)

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 LOCAL_OVERRIDES = INFRA / "local"
-EDGE_CONTRACT = ROOT / "publisher" / "edge_contract.json"
+EDGE_CONTRACT = ROOT / "publisher" / "core" / "edge_contract.json"
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -52,22 +52,16 @@ def listening(host: str, port: int) -> bool:
 
 
 def start_emulator(host: str, port: int, log: Path) -> int:
-    """Start a detached moto server; it outlives this script so the stack stays inspectable."""
+    """Start a detached emulator; it outlives this script so the stack stays inspectable."""
+    from publisher.local.emulator import start_emulator as start
+
     log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "publisher.local.moto_server", "-H", host, "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"infra-local: moto server exited with {proc.returncode}; see {log}")
-        if listening(host, port):
-            return proc.pid
-        time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"infra-local: moto server did not listen on {host}:{port} within 30 s; see {log}")
+    try:
+        emulator = start(host, port, reuse=False, log_path=log, detach=True)
+    except RuntimeError as exc:
+        raise SystemExit(f"infra-local: {exc}; see {log}") from exc
+    assert emulator.process is not None
+    return emulator.process.pid
 
 
 def prepare_workdir(workdir: Path) -> None:
@@ -81,6 +75,9 @@ def prepare_workdir(workdir: Path) -> None:
     lock = INFRA / ".terraform.lock.hcl"
     if lock.exists():
         shutil.copy2(lock, workdir / lock.name)
+    # The module every function instantiates (infra/modules/function).
+    shutil.rmtree(workdir / "modules", ignore_errors=True)
+    shutil.copytree(INFRA / "modules", workdir / "modules")
     for src in sorted(LOCAL_OVERRIDES.iterdir()):
         if src.suffix in (".tf", ".tfvars"):
             shutil.copy2(src, workdir / src.name)
@@ -117,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where `make package` put the zips")
     parser.add_argument("--fresh", action="store_true", help="forget the previous local state first")
     parser.add_argument("--destroy", action="store_true", help="destroy the local stack instead of applying")
+    parser.add_argument("--plan", action="store_true",
+                        help="plan against the existing local state instead of applying; print the plan as JSON")
     parser.add_argument("--quiet", action="store_true", help="print Terraform's output only on failure")
     parser.add_argument("--no-start", action="store_true", help="fail instead of starting an emulator")
     args = parser.parse_args(argv)
@@ -187,6 +186,11 @@ def main(argv: list[str] | None = None) -> int:
             run([terraform, "state", "rm", "-no-color", "aws_dynamodb_table.this"], workdir, env, quiet=True)
             adopted.unlink()
 
+    if args.plan:
+        plan = workdir / "local.tfplan"
+        run([terraform, "plan", "-input=false", "-no-color", f"-out={plan}", *tf_vars], workdir, env, args.quiet)
+        print(run([terraform, "show", "-json", "-no-color", str(plan)], workdir, env, quiet=True).stdout)
+        return 0
     action = "destroy" if args.destroy else "apply"
     run([terraform, action, "-auto-approve", "-input=false", "-no-color", *tf_vars], workdir, env, args.quiet)
     elapsed = time.monotonic() - started

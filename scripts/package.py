@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import shutil
@@ -30,8 +31,14 @@ FIXED_DATE = (1980, 1, 1, 0, 0, 0)
 FILE_MODE = stat.S_IFREG | 0o644
 SKIP_DIRS = frozenset({"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"})
 SKIP_SUFFIXES = (".pyc", ".pyo")
-# The canary's zip: its own subpackage and the few shared modules it imports, neither Lambda's code.
-CANARY_CORE = ("__init__.py", "aws.py", "config.py", "heartbeat.py", "slo.py")
+PACKAGE = ROOT / "publisher"
+# Each function's zip, built by inclusion: its own subpackage of publisher/, and of the shared core
+# exactly the modules that subpackage imports (followed through the core), each with its data file
+# (edge_contract.py reads edge_contract.json). Nothing else of publisher/ can enter a zip: not
+# another function's subpackage, not the local stack, not the operator commands; an import of one
+# of those fails the build.
+FUNCTIONS = {"publisher": "publish", "read_api": "read", "canary": "canary"}
+CORE = "core"
 
 
 class Pin(NamedTuple):
@@ -100,12 +107,55 @@ def install_bundle(pins: list[Pin], cache: Path, target: Path) -> None:
          "--no-compile", *platform, "--target", str(target), "-r", str(requirements))
 
 
-def file_entries(source: Path, prefix: str, names: Iterable[str]) -> Iterator[tuple[str, bytes]]:
-    for name in names:
-        path = source / name
-        if not path.is_file():
-            raise SystemExit(f"package: {path} does not exist")
-        yield f"{prefix}/{name}", path.read_bytes()
+def _module_file(dotted: str) -> Path | None:
+    """publisher.a.b -> publisher/a/b.py or publisher/a/b/__init__.py (None: not a module of ours)."""
+    path = ROOT.joinpath(*dotted.split("."))
+    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(path: Path) -> Iterator[str]:
+    """The publisher.* modules a file imports, lazily or not (`from publisher.core import aws` names
+    the module publisher.core.aws)."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "publisher")
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] == "publisher":
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names if _module_file(f"{node.module}.{a.name}"))
+
+
+def function_files(subpackage: str) -> list[Path]:
+    """What a function's zip carries of publisher/: its subpackage whole, and the core modules it
+    imports, followed through the core, with their data files. An import outside the two is a
+    build error."""
+    own = PACKAGE / subpackage
+    if not (own / "__init__.py").is_file():
+        raise SystemExit(f"package: {own} is not a subpackage of publisher/")
+    files = {p for p in own.rglob("*") if p.is_file() and not _skipped(p.relative_to(PACKAGE).parts)}
+    files |= {PACKAGE / "__init__.py", PACKAGE / CORE / "__init__.py"}
+    pending = [p for p in files if p.suffix == ".py"]
+    while pending:
+        source = pending.pop()
+        for dotted in _imports(source):
+            parts = dotted.split(".")
+            if parts[:2] not in (["publisher", subpackage], ["publisher", CORE]) and len(parts) > 1:
+                raise SystemExit(f"package: {source.relative_to(ROOT)} imports {dotted}: the {subpackage} "
+                                 f"function's zip carries only publisher/{subpackage}/ and publisher/{CORE}/")
+            module = _module_file(dotted)
+            if module is not None and module not in files:
+                files.add(module)
+                pending.append(module)
+    data = {p.with_suffix(".json") for p in files if p.parent == PACKAGE / CORE}
+    return sorted(files | {p for p in data if p.is_file()})
+
+
+def file_entries(paths: Iterable[Path]) -> Iterator[tuple[str, bytes]]:
+    for path in paths:
+        yield path.relative_to(ROOT).as_posix(), path.read_bytes()
 
 
 def tree_entries(source: Path, prefix: str, exclude: tuple[str, ...] = ()) -> Iterator[tuple[str, bytes]]:
@@ -151,24 +201,20 @@ def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Pat
         # What pip installed, console scripts aside (the functions import, they never exec).
         yield from (entry for entry in tree_entries(site, "", ("bin",)))
 
-    package = ROOT / "publisher"
-    # The local stack (emulator, poller, edge) and the operator commands never run in Lambda, and the
-    # canary ships alone.
-    lambda_only = ("local", "ops", "canary")
+    code = {name: file_entries(function_files(subpackage)) for name, subpackage in FUNCTIONS.items()}
     targets = {
         # The publisher renders the site: templates and static assets travel at site/ in the root.
         "publisher": ([
-            tree_entries(package, "publisher", lambda_only),
+            code["publisher"],
             tree_entries(ROOT / "site" / "templates", "site/templates"),
             tree_entries(ROOT / "site" / "static", "site/static"),
             deps(),
         ], pins),
         # The read API needs only the standard library and the runtime's botocore: a smaller zip
         # is less to fetch and unpack on a cold start.
-        "read_api": ([tree_entries(package, "publisher", lambda_only)], []),
+        "read_api": ([code["read_api"]], []),
         # The canary: standard library and the runtime's botocore only.
-        "canary": ([file_entries(package, "publisher", CANARY_CORE),
-                    tree_entries(package / "canary", "publisher/canary")], []),
+        "canary": ([code["canary"]], []),
     }
     built: dict[str, Path] = {}
     for name, (sources, bundled) in targets.items():

@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from publisher.seed import SeedError, sample_models, seed
+    from publisher.ops.seed import SeedError, sample_models, seed
 
     try:
         models = (json.loads(args.file.read_text(), parse_float=Decimal) if args.file else sample_models())

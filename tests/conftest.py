@@ -52,7 +52,7 @@ def load_event(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    from publisher.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
+    from publisher.core.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
 
     monkeypatch.setenv(ENV_TABLE_NAME, "llm_scores")
     monkeypatch.setenv(ENV_SITE_BUCKET, TEST_BUCKET)
@@ -63,8 +63,8 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def mocked_aws(aws_env: None) -> Iterator[None]:
     from moto import mock_aws
 
-    from publisher import aws
-    from publisher.handlers import publish
+    from publisher.core import aws
+    from publisher.publish import handler as publish
 
     with mock_aws():
         aws.reset_clients()
@@ -77,7 +77,7 @@ def mocked_aws(aws_env: None) -> Iterator[None]:
 @pytest.fixture
 def table(mocked_aws: None) -> str:
     """The `llm_scores` table with its stream; returns the stream ARN."""
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_table
 
     return ensure_table(aws.client("dynamodb"), "llm_scores")
@@ -85,7 +85,7 @@ def table(mocked_aws: None) -> str:
 
 @pytest.fixture
 def bucket(mocked_aws: None) -> str:
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_bucket
 
     ensure_bucket(aws.client("s3"), TEST_BUCKET)
@@ -94,7 +94,7 @@ def bucket(mocked_aws: None) -> str:
 
 @pytest.fixture
 def lambda_context() -> Any:
-    from publisher.local.poller import LambdaContext
+    from publisher.local.lambda_shapes import LambdaContext
 
     return LambdaContext()
 
@@ -102,7 +102,7 @@ def lambda_context() -> Any:
 def stream_record(event_name: str, sequence: int, key: str, new: dict[str, Any] | None = None,
                   old: dict[str, Any] | None = None, at: float = 1_764_000_000.0) -> dict[str, Any]:
     """One DynamoDB Streams record as Lambda delivers it, from plain item dicts."""
-    from publisher.ddb import serialize
+    from publisher.core.ddb import serialize
 
     body: dict[str, Any] = {
         "ApproximateCreationDateTime": at,
@@ -127,16 +127,16 @@ def stream_record(event_name: str, sequence: int, key: str, new: dict[str, Any] 
 
 
 def read_site_json(key: str, bucket: str = TEST_BUCKET) -> Any:
-    from publisher import aws
+    from publisher.core import aws
 
     return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def read_history(model_name: str, bucket: str = TEST_BUCKET) -> Any:
     """A model's history document as stored (its line of its shard), or None when it has none."""
-    from publisher import aws
-    from publisher.history_shards import stored_document
-    from publisher.store import SiteStore
+    from publisher.core import aws
+    from publisher.core.history_shards import stored_document
+    from publisher.publish.store import SiteStore
 
     document = stored_document(SiteStore(aws.client("s3"), bucket).get_bytes, model_name)
     return None if document is None else json.loads(document)
@@ -146,8 +146,8 @@ def read_history(model_name: str, bucket: str = TEST_BUCKET) -> Any:
 # noted under that function's name; tests/infra/test_least_privilege.py (run last) checks them
 # against the functions' policies in infra/iam.tf.
 HANDLER_FILES = {
-    str(REPO / "publisher" / "handlers" / "publish.py"): "publisher",
-    str(REPO / "publisher" / "handlers" / "read.py"): "read",
+    str(REPO / "publisher" / "publish" / "handler.py"): "publisher",
+    str(REPO / "publisher" / "read" / "handler.py"): "read",
     str(REPO / "publisher" / "canary" / "handler.py"): "canary",
 }
 RECORDED_OPERATIONS: dict[str, set[tuple[str, str | None]]] = {"publisher": set(), "read": set(), "canary": set()}

@@ -1,6 +1,6 @@
 # The CloudFront response headers policy and what the behaviours attach, proven without AWS: the
 # emulator has no response headers policy API, so this plans and "applies" the whole module against
-# a mocked provider and checks the policy against publisher/edge_contract.json.
+# a mocked provider and checks the policy against publisher/core/edge_contract.json.
 # Run by tests/infra/test_edge_policy.py in a scratch copy:
 #   terraform test -var=edge_contract_path=... -var=publisher_zip_path=... -var=read_zip_path=... -var=canary_zip_path=...
 

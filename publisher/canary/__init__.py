@@ -1,1 +1,1 @@
-"""The freshness canary: its own deployable (a scheduled Lambda) and `make canary` locally."""
+"""The freshness canary Lambda: its probe and its handler (`make canary` runs the probe: ops/canary.py)."""

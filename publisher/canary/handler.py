@@ -12,9 +12,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from publisher import aws
 from publisher.canary.probe import Fetch, Probe, ProbeResult, ProbeSettings
-from publisher.config import DEFAULT_TABLE_NAME, ENV_TABLE_NAME, METRICS_NAMESPACE, ConfigError
+from publisher.core import aws
+from publisher.core.config import DEFAULT_TABLE_NAME, ENV_TABLE_NAME, METRICS_NAMESPACE, ConfigError
 
 log = logging.getLogger("publisher.canary")
 SERVICE = "canary"

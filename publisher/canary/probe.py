@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.heartbeat import HEALTH_KEY, HEARTBEAT_KEY, heartbeat_item, written_at
-from publisher.slo import FRESHNESS_TARGET_SECONDS
+from publisher.core.heartbeat import HEALTH_KEY, HEARTBEAT_KEY, heartbeat_item, written_at
+from publisher.core.slo import FRESHNESS_TARGET_SECONDS
 
 # path -> (HTTP status, body). Raises OSError when the edge cannot be reached at all.
 Fetch = Callable[[str], tuple[int, bytes]]

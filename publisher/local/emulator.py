@@ -1,4 +1,13 @@
-"""Start (or find) the AWS emulator: moto in server mode, every service on one port."""
+"""The AWS emulator, started in one place: moto in server mode, every service on one port.
+
+`start_emulator` starts (or finds) it for the local stack, the infra tests, `make infra-local` and
+the benchmarks; `python -m publisher.local.emulator` is the server process itself, moto's with the
+one gap this stack hits filled: moto keeps composite alarms (an alarm with an AlarmRule) and
+describes them as CompositeAlarms, but routes no PutCompositeAlarm action, so Terraform's composite
+alarms would retry forever. Its own PutMetricAlarm handler already reads every PutCompositeAlarm
+parameter (AlarmName, AlarmRule, AlarmDescription, ActionsEnabled, AlarmActions, OKActions, Tags):
+the action is routed to it.
+"""
 
 from __future__ import annotations
 
@@ -73,17 +82,21 @@ class Emulator:
 
 
 def start_emulator(host: str = "127.0.0.1", port: int = DEFAULT_EMULATOR_PORT, timeout: float = 30.0,
-                   reuse: bool = True, log_path: str | None = None) -> Emulator:
-    """Start moto's server on host:port, or reuse one already listening there."""
+                   reuse: bool = True, log_path: str | os.PathLike[str] | None = None,
+                   detach: bool = False) -> Emulator:
+    """Start moto's server on host:port, or reuse one already listening there. `detach`: in a session
+    of its own, so it outlives the caller (`make infra-local` leaves the stack inspectable)."""
     if port_open(host, port):
         if reuse:
             return Emulator(host, port, None)
         raise RuntimeError(f"port {port} on {host} is already in use")
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "publisher.local.moto_server", "-H", host, "-p", str(port)],
-        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [sys.executable, "-m", "publisher.local.emulator", "-H", host, "-p", str(port)],
+        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=detach,
     )
+    if log_path:
+        out.close()  # type: ignore[union-attr]
     deadline = time.monotonic() + timeout
     url = f"http://{host}:{port}/moto-api/"
     while time.monotonic() < deadline:
@@ -96,3 +109,21 @@ def start_emulator(host: str = "127.0.0.1", port: int = DEFAULT_EMULATOR_PORT, t
             time.sleep(0.1)
     process.kill()
     raise RuntimeError(f"the emulator did not answer on {url} within {timeout:.0f} s")
+
+
+def fill_gaps() -> None:
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    if not hasattr(CloudWatchResponse, "put_composite_alarm"):
+        CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+
+
+def main(argv: list[str] | None = None) -> None:
+    from moto.server import main as moto_main
+
+    fill_gaps()
+    moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -16,12 +16,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.local.lambda_shapes import lambda_record, on_failure_record, payload_bytes
+from publisher.local.lambda_shapes import (
+    PUBLISHER_ARN,
+    LambdaContext,
+    lambda_record,
+    on_failure_record,
+    payload_bytes,
+)
 from publisher.local.trigger_settings import MAX_PAYLOAD_BYTES, trigger_settings
 
 log = logging.getLogger(__name__)
@@ -34,22 +39,6 @@ RECORD_AGE_EXCEEDED = "RecordAgeExceeded"
 GET_RECORDS_LIMIT = 1000
 # What `{"Records":[...]}` adds around the records, and each comma.
 _ENVELOPE_BYTES = 16
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that Powertools reads."""
-
-    function_name: str = "llm-catalogue-publisher-local"
-    function_version: str = "$LATEST"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:llm-catalogue-publisher-local"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/local"
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 60_000
 
 
 @dataclass
@@ -96,7 +85,7 @@ class StreamPoller:
         on_batch: Callable[[int, dict[str, Any] | None, float], None] | None = None,
         max_record_age: float | None = None,
         enabled: Callable[[], bool] = lambda: True,
-        function_arn: str = LambdaContext.invoked_function_arn,
+        function_arn: str = PUBLISHER_ARN,
     ) -> None:
         self.streams = streams
         self.stream_arn = stream_arn

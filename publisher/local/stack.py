@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from publisher.config import DEFAULT_TABLE_NAME, ENV_REVALIDATE_SECONDS, ENV_SITE_BUCKET, ENV_TABLE_NAME
+from publisher.core.config import DEFAULT_TABLE_NAME, ENV_REVALIDATE_SECONDS, ENV_SITE_BUCKET, ENV_TABLE_NAME
 from publisher.local.edge import Edge
 from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
 from publisher.local.poller import StreamPoller
@@ -78,8 +78,8 @@ class LocalStack:
                                        log_path=str(opts.state_dir / "emulator.log"))
         self.configure_environment(self.emulator.endpoint)
 
-        from publisher import aws
-        from publisher.handlers import publish as publish_handler
+        from publisher.core import aws
+        from publisher.publish import handler as publish_handler
 
         publish_handler.reset()
         stream_arn = ensure_table(aws.client("dynamodb"), opts.table)
@@ -88,7 +88,7 @@ class LocalStack:
         set_trigger(aws.client("ssm"), enabled=True)
         report_trigger_state(aws.client("ssm"), enabled=True)
         if opts.seed:
-            from publisher.seed import sample_models, seed
+            from publisher.ops.seed import sample_models, seed
 
             count = seed(aws.client("dynamodb"), opts.table, sample_models())
             self.out(f"seeded {count} models into {opts.table}")
@@ -118,7 +118,7 @@ class LocalStack:
 
     def _trigger_switch(self) -> Any:
         """The trigger's Enabled flag, read from the emulator at most once a second."""
-        from publisher import aws
+        from publisher.core import aws
 
         seen = {"at": float("-inf"), "enabled": True}
 
@@ -135,14 +135,14 @@ class LocalStack:
 
     def _read_handler(self) -> Any:
         try:
-            from publisher.handlers import read
+            from publisher.read import handler as read
         except ImportError:
             return None
         return read.handler
 
     def _published_version(self) -> int | str:
-        from publisher import aws
-        from publisher.store import SiteStore
+        from publisher.core import aws
+        from publisher.publish.store import SiteStore
 
         try:
             current = SiteStore(aws.client("s3"), self.options.bucket).head("llms.json")

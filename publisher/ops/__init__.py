@@ -1,1 +1,1 @@
-"""Operator commands (`python -m publisher ...`): rebuild, dead-letter queue, restore, stream trigger."""
+"""Operator commands (`python -m publisher ...`): rebuild, dead-letter queue, restore, stream trigger, seed."""

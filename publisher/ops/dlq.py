@@ -17,6 +17,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from publisher.core.aws import error_code
 from publisher.ops.rebuild import REBUILD_REQUEST, add_target_arguments, rebuild
 
 STREAM_BATCH = "stream-batch"
@@ -84,8 +85,7 @@ def stream_keys(streams: Any, details: dict[str, Any]) -> tuple[list[dict[str, s
             iterator = response.get("NextShardIterator")
         return keys, ""
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        return [], f"records no longer readable from the stream ({code}; it keeps them 24 h)"
+        return [], f"records no longer readable from the stream ({error_code(exc)}; it keeps them 24 h)"
 
 
 def receive(sqs: Any, queue_url: str, limit: int, visibility: int) -> list[dict[str, Any]]:

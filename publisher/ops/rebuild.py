@@ -83,10 +83,10 @@ def invoke(function: str, payload: dict[str, Any]) -> int:
 
 def run_here(endpoint: str, table: str, bucket: str, reason: str) -> dict[str, Any]:
     """The publisher handler's rebuild in this process, against `endpoint` ('' for real AWS)."""
-    from publisher.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
-    from publisher.handlers import publish
+    from publisher.core.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
     from publisher.local.emulator import local_aws_env
-    from publisher.local.poller import LambdaContext
+    from publisher.local.lambda_shapes import LambdaContext
+    from publisher.publish import handler as publish
 
     if endpoint:
         os.environ.update(local_aws_env(endpoint))

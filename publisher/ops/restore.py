@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-from publisher.config import PRIVATE_PREFIX
-from publisher.heartbeat import HEALTH_KEY
+from publisher.core.config import PRIVATE_PREFIX
+from publisher.core.documents import VERSION_META
+from publisher.core.heartbeat import HEALTH_KEY
 from publisher.ops.rebuild import add_target_arguments
-from publisher.store import VERSION_META
 
 NOT_RESTORED = (PRIVATE_PREFIX, "history/", HEALTH_KEY)
 LAST = "llms.json"

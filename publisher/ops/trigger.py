@@ -61,7 +61,7 @@ def deployed(function: str, state: str) -> int:
 
 
 def local(endpoint: str, state: str) -> int:
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.emulator import local_aws_env
     from publisher.local.resources import set_trigger, trigger_state
 

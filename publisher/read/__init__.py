@@ -1,1 +1,1 @@
-"""The read API's pure core: query parsing, the indexed catalogue, the data source and the routes."""
+"""The read Lambda: its handler and what it runs (query parsing, the indexed catalogue, the source, the routes)."""

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import unquote
 
-from publisher import identity
-from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
-from publisher.history_shards import find_document
-from publisher.model import MAX_NAME_LEN
+from publisher.core import edge_contract, identity
+from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.documents import content_digest
+from publisher.core.history_shards import find_document
+from publisher.core.model import MAX_NAME_LEN
 from publisher.read.as_of import VersionLog, split_as_of
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.cursor import StaleCursor
@@ -28,23 +29,13 @@ from publisher.read.http import (
 )
 from publisher.read.query import ListQuery, check_text, min_version, parse_list_query, reject_parameters
 from publisher.read.source import SnapshotSource, age_seconds
-from publisher.render import content_digest
 
-# The one list of routes (the OpenAPI document and the tests check theirs against it); every route
-# answers every method of the edge contract (GET, HEAD, OPTIONS). The last four are the CDN's
-# failover paths: the snapshot, and per-model or per-provider URLs S3 does not hold.
-ROUTES = (
-    "/api/llms",
-    "/api/llms/{model_name}",
-    "/api/llms/{model_name}/history",
-    "/api/providers",
-    "/api/health",
-    "/api/openapi.json",
-    "/llms.json",
-    "/llms",
-    "/history/{file}",
-    "/providers/{file}",
-)
+# The routes are the edge contract's (publisher/core/edge_contract.json): the OpenAPI document, the
+# local edge and infra/cdn.tf read the same list. Every route answers every method of the contract
+# (GET, HEAD, OPTIONS); the failover ones are the snapshot, and per-model or per-provider URLs S3
+# does not hold.
+ROUTES = tuple(route.path for route in edge_contract.routes())
+_OPERATION = {route.path: route.operation for route in edge_contract.routes()}
 MAX_PATH = 1024
 
 
@@ -97,18 +88,22 @@ class ReadApi:
         self.openapi = openapi
         self._openapi: Rendered | None = None
         self.versions = VersionLog(lambda key: source.object_bytes(key, fresh=True), source.wall_clock)
+        # By OpenAPI operationId (the contract names each route's).
         self._handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
-            "/api/llms": self.list_models,
-            "/api/llms/{model_name}": self.get_model,
-            "/api/llms/{model_name}/history": self.history,
-            "/api/providers": self.providers,
-            "/api/health": self.health,
-            "/api/openapi.json": self.openapi_document,
-            "/llms.json": self.snapshot,
-            "/llms": self.snapshot,
-            "/history/{file}": self.history_file,
-            "/providers/{file}": self.provider_file,
+            "listModels": self.list_models,
+            "getModel": self.get_model,
+            "getModelHistory": self.history,
+            "listProviders": self.providers,
+            "health": self.health,
+            "openapi": self.openapi_document,
+            "snapshot": self.snapshot,
+            "snapshotArray": self.snapshot,
+            "historyFile": self.history_file,
+            "providerFile": self.provider_file,
         }
+        missing = set(_OPERATION.values()) - set(self._handlers)
+        if missing:
+            raise LookupError(f"no handler for the contract's operations {sorted(missing)}")
 
     def handle(self, request: Request) -> Response:
         try:
@@ -128,7 +123,7 @@ class ReadApi:
         if request.method == "OPTIONS":
             return preflight()
         template, params = matched
-        return self._handlers[template](request, params)
+        return self._handlers[_OPERATION[template]](request, params)
 
     def _current(self, wanted: int | None, **kwargs: bool) -> Catalogue:
         """The snapshot to answer from: never older than `wanted` (min_version), or a 503 to retry."""

@@ -1,7 +1,7 @@
 """As-of reads: the catalogue exactly as published at an instant, replayed from the log of versions.
 
-Every version N has one immutable log object (`internal/log/<N>.json`, changelog.py) with its
-commit time and each change's whole record before and after; the logs 1..N replayed from an empty
+Every version N has one immutable log object (`internal/log/<N>.json`, written by the publisher's
+changelog.py) with its commit time and each change's whole record before and after; the logs 1..N replayed from an empty
 catalogue give exactly version N. An instant T reads the newest version committed at or before T.
 Logs never change once written, so each is fetched once per instance and kept parsed, and the
 replay moves forward from the newest state already built at or before the version asked for.
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.changelog import log_key
+from publisher.core.documents import log_key
 from publisher.read.catalogue import Catalogue
 from publisher.read.errors import BadRequest, Unavailable
 

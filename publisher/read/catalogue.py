@@ -10,14 +10,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from publisher.identity import Directory, Resolution, key
-from publisher.model import sorted_records
+from publisher.core.documents import catalogue_document, dumps, provider_document
+from publisher.core.identity import Directory, Resolution, key
+from publisher.core.model import sorted_records
 from publisher.read import cursor
 from publisher.read import records as lean
 from publisher.read.errors import BadRequest
 from publisher.read.query import SORT_FIELDS, ListQuery
 from publisher.read.records import Records
-from publisher.render import catalogue_document, dumps, provider_document
 
 SOURCE_S3 = "s3"
 SOURCE_DYNAMODB = "dynamodb"

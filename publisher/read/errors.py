@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from publisher.core.answers import error_document
+
 
 class ApiError(Exception):
     """An error that becomes a JSON response; `parameter` names the input it is about, if any."""
@@ -21,12 +25,8 @@ class ApiError(Exception):
         self.parameter = parameter
         self.candidates = candidates
 
-    def document(self) -> dict[str, object]:
-        document: dict[str, object] = {"error": {"code": self.code, "parameter": self.parameter,
-                                                 "message": self.message}}
-        if self.candidates is not None:
-            document["candidates"] = self.candidates
-        return document
+    def document(self) -> dict[str, Any]:
+        return error_document(self.code, self.message, self.parameter, self.candidates)
 
 
 class BadRequest(ApiError):

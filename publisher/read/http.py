@@ -6,11 +6,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from publisher import edge_contract
-from publisher.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
+from publisher.core import edge_contract
+from publisher.core.answers import etag_matches
+from publisher.core.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
+from publisher.core.documents import JSON_TYPE, content_digest
 from publisher.read.catalogue import Catalogue
 from publisher.read.errors import ApiError, MethodNotAllowed
-from publisher.render import JSON_TYPE, content_digest
 
 ALLOWED_METHODS = edge_contract.methods()
 CLIENT_ERROR_CACHE_CONTROL = "public, max-age=5, s-maxage=5"
@@ -47,16 +48,6 @@ def rendered(body: bytes, etag: str | None = None) -> Rendered:
     revalidates against what the CDN had from S3; under SSE-KMS that ETag is no hash we could
     compute), else the content hash the publisher stores with its objects."""
     return Rendered(body, etag if etag else f'"{content_digest(body)}"')
-
-
-def etag_matches(header: str | None, etag: str) -> bool:
-    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored."""
-    if not header:
-        return False
-    if header.strip() == "*":
-        return True
-    bare = etag.removeprefix("W/")
-    return any(candidate.strip().removeprefix("W/") == bare for candidate in header.split(","))
 
 
 def error_response(error: ApiError, method: str = "GET") -> Response:

@@ -10,19 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from publisher.core.aws import S3_ABSENT, S3_NOT_MODIFIED, error_code
 from publisher.read.errors import Unavailable
 
 log = logging.getLogger(__name__)
-_NOT_MODIFIED = {"304", "NotModified"}
-# 403 is how S3 answers a missing key to a reader without s3:ListBucket.
-_MISSING = {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}
 # A bound on what the cache holds, by bytes: at 100k models a shard is about 1 MB.
 OBJECT_CACHE_BYTES = 16 * 1024 * 1024
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 @dataclass
@@ -65,11 +58,11 @@ class ObjectCache:
             response = self._s3().get_object(**kwargs)
             body = response["Body"].read()
         except (ClientError, BotoCoreError) as exc:
-            code = _code(exc)
-            if code in _NOT_MODIFIED and entry is not None:
+            code = error_code(exc)
+            if code in S3_NOT_MODIFIED and entry is not None:
                 entry.checked = self.clock()
                 return entry.body
-            if code in _MISSING:
+            if code in S3_ABSENT:
                 self._drop(key)
                 return None
             if entry is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher import schemas
-from publisher.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
+from publisher.core import edge_contract, schemas
+from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
 from publisher.read.as_of import AS_OF, MAX_AS_OF_LEN
 from publisher.read.http import ALLOWED_METHODS
 from publisher.read.query import (
@@ -158,8 +158,66 @@ _LIST_PARAMETERS = [
     },
 ]
 
-def document() -> dict[str, Any]:
+
+def _operations() -> dict[str, tuple[Any, ...]]:
+    """Each operation of the edge contract's routes, by operationId: summary, responses, parameters."""
     simple = [_MIN_VERSION_PARAMETER]
+    return {
+        "listModels": (
+            "Models matching the filters, one page at a time",
+            {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 409, 500, 503)},
+            [*_LIST_PARAMETERS, _AS_OF_PARAMETER, _MIN_VERSION_PARAMETER],
+        ),
+        "getModel": (
+            "One model by name",
+            {**_ok(_ref("Model"), "The model."), **_errors(300, 400, 404, 405, 409, 500, 503)},
+            [_MODEL_NAME_PARAMETER, _AS_OF_PARAMETER, *simple],
+        ),
+        "getModelHistory": (
+            "The change history of one model",
+            {**_ok(_ref("History"), "Its history, newest first."), **_errors(300, 400, 404, 405, 409, 500, 503)},
+            [_MODEL_NAME_PARAMETER, *simple],
+        ),
+        "listProviders": (
+            "Providers with their model count and best score",
+            {**_ok(_ref("ProviderList"), "Every provider, best first."), **_errors(400, 405, 409, 500, 503)},
+            simple,
+        ),
+        "health": (
+            "Snapshot version, age and source",
+            {**_ok(_ref("Health"), "Data can be read."), **_errors(400, 405, 409, 500, 503)},
+            simple,
+        ),
+        "openapi": (
+            "This document",
+            {**_ok({"type": "object", "required": ["openapi", "paths"]}, "OpenAPI 3.1."),
+             **_errors(400, 405, 500)},
+        ),
+        "snapshot": (
+            "The whole catalogue (from S3 through the CDN; the API answers when S3 cannot)",
+            {**_ok(_ref("Catalogue"), "The snapshot."), **_errors(404, 405, 500, 503)},
+        ),
+        "snapshotArray": (
+            "The PoC contract: the bare array of the same models",
+            {**_ok(_ref("ModelArray"), "Every model."), **_errors(404, 405, 500, 503)},
+        ),
+        "historyFile": (
+            "A model's history by a URL S3 does not hold: an older slug URL or a loose name",
+            {**_ok(_ref("History"), "The history of the one model the name means."),
+             **_errors(300, 400, 404, 405, 409, 500, 503)},
+            [_FILE_PARAMETER, *simple],
+        ),
+        "providerFile": (
+            "A provider's document by a URL S3 does not hold (or could not serve)",
+            {**_ok(_ref("ProviderDocument"), "The one provider the name means."),
+             **_errors(300, 400, 404, 405, 409, 500, 503)},
+            [_FILE_PARAMETER, *simple],
+        ),
+    }
+
+
+def document() -> dict[str, Any]:
+    operations = _operations()
     return {
         "openapi": "3.1.0",
         "jsonSchemaDialect": schemas.DIALECT,
@@ -172,58 +230,9 @@ def document() -> dict[str, Any]:
                            "typos never pass silently. The schemas are the ones the site serves under "
                            "/schemas/ for its published documents.",
         },
-        "paths": {
-            "/api/llms": _methods(
-                "listModels", "Models matching the filters, one page at a time",
-                {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 409, 500, 503)},
-                [*_LIST_PARAMETERS, _AS_OF_PARAMETER, _MIN_VERSION_PARAMETER],
-            ),
-            "/api/llms/{model_name}": _methods(
-                "getModel", "One model by name",
-                {**_ok(_ref("Model"), "The model."), **_errors(300, 400, 404, 405, 409, 500, 503)},
-                [_MODEL_NAME_PARAMETER, _AS_OF_PARAMETER, *simple],
-            ),
-            "/api/llms/{model_name}/history": _methods(
-                "getModelHistory", "The change history of one model",
-                {**_ok(_ref("History"), "Its history, newest first."), **_errors(300, 400, 404, 405, 409, 500, 503)},
-                [_MODEL_NAME_PARAMETER, *simple],
-            ),
-            "/api/providers": _methods(
-                "listProviders", "Providers with their model count and best score",
-                {**_ok(_ref("ProviderList"), "Every provider, best first."), **_errors(400, 405, 409, 500, 503)},
-                simple,
-            ),
-            "/api/health": _methods(
-                "health", "Snapshot version, age and source",
-                {**_ok(_ref("Health"), "Data can be read."), **_errors(400, 405, 409, 500, 503)},
-                simple,
-            ),
-            "/api/openapi.json": _methods(
-                "openapi", "This document",
-                {**_ok({"type": "object", "required": ["openapi", "paths"]}, "OpenAPI 3.1."),
-                 **_errors(400, 405, 500)},
-            ),
-            "/llms.json": _methods(
-                "snapshot", "The whole catalogue (from S3 through the CDN; the API answers when S3 cannot)",
-                {**_ok(_ref("Catalogue"), "The snapshot."), **_errors(404, 405, 500, 503)},
-            ),
-            "/llms": _methods(
-                "snapshotArray", "The PoC contract: the bare array of the same models",
-                {**_ok(_ref("ModelArray"), "Every model."), **_errors(404, 405, 500, 503)},
-            ),
-            "/history/{file}": _methods(
-                "historyFile", "A model's history by a URL S3 does not hold: an older slug URL or a loose name",
-                {**_ok(_ref("History"), "The history of the one model the name means."),
-                 **_errors(300, 400, 404, 405, 409, 500, 503)},
-                [_FILE_PARAMETER, *simple],
-            ),
-            "/providers/{file}": _methods(
-                "providerFile", "A provider's document by a URL S3 does not hold (or could not serve)",
-                {**_ok(_ref("ProviderDocument"), "The one provider the name means."),
-                 **_errors(300, 400, 404, 405, 409, 500, 503)},
-                [_FILE_PARAMETER, *simple],
-            ),
-        },
+        # The paths are the edge contract's routes, in its order (publisher/core/edge_contract.json).
+        "paths": {route.path: _methods(route.operation, *operations[route.operation])
+                  for route in edge_contract.routes()},
         "components": {"schemas": schemas.openapi_components()},
     }
 

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
-from publisher.model import MAX_CONTEXT_WINDOW, MAX_PROVIDER_LEN
+from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_PROVIDER_LEN
 from publisher.read.errors import BadRequest
 
 MAX_QUERY_STRING = 4096

@@ -4,7 +4,7 @@ queries read (name, provider, score, context window, release date, version).
 At 100,000 models a list of parsed dicts costs about 200 MB, more than the read function has; the
 same catalogue held as the `llms.json` bytes (23 MB) plus offsets and columns costs a fraction of
 that, and a record is parsed only when a caller asks for it as a dict. The bytes of a record are
-the publisher's own (`render.dumps` of the record), so answers splice them without re-encoding.
+the publisher's own (`documents.dumps` of the record), so answers splice them without re-encoding.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.render import dumps
+from publisher.core.documents import dumps
 
 MODELS_OPEN = b'"models":['
 # Records in llms.json are joined like this and, in valid JSON, nothing else can look like it:

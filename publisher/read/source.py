@@ -9,21 +9,19 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from publisher.heartbeat import is_heartbeat
-from publisher.model import InvalidItem, to_record
+from publisher.core.aws import S3_ABSENT, S3_NOT_MODIFIED, error_code
+from publisher.core.clock import EPOCH, iso
+from publisher.core.documents import DIGEST_META, VERSION_META
+from publisher.core.heartbeat import is_heartbeat
+from publisher.core.model import InvalidItem, to_record
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
 from publisher.read.objects import ObjectCache
-from publisher.snapshot import EPOCH, iso
-from publisher.store import DIGEST_META, VERSION_META
 
 log = logging.getLogger(__name__)
 SNAPSHOT_KEY = "llms.json"
 # Written by the same publish as llms.json, just before it: its version metadata is the same.
 ARRAY_KEY = "llms"
-_NOT_MODIFIED = {"304", "NotModified"}
-# 403 is how S3 answers a missing key to a reader without s3:ListBucket.
-_MISSING = {"404", "NoSuchKey", "NotFound", "403", "AccessDenied"}
 # After S3 and DynamoDB both failed with no copy in hand, requests get their 503 at once for this long.
 FAILED_RETRY_INTERVAL = 0.5
 # While the snapshot cannot be read, a copy scanned from DynamoDB is kept this long before the next
@@ -35,11 +33,6 @@ ClientFactory = Callable[[], Any]
 
 class SourceError(RuntimeError):
     """The origin could not be read (not the same as the object being absent)."""
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None) or {}
-    return str(response.get("Error", {}).get("Code", ""))
 
 
 def _aws_errors() -> tuple[type[BaseException], ...]:
@@ -179,10 +172,10 @@ class SnapshotSource:
             response = self._s3().get_object(**kwargs)
             body = response["Body"].read()
         except _aws_errors() as exc:
-            code = _code(exc)
-            if code in _NOT_MODIFIED:
+            code = error_code(exc)
+            if code in S3_NOT_MODIFIED:
                 return "not-modified"
-            if code in _MISSING:
+            if code in S3_ABSENT:
                 return None
             raise SourceError(f"s3://{self.bucket}/{SNAPSHOT_KEY}: {code or type(exc).__name__}") from exc
         try:
@@ -229,7 +222,7 @@ class SnapshotSource:
         return max(known) if known else None
 
     def _scan(self, reason: str) -> Catalogue:
-        from publisher.stream import scan_items
+        from publisher.core.ddb import scan_items
 
         records: list[dict[str, Any]] = []
         skipped = 0
@@ -243,7 +236,7 @@ class SnapshotSource:
                     skipped += 1
                     log.warning("invalid item left out", extra={"model_name": exc.key, "reason": exc.reason})
         except _aws_errors() as exc:
-            raise SourceError(f"scanning {self.table}: {_code(exc) or type(exc).__name__}") from exc
+            raise SourceError(f"scanning {self.table}: {error_code(exc) or type(exc).__name__}") from exc
         # The publisher's version and time live in its private state, which this function may not
         # read: label the scan with the newest published version to be found, so clients never see
         # the version go backward, and say that it is a fallback (the schema defines the marker).

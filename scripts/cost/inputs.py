@@ -93,10 +93,14 @@ def infra_inputs() -> dict[str, Any]:
     """Memory sizes, tracing, alarms, dashboards, WAF rules and keys as infra/ deploys them by default."""
     variables = {k: v.get("default") for block in _hcl("variables.tf")["variable"] for k, v in block.items()}
     resources: dict[str, dict[str, Any]] = {}
+    functions: dict[str, dict[str, Any]] = {}  # instances of infra/modules/function
     for path in sorted(INFRA.glob("*.tf")):
-        for block in _hcl(path.name).get("resource", []):
+        parsed = _hcl(path.name)
+        for block in parsed.get("resource", []):
             for kind, named in block.items():
                 resources.setdefault(kind, {}).update(named)
+        for block in parsed.get("module", []):
+            functions.update({name: body for name, body in block.items() if body.get("source") == "./modules/function"})
     acl = next(iter(resources["aws_wafv2_web_acl"].values()))
     rules = acl["rule"] if isinstance(acl["rule"], list) else [acl["rule"]]
     # The cause alarms; the burn-rate windows (for_each over slo.json) are counted from their spec.
@@ -105,7 +109,7 @@ def infra_inputs() -> dict[str, Any]:
     slo = json.loads((INFRA / "slo.json").read_text())
     sources = next(block["slo_sources"] for block in _hcl("slo.tf")["locals"] if "slo_sources" in block)
     windows = 2 * len(slo["tiers"])
-    canary = next(iter(resources["aws_lambda_function"][name] for name in ("canary",)))
+    canary = functions["canary"]
     return {
         "read_memory_mb": int(variables["read_memory_mb"]),
         "publisher_memory_mb": int(variables["publisher_memory_mb"]),
@@ -116,7 +120,7 @@ def infra_inputs() -> dict[str, Any]:
         "kms_keys": 1 if variables["region"] == "us-east-1" else 2,
         "slo_alarm_metrics": sum(windows * len(source["metrics"]) for source in sources.values()),
         "composite_alarms": len(sources) * len(slo["tiers"]),
-        "canary_memory_mb": int(canary["memory_size"]),
+        "canary_memory_mb": int(canary["memory_mb"]),
         "canary_runs_per_month": (runs_per_month(variables["canary_schedule_expression"])
                                   if variables["enable_canary_schedule"] else Decimal(0)),
     }

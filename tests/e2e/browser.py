@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from publisher.render import SiteObject
+from publisher.core.documents import SiteObject
 from tests.conftest import REQUIRE_TOOLS, require_tool
 
 CHROMIUM = "/usr/bin/chromium"

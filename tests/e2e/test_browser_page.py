@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from publisher.render import render_site
+from publisher.publish.render import render_site
 from tests.e2e.browser import (
     PageProblems,
     SiteServer,
@@ -30,7 +30,7 @@ VISIBLE_ROWS = "#catalogue tbody tr:not([hidden])"
 
 
 def catalogue() -> list[dict[str, Any]]:
-    from publisher.data import __file__ as data_init
+    from publisher.ops.data import __file__ as data_init
 
     with open(data_init.replace("__init__.py", "sample_models.json")) as handle:
         models = json.load(handle)
@@ -321,8 +321,8 @@ def history_document(name: str, events: list[dict[str, Any]]) -> dict[str, Any]:
     """A history document as the publisher writes it (merged, newest first), valid against its schema."""
     import jsonschema
 
-    from publisher import schemas
-    from publisher.history import merge_history
+    from publisher.core import schemas
+    from publisher.core.history import merge_history
 
     document = merge_history(name, None, [{**e, "model_name": name} for e in events], 100)
     jsonschema.validate(document, schemas.standalone("History"))
@@ -342,8 +342,8 @@ GPT4_EVENTS = [
 @pytest.fixture(scope="module")
 def history_site() -> Iterator[SiteServer]:
     """The page with GPT-4's history document and, behind /api/*, a model the page does not list."""
-    from publisher import identity
-    from publisher.render import JSON_TYPE, SiteObject, dumps
+    from publisher.core import identity
+    from publisher.core.documents import JSON_TYPE, SiteObject, dumps
 
     objects = render_site(3, "2026-11-27T14:41:50Z", {m["model_name"]: m for m in MODELS})
     hidden = {"model_name": HIDDEN, "provider": "Far Labs", "score": 12.5, "context_window": 8192}
@@ -359,7 +359,7 @@ def history_site() -> Iterator[SiteServer]:
 
 def test_detail_view_plots_each_recorded_score_oldest_first_and_skips_other_fields(
         page: Any, history_site: SiteServer, problems: PageProblems) -> None:
-    from publisher import identity
+    from publisher.core import identity
 
     open_page(page, history_site, "?model=GPT-4")
     state = detail_state(page)

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from publisher import edge_contract
-from publisher.render import HTML_TYPE, SiteObject
+from publisher.core import edge_contract
+from publisher.core.documents import SiteObject
+from publisher.publish.render import HTML_TYPE
 from tests.e2e.browser import PageProblems, SiteServer, launch, require_browser, screenshot_path, serve
 from tests.e2e.test_browser_page import injected
 from tests.e2e.test_read_api import wait_for_published_snapshot

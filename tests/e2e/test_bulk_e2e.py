@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 
-from publisher.identity import history_key
+from publisher.core.identity import history_key
 
 from .conftest import RunningStack, start_stack, stop_stack
 

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import jsonschema
 import pytest
 
-from publisher.heartbeat import HEARTBEAT_KEY
-from publisher.identity import HISTORY_SHARD_PREFIX, history_key
+from publisher.core.heartbeat import HEARTBEAT_KEY
+from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
 from tests.e2e.conftest import REPO, RunningStack
 
 
@@ -96,8 +96,8 @@ def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) 
 def test_the_canary_lambda_handler_publishes_the_sli(
     local_stack: RunningStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from publisher import aws
     from publisher.canary import handler
+    from publisher.core import aws
     from publisher.local.emulator import local_aws_env
 
     for name, value in {**local_aws_env(local_stack.endpoint), "CANARY_BASE_URL": local_stack.edge,

@@ -17,8 +17,8 @@ import pytest
 import requests
 from jsonschema import Draft202012Validator, FormatChecker
 
-from publisher import edge_contract
-from publisher.identity import history_key, provider_key
+from publisher.core import edge_contract
+from publisher.core.identity import history_key, provider_key
 from tests.e2e.conftest import RunningStack
 from tests.e2e.test_read_api import wait_for_published_snapshot
 

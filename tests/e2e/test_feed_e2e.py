@@ -11,7 +11,7 @@ from urllib.parse import quote
 import feedparser
 import pytest
 
-from publisher.identity import history_key
+from publisher.core.identity import history_key
 
 pytestmark = pytest.mark.e2e
 

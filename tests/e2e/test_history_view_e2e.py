@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from publisher import identity
+from publisher.core import identity
 from tests.e2e.browser import PageProblems, axe_violations, detail_state, launch, require_browser, screenshot_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

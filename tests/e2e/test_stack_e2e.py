@@ -74,7 +74,7 @@ def test_the_private_state_is_not_served(local_stack: RunningStack) -> None:
 
 
 def test_ops_rebuild_from_the_cli_repairs_drift(local_stack: RunningStack) -> None:
-    from publisher.identity import provider_key
+    from publisher.core.identity import provider_key
 
     s3 = local_stack.client("s3")
     s3.delete_object(Bucket=local_stack.bucket, Key=provider_key("OpenAI"))

@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -59,51 +58,32 @@ def tf_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def scratch_copy(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
-    """A copy of one Terraform root (its *.tf and lock file) so tests never write into infra/."""
+    """A copy of one Terraform root (its *.tf, lock file and local modules) so tests never write into infra/."""
 
     def copy(source: Path) -> Path:
         target = tmp_path_factory.mktemp(source.name)
         for path in [*source.glob("*.tf"), *source.glob("*.json"), *source.glob(".terraform.lock.hcl")]:
             shutil.copy2(path, target / path.name)
+        if (source / "modules").is_dir():
+            shutil.copytree(source / "modules", target / "modules")
         return target
 
     return copy
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A moto server of our own on a free port (other test runs may be using theirs)."""
+    """An emulator of our own on a free port (other test runs may be using theirs)."""
     require_module("moto.server")
-    port = free_port()
+    from publisher.local.emulator import free_port, start_emulator
+
     log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "publisher.local.moto_server", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"moto server did not start: {log.read_text()[-2000:]}")
-                time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        emulator = start_emulator("127.0.0.1", free_port(), reuse=False, log_path=log)
+    except RuntimeError as exc:
+        pytest.fail(f"moto server did not start ({exc}): {log.read_text()[-2000:]}")
+    with emulator:
+        yield emulator.endpoint
 
 
 @dataclass(frozen=True)
@@ -111,6 +91,8 @@ class LocalStack:
     endpoint: str
     outputs: dict[str, Any]
     apply_seconds: float
+    workdir: Path
+    dist: Path
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
         import boto3
@@ -134,4 +116,4 @@ def local_stack(terraform: str, moto_endpoint: str, tmp_path_factory: pytest.Tem
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, f"make infra-local failed:\n{proc.stderr[-8000:]}"
     print(f"\ninfra-local apply to moto took {elapsed:.1f} s")
-    return LocalStack(moto_endpoint, json.loads(proc.stdout), elapsed)
+    return LocalStack(moto_endpoint, json.loads(proc.stdout), elapsed, workdir, dist)

@@ -21,7 +21,7 @@ from typing import Any
 import hcl2
 from hcl2 import SerializationOptions
 
-from publisher.heartbeat import HEARTBEAT_KEY
+from publisher.core.heartbeat import HEARTBEAT_KEY
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 
@@ -155,6 +155,20 @@ def statements(function: str) -> tuple[Statement, ...]:
             raw = raw if isinstance(raw, list) else [raw]
             return tuple(_statement(s) for s in raw)
     raise LookupError(f'data "aws_iam_policy_document" "{document}" not found in {INFRA}/*.tf')
+
+
+def function_handlers() -> dict[str, str]:
+    """Each instance of infra/modules/function in infra/*.tf -> its handler string."""
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    handlers: dict[str, str] = {}
+    for path in sorted(INFRA.glob("*.tf")):
+        with path.open() as handle:
+            parsed = hcl2.load(handle, serialization_options=options)
+        for block in parsed.get("module", []):
+            for name, body in block.items():
+                if body.get("source") == "./modules/function":
+                    handlers[name] = body["handler"]
+    return handlers
 
 
 def _statement(raw: dict[str, Any]) -> Statement:

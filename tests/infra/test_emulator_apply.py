@@ -43,8 +43,8 @@ def test_table_has_stream_pitr_and_kms(local_stack: LocalStack) -> None:
 
 
 @pytest.mark.parametrize(("output", "handler", "service", "tracing"), [
-    ("publisher_function", "publisher.handlers.publish.handler", "publisher", "Active"),
-    ("read_function", "publisher.handlers.read.handler", "read-api", "PassThrough"),
+    ("publisher_function", "publisher.publish.handler.handler", "publisher", "Active"),
+    ("read_function", "publisher.read.handler.handler", "read-api", "PassThrough"),
 ])
 def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, output: str, handler: str,
                                                        service: str, tracing: str) -> None:
@@ -84,7 +84,7 @@ def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stac
 
 
 def test_the_canary_role_writes_only_the_heartbeat_key(local_stack: LocalStack) -> None:
-    from publisher.heartbeat import HEARTBEAT_KEY
+    from publisher.core.heartbeat import HEARTBEAT_KEY
 
     iam = local_stack.client("iam")
     role = local_stack.client("lambda").get_function_configuration(
@@ -173,7 +173,7 @@ def test_site_bucket_is_private_versioned_and_encrypted(local_stack: LocalStack)
 
 
 def test_site_bucket_answers_cors_preflights_from_the_edge_contract(local_stack: LocalStack) -> None:
-    from publisher import edge_contract
+    from publisher.core import edge_contract
 
     cors = edge_contract.contract()["cors"]
     (rule,) = local_stack.client("s3").get_bucket_cors(Bucket=local_stack.outputs["site_bucket"])["CORSRules"]
@@ -202,6 +202,8 @@ def test_bucket_policy_lets_only_this_distribution_read_and_never_internal(local
 
 
 def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalStack) -> None:
+    from publisher.core import edge_contract
+
     cloudfront = local_stack.client("cloudfront")
     distribution = cloudfront.list_distributions()["DistributionList"]["Items"][0]
     config = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
@@ -215,6 +217,9 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
 
     behaviours = {b["PathPattern"]: b for b in config["CacheBehaviors"]["Items"]}
     assert set(behaviours) == {"/api/*", "/llms.json", "/llms", "/history/*", "/providers/*"}
+    # Derived in HCL from the edge contract's routes, as the local edge derives them in Python.
+    assert list(behaviours) == [*edge_contract.path_patterns(edge_contract.FUNCTION),
+                                *edge_contract.path_patterns(edge_contract.FAILOVER)]
     # Histories live in private shards: the read API serves them, S3 is not asked first.
     assert behaviours["/api/*"]["TargetOriginId"] == behaviours["/history/*"]["TargetOriginId"] == "read-api"
     for failover in ("/llms.json", "/llms", "/providers/*"):

@@ -50,10 +50,11 @@ def test_no_api_gateway_or_other_invoke_path_is_declared() -> None:
 
 def test_api_behaviour_forwards_only_the_query_string() -> None:
     (distribution,) = resources("aws_cloudfront_distribution").values()
-    # The read API's behaviours: /api/* and the histories it serves (/history/*), one dynamic block.
+    # The read API's behaviours (/api/* and the histories it serves, /history/*): one dynamic block
+    # over the edge contract's function-only routes (test_emulator_apply checks the patterns).
     blocks = [one(block["ordered_cache_behavior"]) for block in distribution["dynamic"]]
-    (read_api,) = [b for b in blocks if "/api/*" in b["for_each"]]
-    assert read_api["for_each"] == ["/api/*", "/history/*"]
+    (read_api,) = [b for b in blocks if "function" in str(b["for_each"])]
+    assert read_api["for_each"] == '${local.route_patterns["function"]}'
     api = one(read_api["content"])
     assert api["target_origin_id"] == "${local.api_origin_id}"
     assert "origin_request_policy_id" not in api, "no viewer header or cookie is forwarded to the function"

@@ -93,13 +93,13 @@ def _exercise_handlers() -> None:
 
     from moto import mock_aws
 
-    from publisher import aws
     from publisher.canary import handler as canary
-    from publisher.handlers import publish, read
-    from publisher.local.edge import function_url_event
-    from publisher.local.poller import LambdaContext
+    from publisher.core import aws
+    from publisher.local.lambda_shapes import LambdaContext, function_url_event
     from publisher.local.resources import ensure_bucket, ensure_table
-    from publisher.seed import sample_models, seed
+    from publisher.ops.seed import sample_models, seed
+    from publisher.publish import handler as publish
+    from publisher.read import handler as read
     from tests.conftest import TEST_BUCKET, load_event
 
     env = {"TABLE_NAME": "llm_scores", "SITE_BUCKET": TEST_BUCKET}

@@ -109,7 +109,7 @@ def test_zip_entries_are_sorted_with_fixed_metadata(builds: list[dict[str, Path]
 def test_read_zip_is_the_package_alone(builds: list[dict[str, Path]]) -> None:
     with zipfile.ZipFile(builds[0]["read_api"]) as zf:
         names = set(zf.namelist())
-    assert "publisher/handlers/read.py" in names
+    assert "publisher/read/handler.py" in names
     assert {n.split("/")[0] for n in names} == {"publisher"}, "the read API bundles no dependency"
     assert not any(n.startswith("publisher/local/") for n in names), "the local stack stays out of Lambda"
 
@@ -127,10 +127,60 @@ def test_canary_zip_is_its_subpackage_and_the_core_it_imports(builds: list[dict[
     with zipfile.ZipFile(builds[0]["canary"]) as zf:
         names = set(zf.namelist())
     outside = {n for n in names if not n.startswith("publisher/canary/")}
-    assert outside == {"publisher/__init__.py", "publisher/aws.py", "publisher/config.py",
-                       "publisher/heartbeat.py", "publisher/slo.py"}
+    assert outside == {"publisher/__init__.py", "publisher/core/__init__.py", "publisher/core/aws.py",
+                       "publisher/core/config.py", "publisher/core/heartbeat.py", "publisher/core/slo.py"}
     assert "publisher/canary/handler.py" in names and "publisher/canary/probe.py" in names
-    assert not any(n.startswith(("publisher/handlers/", "publisher/read/")) for n in names)
+
+
+@pytest.mark.parametrize("name", ["publisher", "read_api", "canary"])
+def test_each_zip_carries_its_own_subpackage_and_the_core_never_another_functions(
+    builds: list[dict[str, Path]], name: str
+) -> None:
+    package = load_script("package")
+    own = package.FUNCTIONS[name]
+    with zipfile.ZipFile(builds[0][name]) as zf:
+        code = {n for n in zf.namelist() if n.startswith("publisher/")}
+    assert f"publisher/{own}/handler.py" in code
+    rooms = {n.split("/")[1] for n in code if n.count("/") > 1}
+    assert rooms == {own, "core"}, rooms
+    others = set(package.FUNCTIONS.values()) - {own}
+    assert len(others) == 2 and not any(n.startswith(tuple(f"publisher/{o}/" for o in others)) for n in code)
+
+
+def test_the_terraform_handlers_point_into_each_zips_own_subpackage() -> None:
+    from .iam_check import function_handlers
+
+    package = load_script("package")
+    handlers = function_handlers()
+    assert set(handlers) == {"publisher", "read", "canary"}
+    rooms = {function: handler.split(".")[1] for function, handler in handlers.items()}
+    assert rooms == {"publisher": package.FUNCTIONS["publisher"], "read": package.FUNCTIONS["read_api"],
+                     "canary": package.FUNCTIONS["canary"]}
+    assert len(set(rooms.values())) == 3
+    for handler in handlers.values():
+        module, _, function = handler.rpartition(".")
+        assert (REPO / (module.replace(".", "/") + ".py")).is_file() and function == "handler"
+
+
+def test_an_import_of_another_functions_code_fails_the_build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = load_script("package")
+    root = tmp_path / "repo"
+    for rel, text in {"publisher/__init__.py": "", "publisher/core/__init__.py": "",
+                      "publisher/core/model.py": "", "publisher/publish/__init__.py": "",
+                      "publisher/publish/state.py": "", "publisher/read/__init__.py": "",
+                      "publisher/read/handler.py": ("from publisher.core import model\n"
+                                                    "def handler(e, c):\n"
+                                                    "    from publisher.publish import state\n")}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    monkeypatch.setattr(package, "ROOT", root)
+    monkeypatch.setattr(package, "PACKAGE", root / "publisher")
+    with pytest.raises(SystemExit, match="publisher/read/handler.py imports publisher.publish: the read function"):
+        package.function_files("read")
+    (root / "publisher/read/handler.py").write_text("from publisher.core import model\n")
+    assert [p.relative_to(root).as_posix() for p in package.function_files("read")] == [
+        "publisher/__init__.py", "publisher/core/__init__.py", "publisher/core/model.py",
+        "publisher/read/__init__.py", "publisher/read/handler.py"]
 
 
 @pytest.mark.parametrize("name", ["publisher"])
@@ -162,8 +212,8 @@ def test_only_the_publisher_carries_the_site(builds: list[dict[str, Path]]) -> N
 RUNTIME_PROVIDED = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 
 
-@pytest.mark.parametrize(("name", "module"), [("publisher", "publisher.handlers.publish"),
-                                              ("read_api", "publisher.handlers.read"),
+@pytest.mark.parametrize(("name", "module"), [("publisher", "publisher.publish.handler"),
+                                              ("read_api", "publisher.read.handler"),
                                               ("canary", "publisher.canary.handler")])
 def test_unpacked_zip_imports_its_handler_as_lambda_would(
     builds: list[dict[str, Path]], tmp_path: Path, name: str, module: str
@@ -185,7 +235,7 @@ def test_unpacked_zip_imports_its_handler_as_lambda_would(
     script = f"import {module} as h\n"
     if name == "publisher":  # it renders the page from the site/ it carries
         script += (
-            "from publisher.render import render_site\n"
+            "from publisher.publish.render import render_site\n"
             "objects = render_site(1, '2026-01-01T00:00:00Z',\n"
             "    {'a': {'model_name': 'a', 'provider': 'P', 'score': 1.0}})\n"
             "assert any(o.key == 'index.html' for o in objects)\n"

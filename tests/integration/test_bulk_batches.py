@@ -12,14 +12,14 @@ from typing import Any
 import pytest
 
 from benchmarks.common import largest_items, synthetic_items
-from publisher import aws
-from publisher.handlers import publish
-from publisher.history_shards import split
-from publisher.identity import HISTORY_SHARD_PREFIX, HISTORY_SHARDS
+from publisher.core import aws
+from publisher.core.history_shards import split
+from publisher.core.identity import HISTORY_SHARD_PREFIX, HISTORY_SHARDS
 from publisher.local.poller import ShardCursor, StreamPoller
 from publisher.local.trigger_settings import MAX_PAYLOAD_BYTES
-from publisher.publish import Publisher
-from publisher.store import SiteStore
+from publisher.publish import handler as publish
+from publisher.publish.publisher import Publisher
+from publisher.publish.store import SiteStore
 from tests.conftest import read_history, read_site_json, stream_record
 from tests.unit.test_poller import ARN, FakeStreams, run_until_drained
 

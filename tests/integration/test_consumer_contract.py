@@ -10,10 +10,11 @@ from urllib.parse import quote
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from publisher import aws, schemas
-from publisher.handlers import publish, read
-from publisher.identity import history_key, key, provider_key
-from publisher.store import SiteStore
+from publisher.core import aws, schemas
+from publisher.core.identity import history_key, key, provider_key
+from publisher.publish import handler as publish
+from publisher.publish.store import SiteStore
+from publisher.read import handler as read
 from tests.conftest import TEST_BUCKET, read_history, read_site_json, stream_record
 
 TWINS = [("Twin A", "TwinCo"), ("twin-a", "twinco"), ("TWIN_A", "Twin Co")]
@@ -47,7 +48,7 @@ def item(name: str, provider: str, score: float) -> dict[str, Any]:
 
 def write(sequence: int, name: str, provider: str, score: float) -> dict[str, Any]:
     """Put the item in the table, and return the stream record the write gives."""
-    from publisher.ddb import serialize
+    from publisher.core.ddb import serialize
 
     aws.client("dynamodb").put_item(TableName="llm_scores", Item=serialize(item(name, provider, score))["M"])
     return stream_record("INSERT", sequence, name, new=item(name, provider, score))

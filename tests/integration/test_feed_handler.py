@@ -9,11 +9,11 @@ from typing import Any
 import feedparser
 import pytest
 
-from publisher import identity
-from publisher.ddb import serialize
-from publisher.feed import ATOM_TYPE
-from publisher.identity import history_shard_key
-from publisher.render import JSON_CACHE_CONTROL
+from publisher.core import identity
+from publisher.core.ddb import serialize
+from publisher.core.identity import history_shard_key
+from publisher.publish.feed import ATOM_TYPE
+from publisher.publish.render import JSON_CACHE_CONTROL
 from tests.conftest import TEST_BUCKET, load_event, read_history
 
 BASE = "https://llm.example.com"
@@ -24,8 +24,8 @@ GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": Decimal(1
 
 @pytest.fixture
 def handler(table: str, bucket: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    from publisher.config import ENV_PUBLIC_BASE_URL
-    from publisher.handlers import publish
+    from publisher.core.config import ENV_PUBLIC_BASE_URL
+    from publisher.publish import handler as publish
 
     monkeypatch.setenv(ENV_PUBLIC_BASE_URL, BASE)
     publish.reset()
@@ -44,7 +44,7 @@ def record(name: str, key: str, sequence: int, new: dict[str, Any] | None = None
 
 
 def get(key: str) -> dict[str, Any]:
-    from publisher import aws
+    from publisher.core import aws
 
     return aws.client("s3").get_object(Bucket=TEST_BUCKET, Key=key)
 
@@ -113,7 +113,7 @@ def test_every_field_and_removal_is_an_event_in_order(handler: Any) -> None:
 
 
 def test_rebuild_after_drift_records_reconciled_events_only_for_the_drift(handler: Any) -> None:
-    from publisher import aws
+    from publisher.core import aws
 
     dynamodb = aws.client("dynamodb")
     handler(load_event("feed_insert_gpt4"))
@@ -141,7 +141,7 @@ def test_rebuild_after_drift_records_reconciled_events_only_for_the_drift(handle
 def test_history_heals_when_its_write_failed_and_another_batch_went_first(
     handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from publisher.store import SiteStore, StoreError
+    from publisher.publish.store import SiteStore, StoreError
 
     handler(load_event("feed_insert_gpt4"))
     real = SiteStore.put_if_newer
@@ -166,8 +166,8 @@ def test_history_heals_when_its_write_failed_and_another_batch_went_first(
 
 
 def test_changes_limit_bounds_the_feed_newest_first(handler: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from publisher.config import ENV_CHANGES_LIMIT
-    from publisher.handlers import publish
+    from publisher.core.config import ENV_CHANGES_LIMIT
+    from publisher.publish import handler as publish
 
     monkeypatch.setenv(ENV_CHANGES_LIMIT, "3")
     publish.reset()
@@ -181,7 +181,7 @@ def test_changes_limit_bounds_the_feed_newest_first(handler: Any, monkeypatch: p
 
 
 def test_publisher_links_the_feed_on_the_page(handler: Any) -> None:
-    from publisher.handlers import publish
+    from publisher.publish import handler as publish
 
     assert publish.publisher().links["changes"] == "/changes.xml"
     handler(load_event("feed_insert_gpt4"))

@@ -14,15 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher.changelog import LOG_PREFIX, log_key
-from publisher.feed import TRACKED, ChangeFeed
-from publisher.feed import install as install_feed
-from publisher.history_shards import stored_document
-from publisher.identity import HISTORY_SHARD_PREFIX
-from publisher.publish import Publisher
-from publisher.render import SiteObject
-from publisher.snapshot import StreamChange, iso
-from publisher.store import SiteStore, StoreError
+from publisher.core.clock import iso
+from publisher.core.documents import LOG_PREFIX, SiteObject, log_key
+from publisher.core.history_shards import stored_document
+from publisher.core.identity import HISTORY_SHARD_PREFIX
+from publisher.publish.feed import TRACKED, ChangeFeed
+from publisher.publish.feed import install as install_feed
+from publisher.publish.publisher import Publisher
+from publisher.publish.state import StreamChange
+from publisher.publish.store import SiteStore, StoreError
 
 # "GPT-4" and "gpt 4" share a slug (never a key, nor a history line); all three may share a shard.
 KEYS = ("GPT-4", "gpt 4", "Claude 3 Opus")
@@ -192,7 +192,7 @@ def publish_all(pub: Publisher, store: FlakyStore, table: Table, changes: list[S
 @pytest.fixture
 def plain_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A one-line page template: this property is about the feed, not the page (tested elsewhere)."""
-    from publisher.render import ENV_SITE_DIR
+    from publisher.publish.render import ENV_SITE_DIR
 
     (tmp_path / "templates").mkdir()
     (tmp_path / "templates" / "index.html.j2").write_text("v{{ snapshot.version }}\n")
@@ -205,7 +205,7 @@ def plain_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_feed_replayed_from_empty_reproduces_the_snapshot_without_duplicates(
     mocked_aws: None, plain_site: None, case: tuple[list[Any], list[Delivery], set[int]], final_rebuild: bool
 ) -> None:
-    from publisher import aws
+    from publisher.core import aws
     from publisher.local.resources import ensure_bucket
 
     writes, deliveries, lost = case

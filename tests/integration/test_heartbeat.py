@@ -12,12 +12,13 @@ import jsonschema
 import pytest
 from botocore.exceptions import ClientError
 
-from publisher import aws, schemas
-from publisher.config import STATE_KEY
-from publisher.ddb import serialize
-from publisher.handlers import publish, read
-from publisher.heartbeat import HEALTH_KEY, HEARTBEAT_KEY
-from publisher.seed import sample_models, seed
+from publisher.core import aws, schemas
+from publisher.core.config import STATE_KEY
+from publisher.core.ddb import serialize
+from publisher.core.heartbeat import HEALTH_KEY, HEARTBEAT_KEY
+from publisher.ops.seed import sample_models, seed
+from publisher.publish import handler as publish
+from publisher.read import handler as read
 from tests.conftest import TEST_BUCKET, load_event, read_site_json, stream_record
 
 PUBLIC_PREFIXES = ("llms.json", "llms", "index.html", "providers/", "changes.json", "changes.xml", "history/")
@@ -186,8 +187,8 @@ def test_the_read_apis_dynamodb_fallback_never_serves_the_heartbeat(
 
 
 def test_the_reserved_name_is_refused_as_a_model() -> None:
-    from publisher.model import InvalidItem, to_record
-    from publisher.seed import SeedError, validate
+    from publisher.core.model import InvalidItem, to_record
+    from publisher.ops.seed import SeedError, validate
 
     with pytest.raises(InvalidItem, match="reserved"):
         to_record({"model_name": HEARTBEAT_KEY, "provider": "P", "score": Decimal(1)})

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from publisher import aws
-from publisher.changelog import LOG_PREFIX
-from publisher.handlers import publish, read
-from publisher.identity import HISTORY_SHARD_PREFIX, history_shard_key, provider_key
-from publisher.seed import sample_models, seed
+from publisher.core import aws
+from publisher.core.documents import LOG_PREFIX
+from publisher.core.identity import HISTORY_SHARD_PREFIX, history_shard_key, provider_key
+from publisher.ops.seed import sample_models, seed
+from publisher.publish import handler as publish
+from publisher.read import handler as read
 from tests.conftest import TEST_BUCKET, load_event, stream_record
 from tests.opaque_etags import OpaqueETags
 

@@ -11,10 +11,10 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ClientError
 
-from publisher import aws
-from publisher.config import STATE_KEY
-from publisher.handlers import publish
-from publisher.seed import sample_models, seed
+from publisher.core import aws
+from publisher.core.config import STATE_KEY
+from publisher.ops.seed import sample_models, seed
+from publisher.publish import handler as publish
 from tests.conftest import load_event, read_site_json, stream_record
 
 POC = [
@@ -138,7 +138,7 @@ def test_rebuild_scans_every_page_and_repairs_drift(
     models = sample_models()
     # DynamoDB stops a Scan page at 1 MB (the PoC's silent truncation); moto does not, so small
     # pages stand in for it: the rebuild must follow LastEvaluatedKey to the end.
-    monkeypatch.setattr("publisher.stream.SCAN_PAGE_SIZE", 25)
+    monkeypatch.setattr("publisher.core.ddb.SCAN_PAGE_SIZE", 25)
     big = [{"model_name": f"Model {i:04d}", "provider": f"Provider {i % 7}", "score": Decimal(i % 100)}
            for i in range(100)]
     seed(ddb, "llm_scores", models + big)
@@ -162,7 +162,7 @@ def test_unknown_event_shape_is_an_error(bucket: str, lambda_context: Any) -> No
 def test_removed_provider_document_is_deleted(bucket: str, lambda_context: Any) -> None:
     publish.handler({"Records": [stream_record("INSERT", 1, "Solo", new={
         "model_name": "Solo", "provider": "Lonely Labs", "score": Decimal(50)})]}, lambda_context)
-    from publisher.identity import provider_key
+    from publisher.core.identity import provider_key
 
     assert read_site_json(provider_key("Lonely Labs"))["count"] == 1
     publish.handler({"Records": [stream_record("REMOVE", 2, "Solo")]}, lambda_context)
@@ -171,7 +171,7 @@ def test_removed_provider_document_is_deleted(bucket: str, lambda_context: Any) 
 
 
 def test_missing_bucket_config_fails_fast(monkeypatch: pytest.MonkeyPatch, lambda_context: Any) -> None:
-    from publisher.config import ConfigError
+    from publisher.core.config import ConfigError
 
     monkeypatch.delenv("SITE_BUCKET", raising=False)
     publish.reset()

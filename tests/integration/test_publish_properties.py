@@ -11,15 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from publisher import aws
-from publisher.ddb import deserialize_image
-from publisher.handlers import publish
+from publisher.core import aws
+from publisher.core.ddb import deserialize_image, scan_items
 from publisher.local.poller import lambda_record
 from publisher.local.trigger_settings import trigger_settings
-from publisher.publish import Publisher
-from publisher.snapshot import StreamChange
-from publisher.store import SiteStore
-from publisher.stream import scan_items
+from publisher.publish import handler as publish
+from publisher.publish.publisher import Publisher
+from publisher.publish.state import StreamChange
+from publisher.publish.store import SiteStore
 from tests.conftest import TEST_BUCKET, read_site_json
 
 KEYS = ["GPT-4", "Claude 3 Opus", "Llama 3 70B", "Gemini 1.5 Pro", "Mistral Large"]
@@ -68,7 +67,7 @@ def _stream_records(stream_arn: str) -> list[dict[str, Any]]:
 
 
 def _expected(ddb: Any) -> list[dict[str, Any]]:
-    from publisher.model import InvalidItem, sorted_records, to_record
+    from publisher.core.model import InvalidItem, sorted_records, to_record
 
     valid = []
     for item in scan_items(ddb, "llm_scores"):
@@ -188,7 +187,7 @@ def test_many_publishers_in_threads_keep_every_update_and_monotonic_versions(buc
 
 @pytest.mark.parametrize("stale_first", [True, False])
 def test_an_older_publisher_never_overwrites_a_newer_object(bucket: str, stale_first: bool) -> None:
-    from publisher.render import json_object
+    from publisher.core.documents import json_object
 
     store = SiteStore(aws.client("s3"), bucket)
     new, old = json_object("x.json", {"v": 2}), json_object("x.json", {"v": 1})
@@ -205,7 +204,7 @@ def test_an_older_publisher_never_overwrites_a_newer_object(bucket: str, stale_f
 def test_a_stale_prior_costs_one_conflict_and_never_overwrites_newer(bucket: str) -> None:
     from dataclasses import replace
 
-    from publisher.render import Prior, json_object
+    from publisher.core.documents import Prior, json_object
 
     store = SiteStore(aws.client("s3"), bucket)
     store.put_if_newer(json_object("h.json", {"v": 1}), 1)

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from publisher import aws
-from publisher.handlers import read
-from publisher.model import sorted_records
-from publisher.seed import sample_models, seed
+from publisher.core import aws
+from publisher.core.model import sorted_records
+from publisher.ops.seed import sample_models, seed
+from publisher.read import handler as read
 from tests.conftest import REPO, TEST_BUCKET, load_event
 
 
@@ -39,10 +39,10 @@ def rebuild(lambda_context: Any, version: int = 1) -> None:
 
     The publisher's HTML page is left out on purpose: these tests are about the read path only.
     """
-    from publisher.model import to_record
-    from publisher.render import catalogue_document, json_object
-    from publisher.store import SiteStore
-    from publisher.stream import scan_items
+    from publisher.core.ddb import scan_items
+    from publisher.core.documents import catalogue_document, json_object
+    from publisher.core.model import to_record
+    from publisher.publish.store import SiteStore
 
     models = sorted_records(to_record(item) for item in scan_items(aws.client("dynamodb"), "llm_scores"))
     store = SiteStore(aws.client("s3"), TEST_BUCKET)
@@ -224,10 +224,10 @@ def test_etag_revalidation_gives_304(seeded: list[dict[str, Any]], lambda_contex
 def test_history_serves_the_models_line_of_its_shard(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from publisher.config import ENV_REVALIDATE_SECONDS
-    from publisher.history import merge_history
-    from publisher.identity import history_shard_key
-    from publisher.render import dumps
+    from publisher.core.config import ENV_REVALIDATE_SECONDS
+    from publisher.core.documents import dumps
+    from publisher.core.history import merge_history
+    from publisher.core.identity import history_shard_key
 
     monkeypatch.setenv(ENV_REVALIDATE_SECONDS, "0")
     rebuild(lambda_context)
@@ -293,8 +293,8 @@ def test_metrics_are_embedded_metric_format_in_lambda(
 
 
 def test_answers_from_the_snapshot_emit_no_custom_metric(capsys: pytest.CaptureFixture[str]) -> None:
-    from publisher.handlers.read import emit_metrics
     from publisher.read.catalogue import SOURCE_S3
+    from publisher.read.handler import emit_metrics
 
     emit_metrics(SOURCE_S3)
     emit_metrics(None)
@@ -303,7 +303,7 @@ def test_answers_from_the_snapshot_emit_no_custom_metric(capsys: pytest.CaptureF
 
 def test_importing_the_handler_loads_no_aws_sdk() -> None:
     code = (
-        "import sys, publisher.handlers.read; "
+        "import sys, publisher.read.handler; "
         "print(sorted(m for m in ('boto3', 'botocore') if m in sys.modules))"
     )
     result = subprocess.run(

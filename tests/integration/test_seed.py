@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from publisher import aws
-from publisher.seed import SeedError, sample_models, seed
-from publisher.stream import scan_items
+from publisher.core import aws
+from publisher.core.ddb import scan_items
+from publisher.ops.seed import SeedError, sample_models, seed
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "seed_data.py"
 

@@ -10,7 +10,7 @@ import pytest
 
 from publisher.canary.handler import METRIC_BREACHES, METRIC_CHECK_FAILURES, METRIC_PROBES, metrics_document
 from publisher.canary.probe import Probe, ProbeSettings, snapshot_problem
-from publisher.heartbeat import HEARTBEAT_KEY
+from publisher.core.heartbeat import HEARTBEAT_KEY
 
 
 def snapshot(version: int, names: tuple[str, ...] = ("GPT-4",)) -> bytes:

@@ -10,8 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.changelog import log_key
-from publisher.feed import (
+from publisher.core.documents import Prior, dumps
+from publisher.core.history import merge_history
+from publisher.core.history_shards import LINE_HEAD, find_document, line_name, merge_shard, split
+from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key, history_shard_key, key
+from publisher.publish.changelog import log_key
+from publisher.publish.feed import (
     ATOM_TYPE,
     CHANGES_KEY,
     LOG_PENDING_KEY,
@@ -22,11 +26,8 @@ from publisher.feed import (
     events_for,
     model_api_url,
 )
-from publisher.history import merge_history
-from publisher.history_shards import LINE_HEAD, find_document, line_name, merge_shard, split
-from publisher.identity import HISTORY_SHARD_PREFIX, history_key, history_shard_key, key
-from publisher.render import JSON_CACHE_CONTROL, Prior, dumps
-from publisher.snapshot import Change, State
+from publisher.publish.render import JSON_CACHE_CONTROL
+from publisher.publish.state import Change, State
 
 GPT4 = {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5}
 AT = "2024-05-01T12:00:00Z"

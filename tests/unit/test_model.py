@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from publisher.model import InvalidItem, slugify, sort_key, to_record
-from publisher.render import dumps
+from publisher.core.documents import dumps
+from publisher.core.model import InvalidItem, slugify, sort_key, to_record
 
 
 def test_poc_item_comes_out_with_the_same_fields_and_values() -> None:

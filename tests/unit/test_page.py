@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from publisher import edge_contract
-from publisher.identity import key, provider_key
-from publisher.render import SiteObject, render_site
+from publisher.core import edge_contract
+from publisher.core.documents import SiteObject
+from publisher.core.identity import key, provider_key
+from publisher.publish.render import render_site
 
 GENERATED_AT = "2026-11-27T14:41:50Z"
 XSS_NAME = "<img src=x onerror=alert(1)>"

@@ -9,16 +9,16 @@ from typing import Any
 
 import pytest
 
-from publisher.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
-from publisher.history import merge_history
-from publisher.identity import history_key, history_shard_key, key
-from publisher.model import sorted_records
+from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.documents import catalogue_document, content_digest, dumps
+from publisher.core.history import merge_history
+from publisher.core.identity import history_key, history_shard_key, key
+from publisher.core.model import sorted_records
 from publisher.read import openapi
 from publisher.read.api import ReadApi
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3, Catalogue
 from publisher.read.errors import Unavailable
 from publisher.read.http import Request, Response
-from publisher.render import catalogue_document, content_digest, dumps
 
 MODELS = [
     {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5},

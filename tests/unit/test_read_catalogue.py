@@ -10,13 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from publisher.identity import Directory, key
-from publisher.model import sorted_records
+from publisher.core.documents import catalogue_document, dumps
+from publisher.core.identity import Directory, key
+from publisher.core.model import sorted_records
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.cursor import StaleCursor
 from publisher.read.errors import BadRequest
 from publisher.read.query import SORT_VALUES, parse_list_query
-from publisher.render import catalogue_document, dumps
 
 MODELS: list[dict[str, Any]] = [
     {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5},

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from publisher import edge_contract
-from publisher.history import merge_history
-from publisher.identity import history_key, history_shard_key, key, provider_key
+from publisher.core import edge_contract
+from publisher.core.documents import dumps, provider_document, provider_summaries
+from publisher.core.history import merge_history
+from publisher.core.identity import history_key, history_shard_key, key, provider_key
 from publisher.read.api import ROUTES
 from publisher.read.catalogue import SOURCE_DYNAMODB, Catalogue
-from publisher.render import dumps, provider_document, provider_summaries
 from tests.unit.test_read_api import FakeSource, body, get, s3_catalogue, shards
 
 TWINS = [

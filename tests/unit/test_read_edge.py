@@ -8,19 +8,11 @@ import gzip
 import brotli
 import pytest
 
-from publisher.handlers.read import request_from_event
-from publisher.local.edge import (
-    CLOUDFRONT_USER_AGENT,
-    FUNCTION_URL_HOST,
-    choose_encoding,
-    compress,
-    compressible,
-    decode_result,
-    etag_matches,
-    function_url_event,
-    object_key,
-    origin_accept_encoding,
-)
+from publisher.core.answers import etag_matches
+from publisher.local.edge import object_key
+from publisher.local.edge_compression import choose_encoding, compress, compressible, origin_accept_encoding
+from publisher.local.lambda_shapes import CLOUDFRONT_USER_AGENT, FUNCTION_URL_HOST, decode_result, function_url_event
+from publisher.read.handler import request_from_event
 from tests.conftest import load_event
 
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
-from publisher.model import sorted_records
+from publisher.core.documents import catalogue_document, dumps
+from publisher.core.model import sorted_records
 from publisher.read.catalogue import SOURCE_DYNAMODB, SOURCE_S3
 from publisher.read.errors import Unavailable
 from publisher.read.source import SnapshotSource, age_seconds
-from publisher.render import catalogue_document, dumps
 
 MODELS = [
     {"model_name": "GPT-4", "provider": "OpenAI", "context_window": 128000, "score": 95.5},

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from publisher.config import JSON_CACHE_CONTROL, S_MAXAGE, STALE_IF_ERROR, STALE_WHILE_REVALIDATE
-from publisher.identity import provider_key
-from publisher.render import render_site
+from publisher.core.config import JSON_CACHE_CONTROL, S_MAXAGE, STALE_IF_ERROR, STALE_WHILE_REVALIDATE
+from publisher.core.identity import provider_key
+from publisher.publish.render import render_site
 
 
 def _models() -> dict[str, dict]:
@@ -100,7 +100,7 @@ def test_static_assets_are_content_addressed_and_immutable() -> None:
 
 
 def test_page_lists_at_most_the_row_limit_but_json_keeps_every_model(monkeypatch) -> None:
-    import publisher.render as render
+    import publisher.publish.render as render
 
     monkeypatch.setattr(render, "PAGE_ROW_LIMIT", 3)
     models = {f"m{i}": {"model_name": f"m{i}", "provider": "P", "score": float(i)} for i in range(5)}

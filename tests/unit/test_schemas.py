@@ -15,13 +15,15 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from publisher import feed, schemas
-from publisher.history_shards import split
-from publisher.identity import HISTORY_SHARD_PREFIX, history_key
-from publisher.model import to_record
+from publisher.core import schema_definitions, schemas
+from publisher.core.documents import catalogue_document
+from publisher.core.history_shards import split
+from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
+from publisher.core.model import to_record
+from publisher.publish import feed
+from publisher.publish.render import render_site
+from publisher.publish.state import Change, State
 from publisher.read import openapi
-from publisher.render import catalogue_document, render_site
-from publisher.snapshot import Change, State
 from tests.unit.test_feed import NoStore
 
 AT = "2026-01-01T00:00:00Z"
@@ -126,7 +128,7 @@ def test_the_openapi_document_is_valid_and_reuses_the_published_definitions() ->
 
 
 def test_the_event_schema_tracks_the_fields_the_feed_tracks() -> None:
-    assert schemas.TRACKED_FIELDS == feed.TRACKED
+    assert schema_definitions.TRACKED_FIELDS == feed.TRACKED
 
 
 text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from publisher import slo
+from publisher.core import slo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,7 +91,7 @@ def test_solution_states_one_freshness_bound_per_path_from_the_settings() -> Non
     import hcl2
     from hcl2 import SerializationOptions
 
-    from publisher.config import BROWSER_MAX_AGE, S_MAXAGE, STALE_WHILE_REVALIDATE
+    from publisher.core.config import BROWSER_MAX_AGE, S_MAXAGE, STALE_WHILE_REVALIDATE
 
     options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
     blocks = hcl2.loads((REPO / "infra" / "variables.tf").read_text(), serialization_options=options)["variable"]
@@ -103,7 +103,7 @@ def test_solution_states_one_freshness_bound_per_path_from_the_settings() -> Non
     api = cdn + defaults["snapshot_revalidate_seconds"]
     browser = BROWSER_MAX_AGE + STALE_WHILE_REVALIDATE
     api_browser = 0 + STALE_WHILE_REVALIDATE  # the API's max-age is 0
-    from publisher.config import API_CACHE_CONTROL
+    from publisher.core.config import API_CACHE_CONTROL
 
     assert "max-age=0," in API_CACHE_CONTROL
     text = (REPO / "SOLUTION.md").read_text()

@@ -1,0 +1,64 @@
+# Each function's log group, role, inline policy and function moved into one instance of
+# modules/function: an existing deployment's state follows them here, so `terraform plan` moves
+# the resources (same names, same settings) instead of destroying and recreating them.
+# tests/infra/test_moved.py applies the layout before the module, then plans this one.
+
+moved {
+  from = aws_cloudwatch_log_group.publisher
+  to   = module.publisher.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_iam_role.publisher
+  to   = module.publisher.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.publisher
+  to   = module.publisher.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_lambda_function.publisher
+  to   = module.publisher.aws_lambda_function.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.read
+  to   = module.read.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_iam_role.read
+  to   = module.read.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.read
+  to   = module.read.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_lambda_function.read
+  to   = module.read.aws_lambda_function.this
+}
+
+moved {
+  from = aws_cloudwatch_log_group.canary
+  to   = module.canary.aws_cloudwatch_log_group.this
+}
+
+moved {
+  from = aws_iam_role.canary
+  to   = module.canary.aws_iam_role.this
+}
+
+moved {
+  from = aws_iam_role_policy.canary
+  to   = module.canary.aws_iam_role_policy.this
+}
+
+moved {
+  from = aws_lambda_function.canary
+  to   = module.canary.aws_lambda_function.this
+}

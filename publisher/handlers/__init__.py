@@ -1,1 +1,0 @@
-"""Lambda entry points: thin adapters from events to the publisher and read cores."""

@@ -1,0 +1,204 @@
+"""The publisher core: apply changes to the state, commit it conditionally, render and write the site."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from publisher.core.clock import iso
+from publisher.core.documents import SiteObject, json_object
+from publisher.core.heartbeat import HEALTH_KEY, InvalidHeartbeat, health_document, is_heartbeat, parse_heartbeat
+from publisher.core.identity import PROVIDERS_PREFIX, key
+from publisher.core.model import Rejected
+from publisher.core.schemas import schema_url
+from publisher.publish.render import render_site
+from publisher.publish.state import Change, State, StreamChange, apply_changes, commit, reconcile
+from publisher.publish.store import SiteStore, SnapshotConflict
+
+log = logging.getLogger(__name__)
+MAX_STATE_ATTEMPTS = 8
+PROVIDER_SLUGS = "provider_slugs"
+
+# Extra renderers (e.g. the change feed) get the committed state and the changes of this publish
+# and return more objects to write. They may keep bounded data in `state.extra` before the commit.
+Extension = Callable[[State, list[Change], SiteStore], list[SiteObject]]
+StateHook = Callable[[State, list[Change]], None]
+# Run after a rebuild has written the site: maintenance of the bucket's layout (e.g. migrate.py).
+RebuildHook = Callable[[], None]
+
+
+def _lap(phases: dict[str, float], name: str, mark: float) -> float:
+    now = time.perf_counter()
+    phases[name] = (now - mark) * 1000
+    return now
+
+
+@dataclass
+class PublishResult:
+    version: int
+    changed: int
+    rejected: list[Rejected]
+    written: int = 0
+    skipped: int = 0
+    bytes: int = 0
+    conflicts: int = 0
+    duration_ms: float = 0.0
+    published: bool = False
+    changes: list[Change] = field(default_factory=list)
+    # Milliseconds per phase of the last attempt: load (state GET), apply, commit (state PUT),
+    # render (snapshot objects and extensions), write (object PUTs).
+    phases: dict[str, float] = field(default_factory=dict)
+    # Stream sequence of the canary heartbeat this publish wrote to health.json (None: none).
+    heartbeat: str | None = None
+
+
+@dataclass
+class Publisher:
+    store: SiteStore
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    state_hooks: list[StateHook] = field(default_factory=list)
+    extensions: list[Extension] = field(default_factory=list)
+    links: dict[str, str | None] = field(default_factory=dict)
+    sleep: Callable[[float], None] = time.sleep
+    rebuild_hooks: list[RebuildHook] = field(default_factory=list)
+
+    def apply_stream(self, changes: list[StreamChange]) -> PublishResult:
+        """Apply a batch of stream changes; a replayed batch changes nothing and writes no state.
+
+        The canary's heartbeat never enters the state: once the catalogue part of the batch is
+        published (llms.json written last), the newest heartbeat is written to health.json. A batch
+        that fails to publish therefore never moves health.json, so the canary sees the stall.
+        """
+        beats = [c for c in changes if is_heartbeat(c.key)]
+        catalogue = [c for c in changes if not is_heartbeat(c.key)]
+        if catalogue or not beats:
+            result = self._transact(lambda state: apply_changes(state, catalogue), force_render=False)
+        else:
+            result = self._heal()
+        if beats:
+            self._publish_heartbeat(beats, result)
+        return result
+
+    def rebuild(self, items: Iterable[dict[str, Any]]) -> PublishResult:
+        """Make the snapshot equal the scanned table and (re)write every public object."""
+        scanned = list(items)
+        at = iso(self.now())
+        result = self._transact(lambda state: reconcile(state, scanned, at), force_render=True)
+        for hook in self.rebuild_hooks:
+            hook()
+        return result
+
+    def _transact(
+        self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool
+    ) -> PublishResult:
+        started = time.perf_counter()
+        conflicts = 0
+        for attempt in range(MAX_STATE_ATTEMPTS):
+            phases: dict[str, float] = {}
+            mark = time.perf_counter()
+            state, etag = self.store.load_state()
+            mark = _lap(phases, "load", mark)
+            changes, rejected = mutate(state)
+            for hook in self.state_hooks:
+                hook(state, changes)
+            mark = _lap(phases, "apply", mark)
+            if not changes and etag is not None and not force_render:
+                if self._site_is_current(state.version):
+                    return PublishResult(state.version, 0, rejected, conflicts=conflicts,
+                                         duration_ms=(time.perf_counter() - started) * 1000, phases=phases)
+                # The state was committed but its objects never all landed (a write failed after
+                # the commit): write them now, under the same version.
+                return self._write(state, [], rejected, conflicts, started, set(), phases)
+            commit(state, changes, self.now())
+            previous_slugs = set(state.extra.get(PROVIDER_SLUGS, []))
+            current_slugs = sorted({key(m["provider"]) for m in state.models.values()})
+            state.extra[PROVIDER_SLUGS] = current_slugs
+            try:
+                self.store.save_state(state, etag)
+            except SnapshotConflict:
+                conflicts += 1
+                # Full jitter: racing publishers spread out instead of colliding again.
+                self.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
+                continue
+            _lap(phases, "commit", mark)
+            return self._write(state, changes, rejected, conflicts, started,
+                               previous_slugs - set(current_slugs), phases)
+        raise SnapshotConflict(f"state write lost {MAX_STATE_ATTEMPTS} races in a row")
+
+    def _heal(self) -> PublishResult:
+        """A heartbeat-only batch: read the state and rewrite the site only if a failed write left it behind."""
+        started = time.perf_counter()
+        state, etag = self.store.load_state()
+        if etag is None or self._site_is_current(state.version):
+            # No state yet: publishing an empty catalogue for a heartbeat would hide the read API's
+            # DynamoDB failover during a migration's backfill.
+            return PublishResult(state.version, 0, [], duration_ms=(time.perf_counter() - started) * 1000)
+        return self._write(state, [], [], 0, started, set(), {})
+
+    def _publish_heartbeat(self, beats: list[StreamChange], result: PublishResult) -> None:
+        """Write the newest heartbeat of the batch to health.json, ordered by its stream sequence."""
+        newest = max((b for b in beats if b.new_item is not None), key=lambda b: int(b.sequence), default=None)
+        if newest is None:
+            return  # only deletes of the reserved item: nothing to publish
+        assert newest.new_item is not None
+        try:
+            beat = parse_heartbeat(newest.new_item)
+        except InvalidHeartbeat as exc:
+            result.rejected.append(Rejected(newest.key, str(exc)))
+            return
+        obj = json_object(HEALTH_KEY, health_document(beat, newest.sequence, newest.at, schema_url("Heartbeat")))
+        # The sequence number is health.json's version: a replayed or slower publisher holding an
+        # older heartbeat can never overwrite a newer one.
+        written, conflicts = self.store.put_if_newer(obj, int(newest.sequence))
+        result.conflicts += conflicts
+        if written:
+            result.written += 1
+            result.bytes += len(obj.body)
+        result.heartbeat = newest.sequence
+
+    def _site_is_current(self, version: int) -> bool:
+        current = self.store.head("llms.json")
+        return current is not None and current[1] >= version
+
+    def _write(self, state: State, changes: list[Change], rejected: list[Rejected], conflicts: int,
+               started: float, orphans: set[str], phases: dict[str, float]) -> PublishResult:
+        mark = time.perf_counter()
+        # Extensions wait on S3 reads (the feed's history objects) while the site renders on the
+        # CPU: run them side by side. Both only read the committed state.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            extra = pool.submit(
+                lambda: [obj for extension in self.extensions for obj in extension(state, changes, self.store)])
+            objects = render_site(state.version, state.generated_at, state.models, links=self.links)
+            objects.extend(extra.result())
+        mark = _lap(phases, "render", mark)
+        report = self.store.publish(objects, state.version)
+        self._delete_orphans(orphans, state.version)
+        _lap(phases, "write", mark)
+        return PublishResult(
+            version=state.version,
+            changed=len(changes),
+            rejected=rejected,
+            written=report.written,
+            skipped=report.skipped,
+            bytes=report.bytes,
+            conflicts=conflicts + report.conflicts,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            published=True,
+            changes=changes,
+            phases=phases,
+        )
+
+    def _delete_orphans(self, slugs: set[str], version: int) -> None:
+        # Keys of providers no model names any more, and the slug-named files of the layout before
+        # names had unique keys: gone from S3, their URLs fall through to the read API.
+        for slug in sorted(slugs):
+            object_key = f"{PROVIDERS_PREFIX}{slug}.json"
+            current = self.store.head(object_key)
+            if current is not None and current[1] <= version:
+                self.store.s3.delete_object(Bucket=self.store.bucket, Key=object_key)

@@ -1,0 +1,202 @@
+"""S3 access for the publisher: the private state and the public objects, with conditional writes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple
+
+from publisher.core.aws import S3_CONFLICT, S3_MISSING, error_code
+from publisher.core.config import STATE_KEY
+from publisher.core.documents import DIGEST_META, VERSION_META, Prior, SiteObject, content_digest
+from publisher.publish.state import State
+
+log = logging.getLogger(__name__)
+
+
+class StoreError(RuntimeError):
+    """S3 failed in a way a retry of the whole batch may fix."""
+
+
+class SnapshotConflict(StoreError):
+    """Someone else wrote the object between our read and our conditional write."""
+
+
+@dataclass(frozen=True)
+class WriteReport:
+    written: int
+    skipped: int
+    bytes: int
+    conflicts: int
+
+
+def _strip(etag: str) -> str:
+    return etag.strip('"')
+
+
+class Current(NamedTuple):
+    """What the bucket holds under a key: its ETag, snapshot version and content hash (None: not ours)."""
+
+    etag: str
+    version: int
+    digest: str | None
+
+
+def _current(response: dict[str, Any]) -> Current:
+    metadata = response.get("Metadata", {})
+    raw = metadata.get(VERSION_META, "-1")
+    version = int(raw) if raw.lstrip("-").isdigit() else -1
+    return Current(_strip(response["ETag"]), version, metadata.get(DIGEST_META))
+
+
+def _from_prior(prior: Prior) -> Current | None:
+    return None if prior.etag is None else Current(prior.etag, prior.version, prior.digest)
+
+
+class SiteStore:
+    """The site bucket. `s3` is a boto3 S3 client."""
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+
+    def load_state(self) -> tuple[State, str | None]:
+        """The current state and its ETag, or an empty state and None when none was written yet."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=STATE_KEY)
+        except ClientError as exc:
+            if error_code(exc) in S3_MISSING:
+                return State(), None
+            raise StoreError(f"reading s3://{self.bucket}/{STATE_KEY}: {error_code(exc)}") from exc
+        body = response["Body"].read()
+        state = State.from_bytes(body)
+        state.source_digest = content_digest(body)
+        return state, _strip(response["ETag"])
+
+    def save_state(self, state: State, etag: str | None) -> str:
+        """Write the state only if it is still the one we read (or still absent); an unchanged state
+        (a rebuild that found no drift) is not written at all."""
+        from botocore.exceptions import ClientError
+
+        body = state.to_bytes()
+        digest = content_digest(body)
+        if etag and digest == state.source_digest:
+            return etag
+        condition = {"IfMatch": f'"{etag}"'} if etag else {"IfNoneMatch": "*"}
+        try:
+            response = self.s3.put_object(
+                Bucket=self.bucket,
+                Key=STATE_KEY,
+                Body=body,
+                ContentType="application/json",
+                CacheControl="no-store",
+                Metadata={VERSION_META: str(state.version), DIGEST_META: digest},
+                **condition,
+            )
+        except ClientError as exc:
+            if error_code(exc) in S3_CONFLICT:
+                raise SnapshotConflict(f"state changed under us (version {state.version})") from exc
+            raise StoreError(f"writing s3://{self.bucket}/{STATE_KEY}: {error_code(exc)}") from exc
+        state.source_digest = digest
+        return _strip(response["ETag"])
+
+    def head(self, key: str) -> Current | None:
+        """(ETag, snapshot version, content hash) of an object, or None when it does not exist."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in S3_MISSING:
+                return None
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {error_code(exc)}") from exc
+        return _current(response)
+
+    def put_if_newer(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int]:
+        """Write `obj` unless the bucket already holds its bytes or a newer snapshot's copy of it.
+
+        Returns (written, conflicts). The write is conditional on the ETag seen by the check, so a
+        slower publisher holding an older version can never overwrite a newer object. Equal bytes
+        are recognised by the content hash in the object's metadata, whatever its version: every
+        document that must carry its version (llms.json, the page) has it in its bytes.
+        """
+        from botocore.exceptions import ClientError
+
+        conflicts = 0
+        for attempt in range(attempts):
+            current: Current | None
+            if attempt == 0 and obj.prior is not None:
+                current = _from_prior(obj.prior)
+            elif attempt > 0 and obj.merge is not None:
+                body, prior = self.get_with_prior(obj.key)
+                merged = obj.merge(body)
+                if merged == body:
+                    return False, conflicts
+                obj = replace(obj, body=merged, prior=prior)
+                current = _from_prior(prior)
+            else:
+                current = self.head(obj.key)
+            if current is not None and (current.digest == obj.digest
+                                        or (obj.merge is None and current.version > version)):
+                return False, conflicts
+            written_version = max(version, current.version) if current is not None else version
+            condition = {"IfMatch": f'"{current.etag}"'} if current else {"IfNoneMatch": "*"}
+            try:
+                self.s3.put_object(
+                    Bucket=self.bucket,
+                    Key=obj.key,
+                    Body=obj.body,
+                    ContentType=obj.content_type,
+                    CacheControl=obj.cache_control,
+                    Metadata={VERSION_META: str(written_version), DIGEST_META: obj.digest},
+                    **condition,
+                )
+                return True, conflicts
+            except ClientError as exc:
+                if error_code(exc) not in S3_CONFLICT:
+                    raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {error_code(exc)}") from exc
+                conflicts += 1
+        raise SnapshotConflict(f"{obj.key}: gave up after {attempts} conflicting writes")
+
+    def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 16) -> WriteReport:
+        """Write the objects in parallel; `llms.json` last, so its version never runs ahead of the rest."""
+        objects = list(objects)
+        head = [o for o in objects if o.key != "llms.json"]
+        tail = [o for o in objects if o.key == "llms.json"]
+        written = skipped = size = conflicts = 0
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for obj, (did_write, obj_conflicts) in zip(
+                head, pool.map(lambda o: self.put_if_newer(o, version), head), strict=True
+            ):
+                written += did_write
+                skipped += not did_write
+                size += len(obj.body) if did_write else 0
+                conflicts += obj_conflicts
+        for obj in tail:
+            did_write, obj_conflicts = self.put_if_newer(obj, version)
+            written += did_write
+            skipped += not did_write
+            size += len(obj.body) if did_write else 0
+            conflicts += obj_conflicts
+        return WriteReport(written, skipped, size, conflicts)
+
+    def get_with_prior(self, key: str) -> tuple[bytes | None, Prior]:
+        """An object's bytes (None when absent) and what a conditional overwrite of it needs."""
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if error_code(exc) in S3_MISSING:
+                return None, Prior(None, -1)
+            raise StoreError(f"reading s3://{self.bucket}/{key}: {error_code(exc)}") from exc
+        current = _current(response)
+        return response["Body"].read(), Prior(current.etag, current.version, current.digest)
+
+    def get_bytes(self, key: str) -> bytes | None:
+        """An object's bytes, or None when it does not exist."""
+        return self.get_with_prior(key)[0]
