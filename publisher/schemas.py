@@ -38,6 +38,7 @@ FILES = {
     "health.schema.json": "Health",
     "heartbeat.schema.json": "Heartbeat",
     "error.schema.json": "Error",
+    "snapshot-index.schema.json": "SnapshotIndex",
 }
 _FILE_OF = {definition: name for name, definition in FILES.items()}
 # Each published document names its schema with a root-relative URL: the same bytes are valid on
@@ -47,8 +48,10 @@ DOCUMENT_SCHEMAS = {
     "llms": "ModelArray",
     "changes.json": "Changes",
     "health.json": "Heartbeat",
+    "snapshots/index.json": "SnapshotIndex",
 }
-PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History"}
+# A dated snapshot (snapshots/<YYYY-MM-DD>.json) is a copy of llms.json's bytes.
+PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History", "snapshots/": "Catalogue"}
 TRACKED_FIELDS = ("provider", "context_window", "score", "version", "release_date")
 EVENT_KINDS = ("added", "removed", "changed", "reconciled")
 # Text the model refuses: C0 controls and DEL; a name must also hold a visible character.
@@ -268,6 +271,18 @@ def definitions(ref: Ref) -> dict[str, dict[str, Any]]:
             },
             ["heartbeat", "sequence", "stream_at"],
         ),
+        "SnapshotIndex": _document("The dated snapshots (/snapshots/index.json), oldest first", {
+            "count": {"type": "integer", "minimum": 0},
+            "snapshots": {"type": "array", "items": {
+                "type": "object", "required": ["date", "version", "count", "url"], "additionalProperties": False,
+                "properties": {
+                    "date": {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$",
+                             "description": "The UTC day whose first publish this copy of /llms.json is."},
+                    "version": {**version, "minimum": 1}, "count": {"type": "integer", "minimum": 0},
+                    "url": {"type": "string", "pattern": "^/snapshots/\\d{4}-\\d{2}-\\d{2}\\.json$",
+                            "description": "Root-relative URL of the immutable copy (a Catalogue document)."},
+                }}},
+        }, ["count", "snapshots"]),
         "Error": {
             "title": "Every 4xx and 5xx answer of the read API (and a 300 for an ambiguous name)",
             "type": "object",
