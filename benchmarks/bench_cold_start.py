@@ -20,8 +20,8 @@ REPO = BENCH.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(BENCH))
 
-from bench_read import BUCKET, CREDENTIALS, TABLE, event, publish_snapshot, start_moto  # noqa: E402
 from common import save, synthetic_items  # noqa: E402
+from read_cold import BUCKET, CREDENTIALS, TABLE, event, publish_snapshot, start_moto  # noqa: E402
 
 RUNS = 10
 MODELS = 30

@@ -217,6 +217,8 @@ def page_rows(models: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "window_text": tokens(window) if window is not None else None,
             "window_title": f"{window:,} tokens" if window is not None else None,
             "score_text": f"{m['score']:.1f}",
+            # The model's history document, named by the identity rules: the detail view reads it.
+            "history": identity.history_key(m["model_name"]),
         })
     return rows
 

@@ -1,5 +1,7 @@
 // Sort and filter the server-rendered catalogue table in place; filter state lives in the URL query.
-// Data only ever reaches the DOM through textContent and attribute reads: never innerHTML.
+// A model's name opens its detail view (?model=<name>): its figures and an SVG chart of its score
+// history, read from its history document. Data only ever reaches the DOM through textContent and
+// attributes: never innerHTML.
 (function () {
   "use strict";
   var table = document.getElementById("catalogue");
@@ -162,7 +164,222 @@
     });
   });
 
-  window.addEventListener("popstate", function () { readUrl(); apply(); });
+  // The detail view of one model. Its figures come from its table row (or from the read API when
+  // the page does not list it), its history from /history/<key>.json, the key the publisher wrote
+  // into the row by the identity rules, so look-alike names never share a history.
+  function modelDetail(info) {
+    var SVG = "http://www.w3.org/2000/svg";
+    var view = document.getElementById("detail");
+    if (!view) return { fromUrl: function () {} };
+    var title = document.getElementById("detail-title");
+    var error = document.getElementById("detail-error");
+    var figures = document.getElementById("detail-figures");
+    var history = document.getElementById("detail-history");
+    var chart = document.getElementById("history-chart");
+    var historyRows = document.getElementById("history-table").tBodies[0];
+    var links = document.getElementById("detail-links");
+    var jsonLink = document.getElementById("detail-json");
+    var close = document.getElementById("detail-close");
+    var shown = null, opener = null, token = 0;
+
+    function el(tag, text, ns) {
+      var e = ns ? document.createElementNS(SVG, tag) : document.createElement(tag);
+      if (text !== undefined) e.textContent = text;
+      return e;
+    }
+    function attrs(e, map) { Object.keys(map).forEach(function (k) { e.setAttribute(k, map[k]); }); return e; }
+    function clear(e) { while (e.firstChild) e.removeChild(e.firstChild); }
+    function fail(message) { error.textContent = message; error.hidden = false; }
+
+    function link(name) {
+      for (var i = 0; i < info.length; i++) {
+        var a = info[i].row.querySelector("a[data-model]");
+        if (a && a.textContent === name) return a;
+      }
+      return null;
+    }
+
+    function fromRow(a) {
+      var row = a.closest("tr");
+      var figure = function (col) {
+        var c = cell(row, col);
+        return c && !c.classList.contains("na") ? (c.getAttribute("title") || c.textContent.trim()) : null;
+      };
+      return { name: a.textContent, provider: figure("provider"), version: figure("version"),
+               context: figure("context_window"), score: figure("score"), released: figure("release_date"),
+               history: a.getAttribute("data-history") };
+    }
+
+    function fromApi(m) {
+      var api = "/api/llms/" + encodeURIComponent(m.model_name);
+      return { name: m.model_name, provider: m.provider, version: m.version || null,
+               context: m.context_window == null ? null : m.context_window.toLocaleString("en") + " tokens",
+               score: typeof m.score === "number" ? m.score.toFixed(1) : null,
+               released: m.release_date || null, history: api + "/history" };
+    }
+
+    function showFigures(m) {
+      clear(figures);
+      [["Provider", m.provider], ["Version", m.version], ["Context window", m.context],
+       ["Score", m.score], ["Released", m.released]].forEach(function (pair) {
+        figures.appendChild(el("dt", pair[0]));
+        figures.appendChild(el("dd", pair[1] === null || pair[1] === undefined ? "—" : String(pair[1])));
+      });
+      figures.hidden = false;
+      jsonLink.href = m.history;
+      jsonLink.textContent = "History of " + m.name + " as JSON";
+      links.hidden = false;
+    }
+
+    // One point per recorded score value: the score it was added with, then each change of it.
+    function points(doc) {
+      var out = [];
+      (doc.events || []).slice().reverse().forEach(function (e) {
+        var value = e.field === "score" ? e.new
+          : (e.field === null && e.new && typeof e.new === "object" ? e.new.score : undefined);
+        if (typeof value === "number") out.push({ at: e.at, value: value });
+      });
+      return out;
+    }
+
+    function when(at) {
+      var d = new Date(at);
+      return isNaN(d.getTime()) ? String(at) : d.toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    }
+
+    function draw(pts) {
+      clear(chart); clear(historyRows);
+      var W = 360, H = 170, L = 34, R = 12, T = 12, B = 28;
+      var times = pts.map(function (p) { return new Date(p.at).getTime() || 0; });
+      var values = pts.map(function (p) { return p.value; });
+      var t0 = Math.min.apply(null, times), t1 = Math.max.apply(null, times);
+      var lo = Math.max(0, Math.floor((Math.min.apply(null, values) - 5) / 10) * 10);
+      var hi = Math.min(100, Math.ceil((Math.max.apply(null, values) + 5) / 10) * 10);
+      if (hi <= lo) { lo = Math.max(0, hi - 10); hi = lo + 10; }
+      var x = function (i) { return t1 > t0 ? L + (times[i] - t0) / (t1 - t0) * (W - L - R) : (L + W - R) / 2; };
+      var y = function (v) { return T + (hi - v) / (hi - lo) * (H - T - B); };
+      var svg = attrs(el("svg", undefined, true), { "class": "chart history", viewBox: "0 0 " + W + " " + H,
+        role: "group", "aria-labelledby": "history-title" });
+      [lo, (lo + hi) / 2, hi].forEach(function (tick) {
+        svg.appendChild(attrs(el("line", undefined, true), { "class": "grid", x1: L, x2: W - R, y1: y(tick), y2: y(tick) }));
+        svg.appendChild(attrs(el("text", String(tick), true), { "class": "tick", x: L - 6, y: y(tick) + 4,
+          "text-anchor": "end", "aria-hidden": "true" }));
+      });
+      // The axis ends: dates, or times when the whole history is one day's.
+      var first = when(pts[0].at), last = when(pts[pts.length - 1].at);
+      var oneDay = first.slice(0, 10) === last.slice(0, 10);
+      [[first, "start"], [last, "end"]].forEach(function (end, i) {
+        if (i === 1 && pts.length < 2) return;
+        svg.appendChild(attrs(el("text", oneDay ? end[0].slice(11) : end[0].slice(0, 10), true), { "class": "tick",
+          x: i ? W - R : L, y: H - 8, "text-anchor": end[1], "aria-hidden": "true" }));
+      });
+      svg.appendChild(attrs(el("polyline", undefined, true), { "class": "line", "aria-hidden": "true",
+        points: pts.map(function (p, i) { return x(i).toFixed(1) + "," + y(p.value).toFixed(1); }).join(" ") }));
+      pts.forEach(function (p, i) {
+        var label = when(p.at) + ": score " + p.value.toFixed(1);
+        var dot = attrs(el("circle", undefined, true), { "class": "dot", cx: x(i).toFixed(1), cy: y(p.value).toFixed(1),
+          r: "4.5", role: "img", "aria-label": label, "data-history-point": "", "data-at": p.at, "data-value": p.value });
+        dot.appendChild(el("title", label, true));
+        svg.appendChild(dot);
+        var tr = el("tr"), time = attrs(el("time", when(p.at)), { datetime: p.at }), th = el("th");
+        th.setAttribute("scope", "row"); th.appendChild(time); tr.appendChild(th);
+        tr.appendChild(el("td", p.value.toFixed(1)));
+        historyRows.appendChild(tr);
+      });
+      chart.appendChild(svg);
+      history.hidden = false;
+    }
+
+    function loadHistory(m, mine) {
+      fetch(m.history, { headers: { Accept: "application/json" } }).then(function (r) {
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      }).then(function (doc) {
+        if (mine !== token) return;
+        if (doc.model_name !== m.name) throw new Error("it names another model");
+        var pts = points(doc);
+        if (!pts.length) fail("No score of " + m.name + " is recorded in its history yet.");
+        else draw(pts);
+      }).catch(function (e) {
+        if (mine === token) fail("The score history of " + m.name + " is unavailable right now (" + e.message + "). Its figures above are current.");
+      });
+    }
+
+    function reset(heading) {
+      token++;
+      title.textContent = heading;
+      error.hidden = true; figures.hidden = true; history.hidden = true; links.hidden = true;
+      clear(chart); clear(historyRows);
+      view.hidden = false;
+    }
+
+    function show(name) {
+      if (name === shown) return;
+      shown = name;
+      reset(name);
+      var mine = token, a = link(name);
+      if (a) { var m = fromRow(a); showFigures(m); loadHistory(m, mine); return; }
+      // Not listed on this page (beyond its row limit, or another form of a name): ask the API,
+      // which resolves a name by the identity rules only when exactly one model matches.
+      fetch("/api/llms/" + encodeURIComponent(name), { headers: { Accept: "application/json" } }).then(function (r) {
+        if (r.status === 404 || r.status === 300) return null;
+        if (!r.ok) throw new Error("HTTP " + r.status);
+        return r.json();
+      }).then(function (found) {
+        if (mine !== token) return;
+        if (!found || typeof found.model_name !== "string") {
+          title.textContent = "Unknown model";
+          fail("No model named “" + name + "” is in the catalogue. Check the name, or pick one from the table.");
+          return;
+        }
+        var row = link(found.model_name), m = row ? fromRow(row) : fromApi(found);
+        title.textContent = m.name;
+        showFigures(m);
+        loadHistory(m, mine);
+      }).catch(function (e) {
+        if (mine === token) fail("The model “" + name + "” could not be looked up right now (" + e.message + ").");
+      });
+    }
+
+    function hide() {
+      token++; shown = null; view.hidden = true;
+    }
+
+    function go(name) {
+      var params = new URLSearchParams(window.location.search);
+      if (name === null) params.delete("model"); else params.set("model", name);
+      var query = params.toString();
+      window.history.pushState(null, "", window.location.pathname + (query ? "?" + query : ""));
+    }
+
+    tbody.addEventListener("click", function (e) {
+      var a = e.target.closest && e.target.closest("a[data-model]");
+      if (!a || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey || e.button !== 0) return;
+      e.preventDefault();
+      opener = a;
+      go(a.textContent);
+      show(a.textContent);
+      view.focus();
+    });
+    close.addEventListener("click", function (e) {
+      e.preventDefault();
+      go(null);
+      hide();
+      if (opener && document.contains(opener)) opener.focus(); else table.parentNode.focus();
+    });
+    view.addEventListener("keydown", function (e) { if (e.key === "Escape") close.click(); });
+
+    return {
+      fromUrl: function () {
+        var name = new URLSearchParams(window.location.search).get("model");
+        if (name === null || name === "") hide(); else show(name);
+      }
+    };
+  }
+
+  var detail = modelDetail(info);
+  window.addEventListener("popstate", function () { readUrl(); apply(); detail.fromUrl(); });
   readUrl();
   apply();
+  detail.fromUrl();
 })();

@@ -134,3 +134,42 @@ def launch(playwright: Any) -> Any:
 def screenshot_path(name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+def axe_violations(page: Any, context: str | None = None) -> list[dict[str, Any]]:
+    """axe-core's violations on the page as it is now (rule id, impact, offending nodes), run in the page."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, context=context)
+    return [{"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+            for v in results.response["violations"]]
+
+
+# The detail view (?model=<name>) as a reader meets it: heading, error, figures, and each history
+# point with what a screen reader announces for it, beside the table equivalent.
+_DETAIL_STATE = """() => {
+    const byId = id => document.getElementById(id);
+    const shown = id => byId(id).hidden ? null : byId(id);
+    return {
+        title: byId("detail-title").textContent,
+        error: shown("detail-error") && byId("detail-error").textContent,
+        figures: shown("detail-figures") && Object.fromEntries([...document.querySelectorAll("#detail-figures dt")]
+            .map(dt => [dt.textContent, dt.nextElementSibling.textContent])),
+        points: [...document.querySelectorAll("[data-history-point]")].map(p => ({
+            at: p.getAttribute("data-at"), value: Number(p.getAttribute("data-value")),
+            label: p.getAttribute("aria-label"), title: p.querySelector("title").textContent,
+            role: p.getAttribute("role")})),
+        rows: [...document.querySelectorAll("#history-table tbody tr")]
+            .map(r => [...r.cells].map(c => c.textContent)),
+        json: byId("detail-json").getAttribute("href"),
+    };
+}"""
+
+
+def detail_state(page: Any, timeout: float = 15_000) -> dict[str, Any]:
+    """The open detail view once it has settled: its history drawn or an error shown."""
+    page.wait_for_selector("#detail:not([hidden])", timeout=timeout)
+    # A function, not a string: the page's CSP (no 'unsafe-eval') refuses strings evaluated in it.
+    page.wait_for_function("() => document.querySelector('#detail-error:not([hidden])')"
+                           " || document.querySelector('[data-history-point]')", timeout=timeout)
+    return page.evaluate(_DETAIL_STATE)

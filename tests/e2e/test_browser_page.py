@@ -6,12 +6,21 @@ import json
 import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
 from publisher.render import render_site
-from tests.e2e.browser import PageProblems, SiteServer, launch, require_browser, screenshot_path, serve
+from tests.e2e.browser import (
+    PageProblems,
+    SiteServer,
+    axe_violations,
+    detail_state,
+    launch,
+    require_browser,
+    screenshot_path,
+    serve,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -301,3 +310,95 @@ def test_the_pages_own_policy_blocks_injected_script_without_any_header(page: An
     # Its own script still runs under that policy: sorting works.
     page.click('th[data-col="model_name"] button')
     assert page.get_attribute('th[data-col="model_name"]', "aria-sort") == "ascending"
+
+
+def _event(version: int, at: str, kind: str, field: str | None, old: Any, new: Any) -> dict[str, Any]:
+    return {"id": f"{version}-{version:016x}", "version": version, "at": at, "kind": kind, "model_name": "",
+            "slug": "", "field": field, "old": old, "new": new, "sequence": str(version * 100)}
+
+
+def history_document(name: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    """A history document as the publisher writes it (merged, newest first), valid against its schema."""
+    import jsonschema
+
+    from publisher import schemas
+    from publisher.history import merge_history
+
+    document = merge_history(name, None, [{**e, "model_name": name} for e in events], 100)
+    jsonschema.validate(document, schemas.standalone("History"))
+    return document
+
+
+HIDDEN = "Hidden Model"
+GPT4_EVENTS = [
+    _event(1, "2026-11-01T10:00:00Z", "added", None, None, {"score": 80.0, "provider": "OpenAI"}),
+    _event(2, "2026-11-02T10:00:00Z", "changed", "version", None, "0613"),
+    _event(3, "2026-11-03T10:00:00Z", "changed", "score", 80.0, 85.0),
+    _event(4, "2026-11-04T10:00:00Z", "removed", None, {"score": 85.0, "provider": "OpenAI"}, None),
+    _event(5, "2026-11-05T10:00:00Z", "added", None, None, {"score": 95.5, "provider": "OpenAI"}),
+]
+
+
+@pytest.fixture(scope="module")
+def history_site() -> Iterator[SiteServer]:
+    """The page with GPT-4's history document and, behind /api/*, a model the page does not list."""
+    from publisher import identity
+    from publisher.render import JSON_TYPE, SiteObject, dumps
+
+    objects = render_site(3, "2026-11-27T14:41:50Z", {m["model_name"]: m for m in MODELS})
+    hidden = {"model_name": HIDDEN, "provider": "Far Labs", "score": 12.5, "context_window": 8192}
+    extra = {
+        identity.history_key("GPT-4"): history_document("GPT-4", GPT4_EVENTS),
+        "api/llms/" + quote(HIDDEN, safe=""): hidden,
+        "api/llms/" + quote(HIDDEN, safe="") + "/history": history_document(HIDDEN, GPT4_EVENTS[:1]),
+    }
+    objects += [SiteObject(k, dumps(v), JSON_TYPE, "no-store") for k, v in extra.items()]
+    with serve(objects) as server:
+        yield server
+
+
+def test_detail_view_plots_each_recorded_score_oldest_first_and_skips_other_fields(
+        page: Any, history_site: SiteServer, problems: PageProblems) -> None:
+    from publisher import identity
+
+    open_page(page, history_site, "?model=GPT-4")
+    state = detail_state(page)
+    # Added at 80, version changed (no point), 85, removed (no point), re-added at 95.5.
+    assert [p["value"] for p in state["points"]] == [80.0, 85.0, 95.5]
+    assert [p["label"] for p in state["points"]] == [
+        "2026-11-01 10:00:00 UTC: score 80.0", "2026-11-03 10:00:00 UTC: score 85.0",
+        "2026-11-05 10:00:00 UTC: score 95.5"]
+    assert state["figures"]["Provider"] == "OpenAI" and state["figures"]["Score"] == "95.5"
+    assert state["json"] == "/" + identity.history_key("GPT-4")
+    assert axe_violations(page) == []
+    page.focus("#detail-json")  # Escape within the view closes it
+    page.keyboard.press("Escape")
+    assert page.is_hidden("#detail") and "model" not in query_of(page)
+    problems.assert_clean()
+
+
+def test_detail_view_shows_figures_and_a_clear_error_when_the_history_is_unavailable(
+        page: Any, history_site: SiteServer) -> None:
+    open_page(page, history_site, "?model=" + quote("Claude 3 Opus"))
+    state = detail_state(page)
+    assert state["figures"]["Provider"] == "Anthropic"
+    assert state["error"] and "unavailable" in state["error"] and "HTTP 404" in state["error"]
+    assert [p["value"] for p in state["points"]] == []
+    assert axe_violations(page) == []
+
+
+def test_detail_view_of_a_model_the_page_does_not_list_reads_the_api(page: Any, history_site: SiteServer,
+                                                                      problems: PageProblems) -> None:
+    open_page(page, history_site, "?model=" + quote(HIDDEN))
+    state = detail_state(page)
+    assert state["title"] == HIDDEN and state["figures"]["Context window"] == "8,192 tokens"
+    assert [p["value"] for p in state["points"]] == [80.0]
+    assert state["json"] == "/api/llms/Hidden%20Model/history"
+    problems.assert_clean()
+
+
+def test_page_is_axe_clean_with_and_without_a_filter(page: Any, site: SiteServer) -> None:
+    open_page(page, site)
+    assert axe_violations(page) == []
+    open_page(page, site, "?q=no+such+model")
+    assert axe_violations(page) == []
