@@ -27,6 +27,7 @@ FILES = {
     "health.schema.json": "Health",
     "heartbeat.schema.json": "Heartbeat",
     "error.schema.json": "Error",
+    "snapshot-index.schema.json": "SnapshotIndex",
 }
 _FILE_OF = {definition: name for name, definition in FILES.items()}
 # Each published document names its schema with a root-relative URL: the same bytes are valid on
@@ -36,8 +37,10 @@ DOCUMENT_SCHEMAS = {
     "llms": "ModelArray",
     "changes.json": "Changes",
     "health.json": "Heartbeat",
+    "snapshots/index.json": "SnapshotIndex",
 }
-PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History"}
+# A dated snapshot (snapshots/<YYYY-MM-DD>.json) is a copy of llms.json's bytes.
+PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History", "snapshots/": "Catalogue"}
 def schema_url(definition: str) -> str:
     """The root-relative URL a document's `$schema` names."""
     return f"/{SCHEMA_PREFIX}{_FILE_OF[definition]}"
