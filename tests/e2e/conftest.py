@@ -62,6 +62,20 @@ def stop_stack(stack: RunningStack) -> None:
     stack.stop()
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium under Playwright, one per test module (skips loudly, or fails in CI, without it)."""
+    from tests.e2e.browser import launch, require_browser
+
+    sync_api = require_browser()
+    with sync_api.sync_playwright() as playwright:
+        browser = launch(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     stack = start_stack(tmp_path_factory.mktemp("stack"))

@@ -16,8 +16,6 @@ from tests.e2e.browser import (
     SiteServer,
     axe_violations,
     detail_state,
-    launch,
-    require_browser,
     screenshot_path,
     serve,
 )
@@ -42,14 +40,8 @@ MODELS = catalogue()
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = require_browser()
-    with sync_api.sync_playwright() as playwright:
-        chromium = launch(playwright)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def browser(chromium: Any) -> Any:
+    return chromium
 
 
 @pytest.fixture(scope="module")

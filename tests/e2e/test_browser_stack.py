@@ -11,7 +11,7 @@ import pytest
 from publisher.core import edge_contract
 from publisher.core.documents import SiteObject
 from publisher.publish.render import HTML_TYPE
-from tests.e2e.browser import PageProblems, SiteServer, launch, require_browser, screenshot_path, serve
+from tests.e2e.browser import PageProblems, SiteServer, screenshot_path, serve
 from tests.e2e.test_browser_page import injected
 from tests.e2e.test_read_api import wait_for_published_snapshot
 
@@ -64,17 +64,6 @@ CONSUMER_PAGE = """<!doctype html>
 })();
 </script></body></html>
 """
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    sync_api = require_browser()
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 import pytest
 
 from publisher.core import identity
-from tests.e2e.browser import PageProblems, axe_violations, detail_state, launch, require_browser, screenshot_path
+from tests.e2e.browser import PageProblems, axe_violations, detail_state, screenshot_path
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 MODEL = "History View Probe Ünï"
@@ -22,17 +22,6 @@ MODEL = "History View Probe Ünï"
 LOOKALIKE = "history view probe ünï"
 POINTS = "[data-history-point]"
 DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC$")
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    sync_api = require_browser()
-    with sync_api.sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def _scores(stack: Any, name: str) -> list[float]:
