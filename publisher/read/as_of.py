@@ -36,6 +36,14 @@ def _iso_ms(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_NOTHING_YET = "nothing has been published yet, so no instant can be read"
+
+
+def _range_text(first: datetime, now: datetime) -> str:
+    """The answerable range as every as_of 400 words it."""
+    return f"the available range is {_iso_ms(first)} to now ({_iso_ms(now)})"
+
+
 def parse_instant(raw: str, window: Callable[[], str] | None = None) -> datetime:
     """An ISO 8601 instant with its offset, or a 400 naming as_of (and the range `window` states)."""
     where = f"; {window()}" if window is not None else ""
@@ -96,18 +104,15 @@ class VersionLog:
             span = self.available(current_version())
         except Exception:  # noqa: BLE001 - the range is a hint in an error message; the 400 stands
             return "the available range cannot be read right now"
-        if span is None:
-            return "nothing has been published yet, so no instant can be read"
-        return f"the available range is {_iso_ms(span[0])} to now ({_iso_ms(span[1])})"
+        return _NOTHING_YET if span is None else _range_text(*span)
 
     def version_at(self, instant: datetime, current_version: int) -> int:
         """The newest version committed at or before `instant` (0: none yet), a 400 outside the range."""
         span = self.available(current_version)
         if span is None:
-            raise BadRequest("as_of_out_of_range", "nothing has been published yet, so no instant can be "
-                             "read", AS_OF)
+            raise BadRequest("as_of_out_of_range", _NOTHING_YET, AS_OF)
         first, now = span
-        window = f"the available range is {_iso_ms(first)} to now ({_iso_ms(now)})"
+        window = _range_text(first, now)
         if instant < first:
             raise BadRequest("as_of_out_of_range", f"{AS_OF} {_iso_ms(instant)} is before the retained "
                              f"history; {window}", AS_OF)
