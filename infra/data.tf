@@ -103,6 +103,24 @@ resource "aws_s3_bucket_lifecycle_configuration" "site" {
     }
   }
 
+  # Dated snapshots (publisher/publish/dated_snapshots.py) are written once and read rarely after their
+  # first month: a cheaper storage class then. S3 does not transition objects under 128 KB (a
+  # small catalogue's copies stay STANDARD, where they cost less than IA's 128 KB minimum).
+  # The index, rewritten each day, never gets that old.
+  rule {
+    id     = "dated-snapshots-to-infrequent-access"
+    status = "Enabled"
+
+    filter {
+      prefix = "snapshots/"
+    }
+
+    transition {
+      days          = var.snapshot_transition_days
+      storage_class = "STANDARD_IA"
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.site]
 }
 

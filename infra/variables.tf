@@ -58,6 +58,18 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
+variable "snapshot_transition_days" {
+  description = "Days after which a dated snapshot (snapshots/<date>.json) moves to STANDARD_IA."
+  type        = number
+  default     = 30
+
+  validation {
+    # S3 refuses a transition to STANDARD_IA before an object is 30 days old.
+    condition     = var.snapshot_transition_days >= 30 && var.snapshot_transition_days <= 3650
+    error_message = "snapshot_transition_days must be between 30 and 3650 (S3's minimum for STANDARD_IA is 30)."
+  }
+}
+
 variable "kms_deletion_window_days" {
   description = "Waiting period before the service's KMS key is deleted after `terraform destroy`."
   type        = number

@@ -223,6 +223,18 @@ def definitions(ref: Ref) -> dict[str, dict[str, Any]]:
             },
             ["heartbeat", "sequence", "stream_at"],
         ),
+        "SnapshotIndex": _document("The dated snapshots (/snapshots/index.json), oldest first", {
+            "count": {"type": "integer", "minimum": 0},
+            "snapshots": {"type": "array", "items": {
+                "type": "object", "required": ["date", "version", "count", "url"], "additionalProperties": False,
+                "properties": {
+                    "date": {"type": "string", "format": "date", "pattern": "^\\d{4}-\\d{2}-\\d{2}$",
+                             "description": "The UTC day whose first publish this copy of /llms.json is."},
+                    "version": {**version, "minimum": 1}, "count": {"type": "integer", "minimum": 0},
+                    "url": {"type": "string", "pattern": "^/snapshots/\\d{4}-\\d{2}-\\d{2}\\.json$",
+                            "description": "Root-relative URL of the immutable copy (a Catalogue document)."},
+                }}},
+        }, ["count", "snapshots"]),
         "Error": {
             "title": "Every 4xx and 5xx answer of the read API (and a 300 for an ambiguous name)",
             "type": "object",

@@ -27,6 +27,7 @@ FILES = {
     "health.schema.json": "Health",
     "heartbeat.schema.json": "Heartbeat",
     "error.schema.json": "Error",
+    "snapshot-index.schema.json": "SnapshotIndex",
 }
 _FILE_OF = {definition: name for name, definition in FILES.items()}
 

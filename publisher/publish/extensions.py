@@ -8,6 +8,7 @@ from publisher.publish.publisher import Publisher
 
 def install(publisher: Publisher, cfg: Config) -> None:
     """Attach the extensions a deployed publisher runs with."""
-    from publisher.publish import feed
+    from publisher.publish import dated_snapshots, feed
 
     feed.install(publisher, cfg.changes_limit, cfg.history_limit, cfg.public_base_url)
+    dated_snapshots.install(publisher)

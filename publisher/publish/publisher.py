@@ -31,6 +31,9 @@ Extension = Callable[[State, list[Change], SiteStore], list[SiteObject]]
 StateHook = Callable[[State, list[Change]], None]
 # Run after a rebuild has written the site: maintenance of the bucket's layout (e.g. migrate.py).
 RebuildHook = Callable[[], None]
+# Run after the site's objects (llms.json last) are written: the objects, their version and the
+# publish's clock (e.g. dated_snapshots.py keeps the day's first llms.json).
+PublishedHook = Callable[[list[SiteObject], int, datetime], None]
 
 
 def _lap(phases: dict[str, float], name: str, mark: float) -> float:
@@ -67,6 +70,7 @@ class Publisher:
     links: dict[str, str | None] = field(default_factory=dict)
     sleep: Callable[[float], None] = time.sleep
     rebuild_hooks: list[RebuildHook] = field(default_factory=list)
+    published_hooks: list[PublishedHook] = field(default_factory=list)
 
     def apply_stream(self, changes: list[StreamChange]) -> PublishResult:
         """Apply a batch of stream changes; a replayed batch changes nothing and writes no state.
@@ -179,6 +183,8 @@ class Publisher:
         mark = _lap(phases, "render", mark)
         report = self.store.publish(objects, state.version)
         self._delete_orphans(orphans, state.version)
+        for hook in self.published_hooks:
+            hook(objects, state.version, self.now())
         _lap(phases, "write", mark)
         return PublishResult(
             version=state.version,

@@ -162,6 +162,20 @@ class SiteStore:
                 conflicts += 1
         raise SnapshotConflict(f"{obj.key}: gave up after {attempts} conflicting writes")
 
+    def put_conditional(self, obj: SiteObject, version: int, condition: dict[str, str]) -> bool:
+        """One PUT under an S3 condition (IfNoneMatch / IfMatch): False when it failed (someone else wrote)."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.put_object(Bucket=self.bucket, Key=obj.key, Body=obj.body, ContentType=obj.content_type,
+                               CacheControl=obj.cache_control,
+                               Metadata={VERSION_META: str(version), DIGEST_META: obj.digest}, **condition)
+        except ClientError as exc:
+            if error_code(exc) in S3_CONFLICT:
+                return False
+            raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {error_code(exc)}") from exc
+        return True
+
     def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 16) -> WriteReport:
         """Write the objects in parallel; `llms.json` last, so its version never runs ahead of the rest."""
         objects = list(objects)

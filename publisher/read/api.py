@@ -133,6 +133,9 @@ class ReadApi:
                          f"{catalogue.version}); retry in a second", "min_version")
         return catalogue
 
+    def _window(self) -> str:
+        return self.versions.window(lambda: self._current(None).cursor_version)
+
     def _as_of(self, instant: datetime | None, catalogue: Catalogue) -> Catalogue:
         """The catalogue as published at `instant` (as_of.py), or the current one without it."""
         if instant is None:
@@ -141,7 +144,7 @@ class ReadApi:
 
     def list_models(self, request: Request, params: dict[str, str]) -> Response:
         query = parse_list_query(request.raw_query)
-        instant, _ = split_as_of(request.raw_query)
+        instant, _ = split_as_of(request.raw_query, self._window)
         if instant is not None:
             # A forced look at S3: the newest version may have been committed just before the instant.
             catalogue = self._as_of(instant, self._current(min_version(request.raw_query), force=True))
@@ -176,7 +179,7 @@ class ReadApi:
               as_of: bool = False) -> tuple[Catalogue, str]:
         """The snapshot and the exact name a path segment means, or 300 (ambiguous) / 404 (none yet)."""
         name = decode_name(raw_name)
-        instant, rest = split_as_of(request.raw_query) if as_of else (None, request.raw_query)
+        instant, rest = split_as_of(request.raw_query, self._window) if as_of else (None, request.raw_query)
         wanted = reject_parameters(rest)
         catalogue = self._current(wanted, force=instant is not None)
         catalogue = self._as_of(instant, catalogue)

@@ -36,11 +36,12 @@ def _iso_ms(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def parse_instant(raw: str) -> datetime:
-    """An ISO 8601 instant with its offset, or a 400 naming as_of."""
+def parse_instant(raw: str, window: Callable[[], str] | None = None) -> datetime:
+    """An ISO 8601 instant with its offset, or a 400 naming as_of (and the range `window` states)."""
+    where = f"; {window()}" if window is not None else ""
     if len(raw) > MAX_AS_OF_LEN or not _INSTANT.fullmatch(raw):
         raise BadRequest("invalid_as_of", f"{AS_OF} must be an ISO 8601 instant with its offset, e.g. "
-                         "2026-01-31T12:00:00Z or 2026-01-31T13:00:00.250+01:00", AS_OF)
+                         f"2026-01-31T12:00:00Z or 2026-01-31T13:00:00.250+01:00{where}", AS_OF)
     fraction = re.search(r"\.(\d+)", raw)
     text = raw.upper().replace("Z", "+00:00")  # RFC 3339 allows a lower-case t and z
     if fraction and len(fraction.group(1)) > 6:  # datetime keeps microseconds; finer digits do not matter
@@ -48,7 +49,7 @@ def parse_instant(raw: str) -> datetime:
     try:
         return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
-        raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is not a valid date and time", AS_OF) from None
+        raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is not a valid date and time{where}", AS_OF) from None
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,16 @@ class VersionLog:
         with self._lock:
             self._load_through(1)
             return self._logs[0].committed_at, self._now()
+
+    def window(self, current_version: Callable[[], int]) -> str:
+        """The answerable range in words, for a 400 that names it; never raises (it explains an error)."""
+        try:
+            span = self.available(current_version())
+        except Exception:  # noqa: BLE001 - the range is a hint in an error message; the 400 stands
+            return "the available range cannot be read right now"
+        if span is None:
+            return "nothing has been published yet, so no instant can be read"
+        return f"the available range is {_iso_ms(span[0])} to now ({_iso_ms(span[1])})"
 
     def version_at(self, instant: datetime, current_version: int) -> int:
         """The newest version committed at or before `instant` (0: none yet), a 400 outside the range."""
@@ -141,7 +152,7 @@ class VersionLog:
             return built
 
 
-def split_as_of(raw_query: str) -> tuple[datetime | None, str]:
+def split_as_of(raw_query: str, window: Callable[[], str] | None = None) -> tuple[datetime | None, str]:
     """The as_of instant of a query string (once at most) and the query without it."""
     from publisher.read.query import parse_pairs
 
@@ -149,4 +160,4 @@ def split_as_of(raw_query: str) -> tuple[datetime | None, str]:
     if len(found) > 1:
         raise BadRequest("repeated_parameter", f"{AS_OF} may be given at most once", AS_OF)
     rest = "&".join(piece for piece in raw_query.split("&") if piece.partition("=")[0] != AS_OF)
-    return (parse_instant(found[0]) if found else None), rest
+    return (parse_instant(found[0], window) if found else None), rest

@@ -70,6 +70,12 @@ class Inputs:
                                               "state read and one small PUT)", Decimal(200))
     heartbeat_s3_puts: int = _in("count", "S3 PUTs of the publish a heartbeat causes (bench)", 1)
     heartbeat_s3_gets: int = _in("count", "S3 GET/HEADs of the publish a heartbeat causes (bench)", 3)
+    snapshot_model_bytes: int = _in("count", "bytes per model in llms.json, so in a dated snapshot "
+                                             "(publisher/data/sample_models.json: 4,460 B / 29)", 154)
+    snapshot_days_kept: int = _in("count", "dated snapshots held, one a day; never deleted, so this is the "
+                                           "month the bill is for (estimate: a year in)", 365)
+    snapshot_transition_days: int = _in("count", "days before a dated snapshot moves to STANDARD_IA "
+                                                 "(infra/variables.tf default)", 30)
     free_tier: bool = _in("bool", "apply the always-free allowances to each design", False)
     sources: tuple[str, ...] = ()
 
@@ -121,6 +127,7 @@ def infra_inputs() -> dict[str, Any]:
         "slo_alarm_metrics": sum(windows * len(source["metrics"]) for source in sources.values()),
         "composite_alarms": len(sources) * len(slo["tiers"]),
         "canary_memory_mb": int(canary["memory_mb"]),
+        "snapshot_transition_days": int(variables["snapshot_transition_days"]),
         "canary_runs_per_month": (runs_per_month(variables["canary_schedule_expression"])
                                   if variables["enable_canary_schedule"] else Decimal(0)),
     }

@@ -93,6 +93,23 @@ def http_api_units(body_bytes: int) -> int:
     return max(1, math.ceil(body_bytes / HTTP_API_METER_BYTES))
 
 
+# S3 moves nothing under 128 KB to an infrequent-access class (and would bill it as 128 KB there).
+IA_MIN_TRANSITION_BYTES = 128 * 1024
+DAYS_PER_MONTH = Decimal(730) / 24
+
+
+def snapshot_bytes(t: Traffic) -> int:
+    """One dated snapshot: a copy of llms.json (about 200 B of envelope around the models)."""
+    return t.inputs.table_items * t.inputs.snapshot_model_bytes + 200
+
+
+def snapshot_copies(t: Traffic, infrequent: bool) -> int:
+    """Dated snapshots held in STANDARD (infrequent=False) or STANDARD_IA (True) in the month billed."""
+    days, after = t.inputs.snapshot_days_kept, t.inputs.snapshot_transition_days
+    moved = max(0, days - after) if snapshot_bytes(t) >= IA_MIN_TRANSITION_BYTES else 0
+    return moved if infrequent else days - moved
+
+
 # (service, item, price key, quantity, working) -- the quantity and its working from the traffic.
 Spec = tuple[str, str, str, Callable[[Traffic], Decimal], Callable[[Traffic], str]]
 _ = fmt_qty
@@ -157,6 +174,15 @@ ORIGIN: Sequence[Spec] = (
      + t.inputs.reconciles_per_month * t.inputs.s3_gets_per_reconcile,
      lambda t: f"{_(t.inputs.writes_per_month)} x {t.inputs.s3_gets_per_publish} + "
                f"{_(t.inputs.reconciles_per_month)} x {t.inputs.s3_gets_per_reconcile}"),
+    ("S3", "dated snapshots, recent (STANDARD)", "s3_standard_storage",
+     lambda t: t.gb(Decimal(snapshot_copies(t, False)), snapshot_bytes(t)),
+     lambda t: f"{snapshot_copies(t, False)} copies x {snapshot_bytes(t):,} B (IA only from 128 KB)"),
+    ("S3", "dated snapshots, older (STANDARD_IA)", "s3_standard_ia_storage",
+     lambda t: t.gb(Decimal(snapshot_copies(t, True)), snapshot_bytes(t)),
+     lambda t: f"{snapshot_copies(t, True)} copies older than {t.inputs.snapshot_transition_days} days x "
+               f"{snapshot_bytes(t):,} B"),
+    ("S3", "dated snapshot and index PUTs (one day each)", "s3_put_requests", lambda t: 2 * DAYS_PER_MONTH,
+     lambda t: "2 x 730/24 days"),
     ("DynamoDB", "reconcile Scan read units (paginated)", "dynamodb_on_demand_rru",
      lambda t: t.inputs.reconciles_per_month * scan_read_units(t.inputs.table_bytes, single_page=False),
      lambda t: f"{_(t.inputs.reconciles_per_month)} x ceil({t.inputs.table_bytes:,} B / 4 KB) x 0.5"),

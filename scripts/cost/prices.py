@@ -28,6 +28,7 @@ REQUIRED_PRICES = frozenset({
     *FREE_TIER_FOR_PRICE, "http_api_requests", "dynamodb_on_demand_rru", "s3_get_requests", "s3_put_requests",
     "cloudwatch_alarm", "cloudwatch_custom_metric", "waf_web_acl", "waf_rule", "waf_requests", "kms_key",
     "cloudwatch_composite_alarm", "synthetics_canary_run", "dynamodb_on_demand_wru",
+    "s3_standard_storage", "s3_standard_ia_storage",
 })
 
 

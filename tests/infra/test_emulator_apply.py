@@ -172,6 +172,18 @@ def test_site_bucket_is_private_versioned_and_encrypted(local_stack: LocalStack)
     assert any("NoncurrentVersionExpiration" in r for r in lifecycle)
 
 
+def test_dated_snapshots_move_to_infrequent_access_after_30_days(local_stack: LocalStack) -> None:
+    from publisher.publish import dated_snapshots
+
+    s3 = local_stack.client("s3")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=local_stack.outputs["site_bucket"])["Rules"]
+    (rule,) = [r for r in rules if r.get("Filter", {}).get("Prefix") == dated_snapshots.PREFIX]
+    assert rule["Status"] == "Enabled"
+    assert rule["Transitions"] == [{"Days": 30, "StorageClass": "STANDARD_IA"}]
+    # Only the dated snapshots: the catalogue's live objects stay in STANDARD.
+    assert all("Transitions" not in r for r in rules if r is not rule)
+
+
 def test_site_bucket_answers_cors_preflights_from_the_edge_contract(local_stack: LocalStack) -> None:
     from publisher.core import edge_contract
 

@@ -92,3 +92,22 @@ def test_as_of_is_taken_once_and_removed_from_the_rest_of_the_query() -> None:
     assert instant == START and rest == "provider=P&limit=5"
     with pytest.raises(BadRequest):
         split_as_of("as_of=2026-03-01T12:00:00Z&as_of=2026-03-01T12:00:00Z")
+
+
+@pytest.mark.parametrize("raw", ["yesterday", "2026-02-30T00:00:00Z"])
+def test_a_malformed_instant_names_the_available_range_too(raw: str) -> None:
+    log = _versions(_log([(0, "A", None, _record("A", 1))]), START + timedelta(hours=1))
+    with pytest.raises(BadRequest) as raised:
+        split_as_of(f"as_of={raw}", lambda: log.window(lambda: 1))
+    assert raised.value.code == "invalid_as_of"
+    assert "available range is 2026-03-01T12:00:00.000Z to now (2026-03-01T13:00:00.000Z)" in raised.value.message
+
+
+def test_the_range_of_a_malformed_instant_is_a_hint_that_never_turns_the_400_into_another_error() -> None:
+    log = _versions(_log([(0, "A", None, _record("A", 1))]), START + timedelta(hours=1))
+
+    def unreadable() -> int:
+        raise RuntimeError("S3 is down")
+
+    assert log.window(unreadable) == "the available range cannot be read right now"
+    assert log.window(lambda: 0) == "nothing has been published yet, so no instant can be read"

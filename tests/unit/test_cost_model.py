@@ -98,6 +98,32 @@ def test_origin_items_bill_the_deployed_memory_and_measured_requests():
     assert _line(items, "dashboard").usd == Decimal(3)
 
 
+def test_dated_snapshots_are_billed_by_storage_class_hand_computed():
+    # 10,000 models x 154 B + 200 B = 1,540,200 B a copy, over 128 KB: of 365 copies, 335 are older
+    # than 30 days (STANDARD_IA at $0.0125/GB-month), 30 are not (STANDARD at $0.023).
+    inputs = dataclasses.replace(DEFAULTS, table_items=10_000, snapshot_model_bytes=154, snapshot_days_kept=365,
+                                 snapshot_transition_days=30)
+    items = evaluate(ORIGIN, _traffic(1_000_000, inputs), PRICES)
+    standard, infrequent = _line(items, "dated snapshots, recent"), _line(items, "dated snapshots, older")
+    assert infrequent.quantity == Decimal(335 * 1_540_200) / GIB
+    assert standard.quantity == Decimal(30 * 1_540_200) / GIB
+    assert infrequent.usd == infrequent.quantity * Decimal("0.0125")
+    assert standard.usd == standard.quantity * Decimal("0.023")
+    assert _line(items, "dated snapshot and index PUTs").quantity == 2 * (Decimal(730) / 24)
+
+
+def test_small_dated_snapshots_stay_in_standard():
+    # 29 models: 4,666 B a copy, under S3's 128 KB floor for transitions, so nothing moves to IA.
+    inputs = dataclasses.replace(DEFAULTS, table_items=29, snapshot_model_bytes=154, snapshot_days_kept=365)
+    items = evaluate(ORIGIN, _traffic(1_000_000, inputs), PRICES)
+    assert _line(items, "dated snapshots, older").quantity == 0
+    assert _line(items, "dated snapshots, recent").quantity == Decimal(365 * 4_666) / GIB
+
+
+def test_the_transition_age_comes_from_infra():
+    assert DEFAULTS.snapshot_transition_days == cost_inputs.infra_inputs()["snapshot_transition_days"] == 30
+
+
 def test_inputs_come_from_infra_and_the_benchmark():
     measured = json.loads(cost_inputs.COST_INPUTS_JSON.read_text())
     snapshot = measured["edge_bytes_brotli"]["snapshot"]

@@ -194,12 +194,12 @@ def test_a_batch_gathers_several_get_records_pages_up_to_the_batch_size() -> Non
     seen: list[int] = []
     records = [raw(i) for i in range(1, 5_001)]
     poller = StreamPoller(FakeStreams(records), ARN, lambda e, c: seen.append(len(e["Records"])) or {},
-                          batch_size=10_000, window=0.2)
+                          batch_size=10_000, window=60)
     cursor = ShardCursor("s", "0")
     while len(cursor.buffer) < len(records):
         assert poller.poll_once(cursor)  # each page read is work: the poller reads on without a pause
-    assert seen == []  # 5 pages of 1,000: still inside the window
-    cursor.first_buffered -= 1
+    assert seen == []  # 5 pages of 1,000: still inside the window (long, so a slow machine cannot end it)
+    cursor.first_buffered -= 61
     poller.poll_once(cursor)
     assert seen == [5_000]
 

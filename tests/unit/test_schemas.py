@@ -24,28 +24,8 @@ from publisher.publish import feed
 from publisher.publish.render import render_site
 from publisher.publish.state import Change, State
 from publisher.read import openapi
+from tests.published_schemas import DOCUMENT_SCHEMAS, schema_for_key
 from tests.unit.test_feed import NoStore
-
-# Which published document has which schema, as a consumer reads them (each names its schema with a
-# root-relative URL, `schemas.schema_url`).
-DOCUMENT_SCHEMAS = {
-    "llms.json": "Catalogue",
-    "llms": "ModelArray",
-    "changes.json": "Changes",
-    "health.json": "Heartbeat",
-}
-PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History"}
-
-
-def schema_for_key(object_key: str) -> str | None:
-    """The definition that describes a published object, or None for objects that are not JSON."""
-    if object_key in DOCUMENT_SCHEMAS:
-        return DOCUMENT_SCHEMAS[object_key]
-    for prefix, definition in PREFIX_SCHEMAS.items():
-        if object_key.startswith(prefix) and object_key.endswith(".json"):
-            return definition
-    return None
-
 
 AT = "2026-01-01T00:00:00Z"
 MODELS = {
