@@ -74,3 +74,22 @@ def test_no_production_module_defines_what_only_tests_use() -> None:
             if len(used.findall(texts[path])) < 2 and not any(used.search(t) for p, t in texts.items() if p != path):
                 unused.append(f"{path.relative_to(REPO).as_posix()}:{node.name}")
     assert not unused, f"defined outside tests/ but used only by tests (move them under tests/) or by nothing: {unused}"
+
+
+DOCS = ("README.md", "SOLUTION.md", "infra/README.md")
+# A repository path in backticks, optionally naming a test in it: `tests/unit/test_x.py::test_y`.
+DOC_PATH = re.compile(r"`((?:publisher|scripts|tests|infra|benchmarks|site)/[\w./-]+)(?:::(\w+))?")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_path_and_test_the_docs_name_exists(doc: str) -> None:
+    """README's Key files, SOLUTION and infra/README follow the tree: a moved file or a renamed test fails here."""
+    stale = []
+    for path, test in DOC_PATH.findall((REPO / doc).read_text(encoding="utf-8")):
+        target = REPO / path.rstrip("/.")
+        if not target.exists():
+            stale.append(path)
+        elif test and not re.search(rf"^(?:async )?def {test}\b|^class {test}\b", target.read_text(encoding="utf-8"),
+                                    re.M):
+            stale.append(f"{path}::{test}")
+    assert not stale, f"{doc} names what is not in the tree: {sorted(set(stale))}"
