@@ -132,13 +132,20 @@ def read_site_json(key: str, bucket: str = TEST_BUCKET) -> Any:
     return json.loads(aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def stored_history(get: Any, model_name: str) -> bytes | None:
+    """A model's history document as stored: its line of its shard (`get` reads an object's bytes, None when absent)."""
+    from publisher.core.history_shards import find_document
+    from publisher.core.identity import history_shard_key
+
+    return find_document(get(history_shard_key(model_name)), model_name)
+
+
 def read_history(model_name: str, bucket: str = TEST_BUCKET) -> Any:
     """A model's history document as stored (its line of its shard), or None when it has none."""
     from publisher.core import aws
-    from publisher.core.history_shards import stored_document
     from publisher.publish.store import SiteStore
 
-    document = stored_document(SiteStore(aws.client("s3"), bucket).get_bytes, model_name)
+    document = stored_history(SiteStore(aws.client("s3"), bucket).get_bytes, model_name)
     return None if document is None else json.loads(document)
 
 

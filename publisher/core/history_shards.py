@@ -116,8 +116,3 @@ def shard_objects(events: list[dict[str, Any]], read: Reader, limit: int) -> lis
         if merged != body:
             objects.append(SiteObject(key, merged, SHARD_TYPE, SHARD_CACHE_CONTROL, prior, merge))
     return objects
-
-
-def stored_document(get: Callable[[str], bytes | None], model_name: str) -> bytes | None:
-    """A model's history document as stored (`get` reads an object's bytes, None when absent)."""
-    return find_document(get(history_shard_key(model_name)), model_name)

@@ -20,7 +20,6 @@ such name (`collision`), so no two published names ever share a key.
 from __future__ import annotations
 
 import hashlib
-import re
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Collection, Iterable
@@ -41,7 +40,6 @@ HISTORY_SHARD_PREFIX = "internal/history/"
 JSON_SUFFIX = ".json"
 # What key() can return: a slug, optionally followed by `--` and the hash.
 KEY_PATTERN = f"^[a-z0-9]+(?:-[a-z0-9]+)*(?:--[0-9a-f]{{{KEY_HASH_CHARS}}})?$"
-_KEY = re.compile(KEY_PATTERN)
 
 
 def key(name: str) -> str:
@@ -51,10 +49,6 @@ def key(name: str) -> str:
         return name
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:KEY_HASH_CHARS]
     return f"{base[:MAX_BASE].rstrip('-') or 'unnamed'}--{digest}"
-
-
-def is_key(segment: str) -> bool:
-    return bool(_KEY.match(segment))
 
 
 def history_key(model_name: str) -> str:

@@ -1,9 +1,9 @@
 """JSON Schemas (2020-12) of every published document and API answer, written once.
 
-`definitions(ref)` (schema_definitions.py) is the single spelling; this module says which document
-has which schema and serves them: the publisher serves each document's schema as a standalone file
-under /schemas/ (its dependencies in `$defs`), and the OpenAPI document of the read API embeds the
-same definitions as its components, so the two can never drift.
+`definitions(ref)` (schema_definitions.py) is the single spelling; this module names the schema files
+and serves them: the publisher serves each document's schema as a standalone file under /schemas/
+(its dependencies in `$defs`), and the OpenAPI document of the read API embeds the same definitions
+as its components, so the two can never drift.
 """
 
 from __future__ import annotations
@@ -30,30 +30,13 @@ FILES = {
     "snapshot-index.schema.json": "SnapshotIndex",
 }
 _FILE_OF = {definition: name for name, definition in FILES.items()}
+
+
 # Each published document names its schema with a root-relative URL: the same bytes are valid on
 # every deployment and in the read API's failover copy, which does not know the public host name.
-DOCUMENT_SCHEMAS = {
-    "llms.json": "Catalogue",
-    "llms": "ModelArray",
-    "changes.json": "Changes",
-    "health.json": "Heartbeat",
-    "snapshots/index.json": "SnapshotIndex",
-}
-# A dated snapshot (snapshots/<YYYY-MM-DD>.json) is a copy of llms.json's bytes.
-PREFIX_SCHEMAS = {"providers/": "ProviderDocument", "history/": "History", "snapshots/": "Catalogue"}
 def schema_url(definition: str) -> str:
     """The root-relative URL a document's `$schema` names."""
     return f"/{SCHEMA_PREFIX}{_FILE_OF[definition]}"
-
-
-def schema_for_key(object_key: str) -> str | None:
-    """The definition that describes a published object, or None for objects that are not JSON."""
-    if object_key in DOCUMENT_SCHEMAS:
-        return DOCUMENT_SCHEMAS[object_key]
-    for prefix, definition in PREFIX_SCHEMAS.items():
-        if object_key.startswith(prefix) and object_key.endswith(".json"):
-            return definition
-    return None
 
 
 def _refs(node: Any) -> set[str]:

@@ -16,6 +16,7 @@ from publisher.publish import dated_snapshots
 from publisher.publish import handler as publish
 from publisher.publish.store import SiteStore
 from tests.conftest import TEST_BUCKET, read_site_json, stream_record
+from tests.published_schemas import schema_for_key
 
 
 class Clock:
@@ -41,7 +42,7 @@ def write(lambda_context: Any, sequence: int, name: str, score: float) -> None:
 
 
 def validate(document: Any) -> None:
-    definition = schemas.schema_for_key("snapshots/index.json")
+    definition = schema_for_key("snapshots/index.json")
     assert definition == "SnapshotIndex"
     validator = jsonschema.Draft202012Validator(schemas.standalone(definition),
                                                 format_checker=jsonschema.FormatChecker())

@@ -16,13 +16,13 @@ from hypothesis import strategies as st
 
 from publisher.core.clock import iso
 from publisher.core.documents import LOG_PREFIX, SiteObject, log_key
-from publisher.core.history_shards import stored_document
 from publisher.core.identity import HISTORY_SHARD_PREFIX
 from publisher.publish.feed import TRACKED, ChangeFeed
 from publisher.publish.feed import install as install_feed
 from publisher.publish.publisher import Publisher
 from publisher.publish.state import StreamChange
 from publisher.publish.store import SiteStore, StoreError
+from tests.conftest import stored_history
 
 # "GPT-4" and "gpt 4" share a slug (never a key, nor a history line); all three may share a shard.
 KEYS = ("GPT-4", "gpt 4", "Claude 3 Opus")
@@ -240,7 +240,7 @@ def test_feed_replayed_from_empty_reproduces_the_snapshot_without_duplicates(
 
     # Each model's history, read back from its line of its (shared) shard, tells the same story.
     for name in {e["model_name"] for e in events}:
-        history = json.loads(stored_document(store.get_bytes, name) or b"{}")
+        history = json.loads(stored_history(store.get_bytes, name) or b"{}")
         own = [e for e in history["events"] if e["model_name"] == name]
         assert own == [e for e in events if e["model_name"] == name]
         assert replay(own) == ({name: expected[name]} if name in expected else {})

@@ -1,7 +1,8 @@
-"""The layout stays what it is: modules under 300 lines, one emulator starter, one spelling of the routes."""
+"""The layout stays: modules under 300 lines, one emulator starter, each route written once, test code in tests/."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -56,3 +57,39 @@ def test_each_read_route_is_written_in_one_source_file(route: str) -> None:
     spelled = {p.relative_to(REPO).as_posix() for p in files(SOURCE_SUFFIXES, include_tests=False)
                if route in p.read_text(encoding="utf-8", errors="replace")}
     assert spelled == {"publisher/core/edge_contract.json"}
+
+
+def test_no_production_module_defines_what_only_tests_use() -> None:
+    """Test-only helpers live under tests/: each public name a module under publisher/ defines is used
+    by the code (its own module, another module, scripts, benchmarks, infra/ or the Makefile)."""
+    code = files(SOURCE_SUFFIXES, include_tests=False)
+    code.append(REPO / "Makefile")
+    texts = {p: p.read_text(encoding="utf-8", errors="replace") for p in code}
+    unused = []
+    for path in (p for p in code if p.suffix == ".py" and p.relative_to(REPO).parts[0] == "publisher"):
+        for node in ast.parse(texts[path]).body:
+            if not isinstance(node, ast.FunctionDef | ast.ClassDef) or node.name.startswith("_"):
+                continue
+            used = re.compile(rf"\b{re.escape(node.name)}\b")
+            if len(used.findall(texts[path])) < 2 and not any(used.search(t) for p, t in texts.items() if p != path):
+                unused.append(f"{path.relative_to(REPO).as_posix()}:{node.name}")
+    assert not unused, f"defined outside tests/ but used only by tests (move them under tests/) or by nothing: {unused}"
+
+
+DOCS = ("README.md", "SOLUTION.md", "infra/README.md")
+# A repository path in backticks, optionally naming a test in it: `tests/unit/test_x.py::test_y`.
+DOC_PATH = re.compile(r"`((?:publisher|scripts|tests|infra|benchmarks|site)/[\w./-]+)(?:::(\w+))?")
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_every_path_and_test_the_docs_name_exists(doc: str) -> None:
+    """README's Key files, SOLUTION and infra/README follow the tree: a moved file or a renamed test fails here."""
+    stale = []
+    for path, test in DOC_PATH.findall((REPO / doc).read_text(encoding="utf-8")):
+        target = REPO / path.rstrip("/.")
+        if not target.exists():
+            stale.append(path)
+        elif test and not re.search(rf"^(?:async )?def {test}\b|^class {test}\b", target.read_text(encoding="utf-8"),
+                                    re.M):
+            stale.append(f"{path}::{test}")
+    assert not stale, f"{doc} names what is not in the tree: {sorted(set(stale))}"

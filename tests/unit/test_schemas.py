@@ -24,6 +24,7 @@ from publisher.publish import feed
 from publisher.publish.render import render_site
 from publisher.publish.state import Change, State
 from publisher.read import openapi
+from tests.published_schemas import DOCUMENT_SCHEMAS, schema_for_key
 from tests.unit.test_feed import NoStore
 
 AT = "2026-01-01T00:00:00Z"
@@ -51,7 +52,7 @@ def published_documents() -> dict[str, Any]:
     feed_.record(state, changes)
     state.version, state.generated_at = 1, AT
     objects = render_site(1, AT, MODELS) + feed_.render(state, [], NoStore())  # type: ignore[arg-type]
-    documents = {o.key: json.loads(o.body) for o in objects if schemas.schema_for_key(o.key) is not None}
+    documents = {o.key: json.loads(o.body) for o in objects if schema_for_key(o.key) is not None}
     # Histories are served at history/<key>.json from their lines in the private shards.
     for shard in (o for o in objects if o.key.startswith(HISTORY_SHARD_PREFIX)):
         for name, line in split(shard.key, shard.body).items():
@@ -73,7 +74,7 @@ def test_every_published_json_document_has_a_schema_and_validates() -> None:
     assert sum(k.startswith("providers/") for k in documents) == 4
     assert sum(k.startswith("history/") for k in documents) == 5
     for key, document in documents.items():
-        definition = schemas.schema_for_key(key)
+        definition = schema_for_key(key)
         assert definition is not None
         validator(definition).validate(document)
         if isinstance(document, dict):
@@ -82,7 +83,7 @@ def test_every_published_json_document_has_a_schema_and_validates() -> None:
 
 def test_the_schema_files_themselves_are_published_where_documents_say() -> None:
     objects = {o.key: o for o in render_site(1, AT, MODELS)}
-    for key, definition in schemas.DOCUMENT_SCHEMAS.items():
+    for key, definition in DOCUMENT_SCHEMAS.items():
         published = objects[schemas.schema_url(definition).lstrip("/")]
         assert json.loads(published.body) == schemas.standalone(definition), key
 
@@ -147,7 +148,7 @@ items = st.fixed_dictionaries(
 def test_any_valid_catalogue_renders_documents_that_validate(raw: list[dict[str, Any]]) -> None:
     records = {r["model_name"]: r for r in map(to_record, raw)}
     for obj in render_site(3, AT, records):
-        definition = schemas.schema_for_key(obj.key)
+        definition = schema_for_key(obj.key)
         if definition is not None:
             validator(definition).validate(json.loads(obj.body))
 
