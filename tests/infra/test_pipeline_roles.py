@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from .conftest import REPO, LocalStack
-from .iam_eval import ALLOW, DENY, Request, allowed, decide, evaluate
+from .iam_eval import ALLOW, DENY, IMPLICIT, Request, allowed, decide, evaluate
 
 pytestmark = pytest.mark.infra
 
@@ -154,6 +154,31 @@ def test_kms_tags_grant_nothing(policies: dict[str, Any]) -> None:
     assert deploy_may(policies, "kms:CreateKey", "*", **{"aws:RequestTag/service": "other"}) != ALLOW
 
 
+@pytest.mark.parametrize(("aliases", "expected"), [
+    ([f"alias/{NAME}"], ALLOW), ([f"alias/{NAME}-edge"], ALLOW), ([], IMPLICIT), (["alias/payroll"], IMPLICIT),
+    (["alias/payroll", f"alias/{NAME}"], ALLOW),
+])
+def test_service_roles_use_only_keys_with_the_stacks_alias(policies: dict[str, Any], aliases: list[str],
+                                                           expected: str) -> None:
+    """A role the deploy role writes (and runs through a function it deploys) is capped by the service
+    boundary: it may not decrypt with another key of the account, whatever its own policy says."""
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    own_policy = {"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        request = Request(action, key, {"kms:ResourceAliases": aliases})
+        assert evaluate(request, identity=[own_policy], boundary=policies["service_boundary"]) == expected
+
+
+def test_deploy_role_cannot_give_a_foreign_key_the_stacks_alias(policies: dict[str, Any]) -> None:
+    """KMS authorises an alias change on the key too; the deploy role holds no IAM grant on any key (its
+    own key's policy names it), so it cannot alias another key into the service boundary's reach."""
+    foreign_key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    stack_alias = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/{NAME}"
+    for action in ("kms:CreateAlias", "kms:UpdateAlias"):
+        assert deploy_may(policies, action, stack_alias) == ALLOW, action
+        assert deploy_may(policies, action, foreign_key) != ALLOW, action
+
+
 def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str, Any]) -> None:
     function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-read-api"
     assert deploy_may(policies, "lambda:AddPermission", function, **{"lambda:Principal": "*"}) == DENY
@@ -267,6 +292,12 @@ def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: d
                                                                      local_stack: LocalStack) -> None:
     """Every grant of each role the main stack deploys is also allowed by the service boundary."""
     iam = local_stack.client("iam")
+    kms = local_stack.client("kms")
+
+    def aliases(key_arn: str) -> list[str]:
+        """kms:ResourceAliases as KMS sends it: the aliases of the key a statement names."""
+        return [a["AliasName"] for a in kms.list_aliases(KeyId=key_arn)["Aliases"]]
+
     roles = [r for r in iam.list_roles()["Roles"] if r["Path"] == f"/{NAME}/"]
     # publisher, read API, reconcile scheduler, canary, canary scheduler
     assert len(roles) == 5, [r["RoleName"] for r in roles]
@@ -280,5 +311,6 @@ def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: d
                 for action in listed(statement["Action"]):
                     for resource in listed(statement["Resource"]):
                         concrete = resource.replace("*", "x")
-                        assert decide(policies["service_boundary"], Request(action, concrete)) == ALLOW, (
+                        context = {"kms:ResourceAliases": aliases(resource)} if action.startswith("kms:") else {}
+                        assert decide(policies["service_boundary"], Request(action, concrete, context)) == ALLOW, (
                             role["RoleName"], action, resource)
