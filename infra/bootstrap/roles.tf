@@ -321,6 +321,14 @@ data "aws_iam_policy_document" "plan" {
     resources = [local.site_bucket]
   }
 
+  # The provider reads a bucket with HeadBucket, which IAM authorises as s3:ListBucket: it lists key
+  # names (all public but internal/'s), never an object's bytes.
+  statement {
+    sid       = "SiteBucketExists"
+    actions   = ["s3:ListBucket"]
+    resources = [local.site_bucket]
+  }
+
   statement {
     sid       = "Functions"
     actions   = ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionEventInvokeConfig", "lambda:GetFunctionUrlConfig", "lambda:GetPolicy", "lambda:GetFunctionConcurrency", "lambda:GetFunctionCodeSigningConfig", "lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:ListVersionsByFunction", "lambda:ListTags", "lambda:GetLayerVersion", "lambda:GetEventSourceMapping", "lambda:ListEventSourceMappings"]

@@ -9,14 +9,17 @@ for the deploy and plan roles, trust policies for GitHub's OIDC tokens.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import REPO, LocalStack
+from . import tf_calls
+from .conftest import REPO, SCRIPTS, LocalStack
 from .iam_eval import ALLOW, DENY, IMPLICIT, Request, allowed, decide, evaluate
 
 pytestmark = pytest.mark.infra
@@ -243,6 +246,64 @@ def test_plan_role_reads_only_this_stack(policies: dict[str, Any], action: str, 
                                          expected: bool) -> None:
     result = allowed(Request(action, resource), identity=[policies["plan"]], boundary=policies["pipeline_boundary"])
     assert result is expected
+
+
+# Calls `terraform plan` makes that the plan role need not be granted, each with its reason.
+NEEDS_NO_GRANT = {
+    # The provider asks who it runs as; a role session is refused and it uses sts:GetCallerIdentity.
+    ("iam:GetUser", ""),
+    # Allowed to every principal; IAM cannot deny it.
+    ("sts:GetCallerIdentity", ""),
+    # terraform-provider-aws clearSSEDefaultKey: compares the table's key with AWS's default DynamoDB
+    # key and ignores an error (the table uses the stack's key, so the answer changes nothing).
+    ("kms:DescribeKey", "alias/aws/dynamodb"),
+}
+
+
+@pytest.fixture(scope="module")
+def plan_calls(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> list[tf_calls.Call]:
+    """The AWS calls of `terraform plan` of the deployed stack, from the provider's debug log."""
+    log = tmp_path_factory.mktemp("plan-log") / "plan.log"
+    env = {**os.environ, "TF_LOG": "DEBUG", "TF_LOG_PATH": str(log)}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "infra_local.py"), "--endpoint", local_stack.endpoint, "--workdir",
+         str(local_stack.workdir), "--dist", str(local_stack.dist), "--no-start", "--plan", "--quiet"],
+        env=env, capture_output=True, text=True, timeout=420,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    made = tf_calls.calls(log.read_text())
+    services = {call.service for call in made}
+    assert {"S3", "Lambda", "DynamoDB", "CloudFront", "WAFV2", "KMS", "IAM", "CloudWatch"} <= services, services
+    return made
+
+
+@pytest.mark.parametrize(("role", "role_arn"), [("plan", PLAN_ROLE), ("deploy", DEPLOY_ROLE)])
+def test_pipeline_role_allows_every_call_terraform_plan_makes(policies: dict[str, Any], local_stack: LocalStack,
+                                                              plan_calls: list[tf_calls.Call], role: str,
+                                                              role_arn: str) -> None:
+    """Each call the plan made, evaluated for the role (identity policy, pipeline boundary, and for KMS
+    the key's own policy): the plan role can run `terraform plan`, and the deploy role's apply can
+    refresh what it manages."""
+    iam, kms = local_stack.client("iam"), local_stack.client("kms")
+
+    def service_role_arn(name: str) -> str:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+    refused = set()
+    for call in plan_calls:
+        if (call.action, "") in NEEDS_NO_GRANT or any(a == call.action and k and k in call.body
+                                                         for a, k in NEEDS_NO_GRANT):
+            continue
+        resource = tf_calls.resource(call, ACCOUNT, service_role_arn)
+        key_policy = None
+        if call.service == "KMS" and resource != "*":
+            key_policy = json.loads(kms.get_key_policy(KeyId=resource, PolicyName="default")["Policy"])
+        request = Request(call.action, resource, principal={"AWS": role_arn})
+        decision = evaluate(request, identity=[policies[role]], boundary=policies["pipeline_boundary"],
+                            resource=key_policy)
+        if decision != ALLOW:
+            refused.add((call.action, resource, decision))
+    assert not refused, sorted(refused)
 
 
 def listed(value: str | list[str]) -> list[str]:
