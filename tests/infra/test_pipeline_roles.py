@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from . import tf_calls
-from .conftest import REPO, SCRIPTS, LocalStack
+from .conftest import APPLY_LOG, REPO, SCRIPTS, LocalStack
 from .iam_eval import ALLOW, DENY, IMPLICIT, Request, allowed, decide, evaluate
 
 pytestmark = pytest.mark.infra
@@ -277,33 +277,65 @@ def plan_calls(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory
     return made
 
 
-@pytest.mark.parametrize(("role", "role_arn"), [("plan", PLAN_ROLE), ("deploy", DEPLOY_ROLE)])
-def test_pipeline_role_allows_every_call_terraform_plan_makes(policies: dict[str, Any], local_stack: LocalStack,
-                                                              plan_calls: list[tf_calls.Call], role: str,
-                                                              role_arn: str) -> None:
-    """Each call the plan made, evaluated for the role (identity policy, pipeline boundary, and for KMS
-    the key's own policy): the plan role can run `terraform plan`, and the deploy role's apply can
-    refresh what it manages."""
+def refused(made: list[tf_calls.Call], policies: dict[str, Any], role: str, role_arn: str,
+            local_stack: LocalStack) -> set[tuple[str, str, str]]:
+    """The calls the role may not make: identity policy, pipeline boundary, and for KMS the key's policy."""
     iam, kms = local_stack.client("iam"), local_stack.client("kms")
 
     def service_role_arn(name: str) -> str:
         return iam.get_role(RoleName=name)["Role"]["Arn"]
 
-    refused = set()
-    for call in plan_calls:
+    def boundary_of(arn: str) -> str | None:
+        role_detail = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+        return role_detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+
+    def decision(request: Request) -> str:
+        key_policy = None
+        if request.action.startswith("kms:") and ":key/" in request.resource:
+            key_policy = json.loads(kms.get_key_policy(KeyId=request.resource, PolicyName="default")["Policy"])
+        request = Request(request.action, request.resource, request.context, {"AWS": role_arn})
+        return evaluate(request, identity=[policies[role]], boundary=policies["pipeline_boundary"],
+                        resource=key_policy)
+
+    denied = set()
+    for call in made:
         if (call.action, "") in NEEDS_NO_GRANT or any(a == call.action and k and k in call.body
                                                          for a, k in NEEDS_NO_GRANT):
             continue
+        if call.body == tf_calls.ZIP_UPLOAD:
+            continue  # its name was cut from the log; the deployed functions are checked by name below
         resource = tf_calls.resource(call, ACCOUNT, service_role_arn)
-        key_policy = None
-        if call.service == "KMS" and resource != "*":
-            key_policy = json.loads(kms.get_key_policy(KeyId=resource, PolicyName="default")["Policy"])
-        request = Request(call.action, resource, principal={"AWS": role_arn})
-        decision = evaluate(request, identity=[policies[role]], boundary=policies["pipeline_boundary"],
-                            resource=key_policy)
-        if decision != ALLOW:
-            refused.add((call.action, resource, decision))
-    assert not refused, sorted(refused)
+        requests = [Request(call.action, resource, tf_calls.context(call, resource, boundary_of))]
+        requests += [Request("iam:PassRole", passed, {"iam:PassedToService": service})
+                     for passed, service in tf_calls.passed_roles(call)]
+        denied |= {(r.action, r.resource, d) for r in requests if (d := decision(r)) != ALLOW}
+    return denied
+
+
+@pytest.mark.parametrize(("role", "role_arn"), [("plan", PLAN_ROLE), ("deploy", DEPLOY_ROLE)])
+def test_pipeline_role_allows_every_call_terraform_plan_makes(policies: dict[str, Any], local_stack: LocalStack,
+                                                              plan_calls: list[tf_calls.Call], role: str,
+                                                              role_arn: str) -> None:
+    """Each call a plan of the applied stack made: the plan role can run `terraform plan`, and the
+    deploy role's apply can refresh what it manages."""
+    assert not refused(plan_calls, policies, role, role_arn, local_stack)
+
+
+def test_deploy_role_allows_every_call_the_apply_makes(policies: dict[str, Any], local_stack: LocalStack) -> None:
+    """Each call of the emulator apply (its provider debug log), with the condition keys its request
+    carries, evaluated for the deploy role: `terraform apply` of infra/ runs under it."""
+    made = tf_calls.calls((local_stack.workdir / APPLY_LOG).read_text())
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "kms:CreateKey", "lambda:AddPermission",
+            "lambda:CreateFunctionUrlConfig", "cloudfront:CreateDistributionWithTags"} <= {c.action for c in made}
+    denied = refused(made, policies, "deploy", DEPLOY_ROLE, local_stack)
+    # Zip uploads whose names the log cut: every deployed function, created under its role.
+    lam = local_stack.client("lambda")
+    for function in lam.list_functions()["Functions"]:
+        for request in (Request("lambda:CreateFunction", function["FunctionArn"]),
+                        Request("iam:PassRole", function["Role"], {"iam:PassedToService": "lambda.amazonaws.com"})):
+            if deploy_may(policies, request.action, request.resource, **request.context) != ALLOW:
+                denied.add((request.action, request.resource, "refused"))
+    assert not denied, sorted(denied)
 
 
 def listed(value: str | list[str]) -> list[str]:
