@@ -93,6 +93,6 @@ def main(args: argparse.Namespace) -> int:
         print("canary passed", file=sys.stderr)
         return 0
     reasons = "; ".join(f"{c.name}: {c.detail}" for c in result.failures)
-    hint = " (--max-freshness)" if any("exceeded the maximum" in c.detail for c in result.failures) else ""
+    hint = " (--max-freshness)" if result.freshness is not None and result.freshness > args.max_freshness else ""
     print(f"canary FAILED: {reasons}{hint}", file=sys.stderr)
     return 1
