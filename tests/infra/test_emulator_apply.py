@@ -353,6 +353,20 @@ def test_burn_rate_alerts_are_composites_of_two_windows_with_the_python_threshol
     assert names == {SLO["canary"]["metrics"]["breaches"], SLO["canary"]["metrics"]["probes"]}
 
 
+def test_every_alert_that_notifies_has_its_row_in_the_runbook(local_stack: LocalStack) -> None:
+    """SOLUTION.md's "Respond to each alert": one row per deployed alarm with actions, its severity as deployed."""
+    metric, composite = describe_all_alarms(local_stack)
+    tickets = local_stack.outputs["ticket_topic_arn"]
+    deployed = {name.removeprefix("llm-catalogue-"): "ticket" if alarm["AlarmActions"] == [tickets] else "page"
+                for name, alarm in {**metric, **composite}.items() if alarm["ActionsEnabled"]}
+    text = (Path(__file__).resolve().parents[2] / "SOLUTION.md").read_text()
+    table = text[text.index("### Respond to each alert"):]
+    documented = {cells[1].strip().strip("`"): cells[2].strip()
+                  for cells in (line.split("|") for line in table.splitlines() if line.startswith("| `"))}
+    assert len(deployed) == len(SLO["slos"]) * len(SLO["tiers"]) + 8
+    assert documented == deployed
+
+
 def test_the_canary_has_its_own_cause_alarms(local_stack: LocalStack) -> None:
     metric, _ = describe_all_alarms(local_stack)
     silent = metric["llm-catalogue-canary-not-running"]
