@@ -84,7 +84,10 @@ def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) 
     jsonschema.Draft202012Validator(json.loads(schema), format_checker=jsonschema.FormatChecker()).validate(health)
 
     paths = ["/llms.json", "/llms", "/", "/changes.json", "/changes.xml", "/api/llms", "/api/llms?limit=500",
-             "/api/llms?q=canary", "/api/providers"]
+             "/api/llms?q=canary", "/api/providers", "/snapshots/index.json"]
+    # The dated copies and the as-of reads (replayed from the private log of versions) too.
+    paths += [snapshot["url"] for snapshot in local_stack.get_json("/snapshots/index.json")["snapshots"]]
+    paths += [f"/api/llms?limit=500&as_of={health['heartbeat']['written_at']}"]
     paths += [f"/providers/{p['slug']}.json" for p in local_stack.get_json("/api/providers")["items"]]
     models = [m["model_name"] for m in local_stack.get_json("/llms.json")["models"]]
     history = [history_key(name) for name in models]
