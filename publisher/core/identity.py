@@ -89,6 +89,11 @@ class Resolution:
     def ambiguous(self) -> bool:
         return self.how == "ambiguous"
 
+    @property
+    def loose(self) -> bool:
+        """Found by another case or the slug: true only until a name that is exactly the query appears."""
+        return self.how in ("case", "slug")
+
 
 class Directory:
     """Lookups over a fixed set of names, in order: exact name, key, case-insensitive, slug.
