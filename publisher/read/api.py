@@ -184,14 +184,14 @@ class ReadApi:
         wanted = reject_parameters(rest)
         catalogue = self._current(wanted, force=instant is not None)
         catalogue = self._as_of(instant, catalogue)
-        resolution = catalogue.lookup(name)
+        resolution = catalogue.lookup(name, key_first=history)
         if instant is not None and resolution.name is None and not resolution.ambiguous:
             raise NameNotFound("model_not_found", f"no model named {name!r} as of {instant.isoformat()} "
                                f"(version {catalogue.version})", "model_name")
         if resolution.name is None and not resolution.ambiguous:
             # Not in this copy: a newer snapshot may hold it, so look again before saying 404.
             catalogue = self._current(wanted, force=True)
-            resolution = catalogue.lookup(name)
+            resolution = catalogue.lookup(name, key_first=history)
         if resolution.ambiguous:
             url = (lambda n: f"/{identity.history_key(n)}") if history else identity.model_path
             raise _ambiguous("model", name, resolution.candidates, url)
@@ -230,10 +230,10 @@ class ReadApi:
         wanted = decode_name(_json_stem(params["file"]), "provider")
         version = reject_parameters(request.raw_query)
         catalogue = self._current(version)
-        resolution = catalogue.providers_directory.resolve(wanted)
+        resolution = catalogue.providers_directory.resolve(wanted, key_first=True)
         if resolution.name is None and not resolution.ambiguous:
             catalogue = self._current(version, force=True)
-            resolution = catalogue.providers_directory.resolve(wanted)
+            resolution = catalogue.providers_directory.resolve(wanted, key_first=True)
         if resolution.ambiguous:
             raise _ambiguous("provider", wanted, resolution.candidates, lambda n: f"/{identity.provider_key(n)}")
         if resolution.name is None:

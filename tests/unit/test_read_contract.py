@@ -143,6 +143,24 @@ def test_another_models_history_is_never_served_as_a_models_own() -> None:
     assert response.status == 404 and body(response)["error"]["code"] == "history_not_found"
 
 
+def test_a_name_spelled_like_another_models_key_never_takes_that_models_file_urls() -> None:
+    # `twin-a--c662e6a1` is Twin A's key, and a valid model name too (with a key of its own). The
+    # key-named URLs the site links to (/history/<key>.json, /providers/<key>.json) stay Twin A's
+    # (and TwinCo's); the API's name URL is the exact name's, as it always is.
+    impostor, maker = key("Twin A"), key("TwinCo")
+    models = [TWINS[0], {"model_name": impostor, "provider": maker, "score": 10.0}]
+    source = FakeSource(s3_catalogue(4, models), shards(merge_history("Twin A", None, [], 5),
+                                                        merge_history(impostor, None, [], 6)))
+    assert key(impostor) != impostor and key(maker) != maker
+    history = get(f"/{history_key('Twin A')}", source=source)
+    assert history.status == 200 and body(history)["model_name"] == "Twin A"
+    assert body(get(f"/{history_key(impostor)}", source=source))["model_name"] == impostor
+    assert body(get(f"/{provider_key('TwinCo')}", source=source))["provider"] == "TwinCo"
+    assert body(get(f"/{provider_key(maker)}", source=source))["provider"] == maker
+    assert body(get(f"/api/llms/{impostor}", source=source))["model_name"] == impostor
+    assert body(get("/api/llms/Twin%20A", source=source))["model_name"] == "Twin A"
+
+
 def test_an_old_provider_url_serves_the_provider_document_the_publisher_renders() -> None:
     catalogue = s3_catalogue(4, TWINS)
     summary = next(p for p in provider_summaries(catalogue.models) if p["name"] == "OpenAI")
