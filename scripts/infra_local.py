@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,7 @@ PROVIDER_MIRROR = Path("/opt/tf-plugins")
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TABLE = "llm_scores"
+TABLE_ADDRESS = "aws_dynamodb_table.this"
 
 
 def terraform_env(scratch: Path) -> dict[str, str]:
@@ -83,16 +86,44 @@ def prepare_workdir(workdir: Path) -> None:
             shutil.copy2(src, workdir / src.name)
 
 
-def emulator_has_table(endpoint: str, table: str) -> bool:
-    """Does the emulator already hold `table` (e.g. the one `make run` created and reads)?"""
+def _emulator_client(endpoint: str, service: str) -> object | None:
     try:
         import boto3
     except ImportError:
-        return False
+        return None
     # The emulator takes any key; never send a real profile's.
-    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
-    return table in client.list_tables().get("TableNames", [])
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+
+
+def emulator_table_id(endpoint: str) -> str | None:
+    """The import id of `make run`'s table, if the emulator holds one."""
+    client: Any = _emulator_client(endpoint, "dynamodb")
+    return TABLE if client is not None and TABLE in client.list_tables().get("TableNames", []) else None
+
+
+def emulator_queue_id(endpoint: str) -> str | None:
+    """The import id (URL) of `make run`'s dead-letter queue, which carries infra/'s name."""
+    from publisher.local.resources import LOCAL_DLQ_NAME
+
+    client: Any = _emulator_client(endpoint, "sqs")
+    if client is None:
+        return None
+    try:
+        return str(client.get_queue_url(QueueName=LOCAL_DLQ_NAME)["QueueUrl"])
+    except client.exceptions.QueueDoesNotExist:
+        return None
+
+
+# What `make run` creates under the names infra/ declares: Terraform address -> its import id, if present.
+SHARED_WITH_MAKE_RUN: dict[str, Callable[[str], str | None]] = {
+    TABLE_ADDRESS: emulator_table_id,
+    "aws_sqs_queue.publisher_dlq": emulator_queue_id,
+}
+
+
+def adoption_marker(workdir: Path, address: str) -> Path:
+    return workdir / f"adopted-{address}"
 
 
 def run(cmd: list[str], cwd: Path, env: dict[str, str], quiet: bool) -> subprocess.CompletedProcess[str]:
@@ -136,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         args.fresh = True  # a new emulator is empty: the old state describes nothing
     if args.fresh:
-        for stale in (state, workdir / "adopted-table"):
+        for stale in (state, *workdir.glob("adopted-*")):
             stale.unlink(missing_ok=True)
 
     zips = {name: (args.dist / f"{name}.zip").resolve() for name in ("publisher", "read_api", "canary")}
@@ -165,26 +196,34 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     run([terraform, "init", "-input=false", "-no-color"], workdir, env, quiet=True)
 
-    # A table this state does not know is someone else's, typically `make run`'s. Adopt it the way
-    # production adopts the PoC table (terraform import), and leave the stream trigger off: moto
-    # hands stream records to a mapped function (and drops them) instead of keeping them for the
-    # local stack's own poller. `--destroy` gives the table back instead of deleting it.
-    adopted = workdir / "adopted-table"
+    # A table or queue this state does not know is someone else's, typically `make run`'s (it names
+    # them as infra/ does). Adopt them the way production adopts the PoC table (terraform import), and
+    # leave the stream trigger off: moto hands stream records to a mapped function (and drops them)
+    # instead of keeping them for the local stack's own poller. `--destroy` gives them back.
     managed: list[str] = []
     if state.exists():
         managed = run([terraform, "state", "list", "-no-color"], workdir, env, quiet=True).stdout.split()
-    foreign = "aws_dynamodb_table.this" not in managed and emulator_has_table(args.endpoint, TABLE)
-    if foreign and not args.destroy:
-        print(f"infra-local: adopting the emulator's existing {TABLE} table (terraform import); its stream "
-              "trigger stays off so the stack already reading it keeps its records", file=sys.stderr)
-        run([terraform, "import", "-input=false", "-no-color", *tf_vars, "aws_dynamodb_table.this",
-             TABLE], workdir, env, quiet=True)
-        adopted.touch()
-    if adopted.exists():
+    legacy = workdir / "adopted-table"  # the marker's name before the queue was adopted too
+    if legacy.exists():
+        legacy.rename(adoption_marker(workdir, TABLE_ADDRESS))
+    for address, find in SHARED_WITH_MAKE_RUN.items():
+        marker = adoption_marker(workdir, address)
+        if args.destroy or address in managed or (import_id := find(args.endpoint)) is None:
+            continue
+        print(f"infra-local: adopting the emulator's existing {import_id} as {address} (terraform import)",
+              file=sys.stderr)
+        run([terraform, "import", "-input=false", "-no-color", *tf_vars, address, import_id],
+            workdir, env, quiet=True)
+        marker.touch()
+    if adoption_marker(workdir, TABLE_ADDRESS).exists():
+        print("infra-local: the adopted table's stream trigger stays off so the stack already reading it "
+              "keeps its records", file=sys.stderr)
         tf_vars.append("-var=enable_stream_trigger=false")
-        if args.destroy:
-            run([terraform, "state", "rm", "-no-color", "aws_dynamodb_table.this"], workdir, env, quiet=True)
-            adopted.unlink()
+    if args.destroy:
+        for address in SHARED_WITH_MAKE_RUN:
+            if (marker := adoption_marker(workdir, address)).exists():
+                run([terraform, "state", "rm", "-no-color", address], workdir, env, quiet=True)
+                marker.unlink()
 
     if args.plan:
         plan = workdir / "local.tfplan"
