@@ -32,27 +32,41 @@ def add_parser(sub: Any) -> None:
                         help="stop waiting for the heartbeat after this (default twice the SLO target, "
                              "or --max-freshness if that is longer)")
     parser.add_argument("--state-file", default=DEFAULT_STATE_FILE,
-                        help="where the last version seen is kept between runs ('' for none)")
+                        help="where the last version seen on this stack is kept between runs ('' for none)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.set_defaults(func=main)
 
 
-def _read_last_version(path: Path | None) -> int | None:
+def stack_identity(edge: str, dynamodb: Any, table: str) -> str:
+    """Which stack a saved version belongs to: the edge and the table's creation time. A restarted
+    `make run` is a new stack whose versions start again at 1, not a version going backward."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        created = dynamodb.describe_table(TableName=table)["Table"]["CreationDateTime"]
+    except (BotoCoreError, ClientError, KeyError):
+        return edge  # no permission to describe it: the edge alone
+    return f"{edge} {created.isoformat() if hasattr(created, 'isoformat') else created}"
+
+
+def read_last_version(path: Path | None, stack: str) -> int | None:
+    """The highest version an earlier run saw on this same stack (None for another stack's file)."""
     if path is None or not path.exists():
         return None
     try:
-        value = json.loads(path.read_text()).get("last_version")
+        saved = json.loads(path.read_text())
+        value = saved.get("last_version") if saved.get("stack") == stack else None
     except (OSError, ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _save_last_version(path: Path | None, result: ProbeResult, previous: int | None) -> None:
+def save_last_version(path: Path | None, stack: str, result: ProbeResult, previous: int | None) -> None:
     best = max([v for v in (result.version, previous) if v is not None], default=None)
     if path is None or best is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"last_version": best, "run_id": result.run_id}) + "\n")
+    path.write_text(json.dumps({"stack": stack, "last_version": best, "run_id": result.run_id}) + "\n")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -71,7 +85,8 @@ def main(args: argparse.Namespace) -> int:
     dynamodb = aws.client("dynamodb")
     edge = args.edge.rstrip("/")
     state = Path(args.state_file) if args.state_file else None
-    previous = _read_last_version(state)
+    stack = stack_identity(edge, dynamodb, args.table)
+    previous = read_last_version(state, stack)
     timeout = args.timeout if args.timeout is not None else max(2 * FRESHNESS_TARGET_SECONDS, args.max_freshness)
     settings = ProbeSettings(max_freshness=args.max_freshness, timeout=timeout)
 
@@ -79,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
         dynamodb.put_item(TableName=args.table, Item=item)
 
     result = Probe(settings, url_fetch(edge), put_heartbeat).run(last_version=previous)
-    _save_last_version(state, result, previous)
+    save_last_version(state, stack, result, previous)
     if args.json:
         print(json.dumps(result.to_dict(), indent=1))
     else:
@@ -93,6 +108,6 @@ def main(args: argparse.Namespace) -> int:
         print("canary passed", file=sys.stderr)
         return 0
     reasons = "; ".join(f"{c.name}: {c.detail}" for c in result.failures)
-    hint = " (--max-freshness)" if any("exceeded the maximum" in c.detail for c in result.failures) else ""
+    hint = " (--max-freshness)" if result.freshness is not None and result.freshness > args.max_freshness else ""
     print(f"canary FAILED: {reasons}{hint}", file=sys.stderr)
     return 1

@@ -100,6 +100,12 @@ def receive(sqs: Any, queue_url: str, limit: int, visibility: int) -> list[dict[
     return messages
 
 
+def release(sqs: Any, queue_url: str, letters: list[DeadLetter]) -> None:
+    """Make messages this run leaves in the queue visible again at once, not after the redrive's hold."""
+    for letter in letters:
+        sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=letter.receipt_handle, VisibilityTimeout=0)
+
+
 def describe(letter: DeadLetter) -> str:
     d = letter.details
     if letter.kind == STREAM_BATCH:
@@ -148,15 +154,15 @@ def main(args: argparse.Namespace) -> int:
         print(describe(letter))
     handled = [letter for letter in letters if letter.kind != UNKNOWN]
     if not args.redrive or not handled:
-        for letter in letters:  # listing only: leave every message visible for the next reader
-            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=letter.receipt_handle,
-                                          VisibilityTimeout=0)
+        release(sqs, queue_url, letters)  # listing only: leave every message visible for the next reader
         print(f"{len(letters)} message(s) in {queue_url}" + ("" if args.redrive else "; --redrive to repair"))
         return 0
     status = rebuild(args, reason="dlq-redrive")
     if status != 0:
+        release(sqs, queue_url, letters)
         print("dlq: the rebuild failed; the messages stay in the queue", file=sys.stderr)
         return status
+    release(sqs, queue_url, [letter for letter in letters if letter.kind == UNKNOWN])
     for start in range(0, len(handled), 10):
         sqs.delete_message_batch(QueueUrl=queue_url, Entries=[
             {"Id": str(i), "ReceiptHandle": letter.receipt_handle}

@@ -116,15 +116,16 @@ def parse_list_query(raw_query: str) -> ListQuery:
         check_text(value, key)
         values.setdefault(key, []).append(value)
 
+    # Counted as given, before duplicates go: the OpenAPI document's maxItems, and what the message says.
+    if len(values.get("provider", [])) > MAX_PROVIDERS:
+        raise BadRequest("too_many_values", f"provider may be given at most {MAX_PROVIDERS} times",
+                         "provider")
     providers: set[str] = set()
     for value in values.get("provider", []):
         if not 1 <= len(value) <= MAX_PROVIDER_LEN:
             raise BadRequest("invalid_length", f"provider must be 1..{MAX_PROVIDER_LEN} characters",
                              "provider")
         providers.add(value)
-    if len(providers) > MAX_PROVIDERS:
-        raise BadRequest("too_many_values", f"provider may be given at most {MAX_PROVIDERS} times",
-                         "provider")
 
     q = values.get("q", [""])[0]
     if len(q) > MAX_Q_LEN:

@@ -51,6 +51,23 @@ def test_make_canary_fails_naming_freshness_over_the_maximum(local_stack: Runnin
                      r"\(--max-freshness\)", result.stderr), result.stderr
 
 
+def test_the_saved_version_belongs_to_one_stack(local_stack: RunningStack, tmp_path: Path) -> None:
+    """A restarted `make run` starts again at version 1: another stack's saved version is no failure,
+    while a version saved for this same stack is read back (a higher one then fails the run, as
+    tests/e2e/test_runbook.py's rollback shows; not run here, as its heartbeat would carry it on)."""
+    from publisher.ops.canary import read_last_version
+
+    saved = tmp_path / "canary.json"
+    saved.write_text(json.dumps({"stack": "http://127.0.0.1:8000 an earlier stack", "last_version": 10**6}))
+    result = make_canary(local_stack, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    this_stack = json.loads(saved.read_text())
+    version = local_stack.get_json("/llms.json")["version"]
+    assert this_stack["stack"].startswith(local_stack.edge + " ") and this_stack["last_version"] == version
+    assert read_last_version(saved, this_stack["stack"]) == version
+    assert read_last_version(saved, "http://127.0.0.1:8000 an earlier stack") is None
+
+
 def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) -> None:
     for _ in range(2):
         assert run_canary(local_stack).returncode == 0
@@ -67,7 +84,10 @@ def test_the_heartbeat_appears_in_no_public_document(local_stack: RunningStack) 
     jsonschema.Draft202012Validator(json.loads(schema), format_checker=jsonschema.FormatChecker()).validate(health)
 
     paths = ["/llms.json", "/llms", "/", "/changes.json", "/changes.xml", "/api/llms", "/api/llms?limit=500",
-             "/api/llms?q=canary", "/api/providers"]
+             "/api/llms?q=canary", "/api/providers", "/snapshots/index.json"]
+    # The dated copies and the as-of reads (replayed from the private log of versions) too.
+    paths += [snapshot["url"] for snapshot in local_stack.get_json("/snapshots/index.json")["snapshots"]]
+    paths += [f"/api/llms?limit=500&as_of={health['heartbeat']['written_at']}"]
     paths += [f"/providers/{p['slug']}.json" for p in local_stack.get_json("/api/providers")["items"]]
     models = [m["model_name"] for m in local_stack.get_json("/llms.json")["models"]]
     history = [history_key(name) for name in models]

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from publisher.local.resources import LOCAL_DLQ_NAME as DLQ_NAME
+from tests.conftest import load_event
 from tests.e2e.conftest import REPO, RunningStack, start_stack, stop_stack
 
 MAX_RECORD_AGE = 8
@@ -49,7 +51,7 @@ def shell(stack: RunningStack, tmp_path_factory: pytest.TempPathFactory) -> obje
     env.update({
         "AWS_ENDPOINT_URL": stack.endpoint, "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
         "AWS_DEFAULT_REGION": "us-east-1", "BUCKET": stack.bucket, "TARGET": f"--endpoint {stack.endpoint}",
-        "DLQ": stack.client("sqs").get_queue_url(QueueName="llm-catalogue-publisher-dlq")["QueueUrl"],
+        "DLQ": stack.client("sqs").get_queue_url(QueueName=DLQ_NAME)["QueueUrl"],
         "CANARY": f"{python} -m publisher canary --edge {stack.edge} --endpoint {stack.endpoint} "
                   f"--state-file {state} --timeout 5",
     })
@@ -95,14 +97,26 @@ def test_a_stall_pages_on_freshness_and_its_parked_records_are_redriven(stack: R
     assert "Enabled" in out and "canary passed" in out, out
     assert not {"Stalled One", "Stalled Two"} & set(names(stack)), "aged records are dropped, not applied"
 
+    # The DLQ's other shape, as Lambda sends it for a failed asynchronous invocation (the hourly
+    # reconcile timing out), and a message that is neither: the runbook says it stays in the queue.
+    sqs, queue = stack.client("sqs"), stack.client("sqs").get_queue_url(QueueName=DLQ_NAME)["QueueUrl"]
+    failed = load_event("dlq_async_invocation")
+    sqs.send_message(QueueUrl=queue, MessageBody=failed["Body"], MessageAttributes=failed["MessageAttributes"])
+    sqs.send_message(QueueUrl=queue, MessageBody="not a dead letter")
+
     code, out = shell("dlq-list")
     assert code == 0, out
     assert "RecordAgeExceeded" in out and "Stalled One (INSERT" in out and "Stalled Two (INSERT" in out, out
+    assert "of the reconcile rebuild: error 200: Task timed out after 120.00 seconds" in out, out
+    batches = out.count("stream batch: ")
+    assert batches >= 1 and "unrecognised message" in out and f"{batches + 2} message(s)" in out, out
     code, out = shell("dlq-redrive")
-    assert code == 0 and "deleted" in out, out
+    assert code == 0 and f"deleted {batches + 1} message(s); 1 left in the queue" in out, out
     stack.wait_for(lambda: {"Stalled One", "Stalled Two"} <= set(names(stack)), timeout=10)
     code, out = shell("dlq-list")
-    assert code == 0 and "0 message(s)" in out, out
+    assert code == 0 and "1 message(s)" in out and "'not a dead letter'" in out, out
+    (left,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
+    sqs.delete_message(QueueUrl=queue, ReceiptHandle=left["ReceiptHandle"])
 
 
 def test_a_bad_publish_is_rolled_back_from_s3_versions_then_fixed(stack: RunningStack, shell: object) -> None:
@@ -141,6 +155,9 @@ def test_a_rebuild_reports_no_drift_on_a_healthy_stack(stack: RunningStack, shel
 def test_the_deployed_setup_names_every_variable_the_procedures_use() -> None:
     text = (REPO / "SOLUTION.md").read_text()
     setup = text[text.index("<!-- runbook-setup -->"):text.index("<!-- /runbook-setup -->")]
-    used = {v for body in runbook().values() for v in re.findall(r"\$\{?([A-Z_]+)", body)} - {"GOOD"}
-    assert used and all(f"{v}=" in setup for v in used), (used, setup)
+    # Every variable a procedure uses, in its blocks or in the text an operator follows.
+    procedures = text[text.index("<!-- /runbook-setup -->"):]
+    used = {v for v in re.findall(r"\$\{?([A-Z_]+)", procedures)} - {"GOOD"}
+    assert {"TARGET", "DLQ", "BUCKET", "CANARY", "EDGE"} <= used
+    assert all(f"{v}=" in setup for v in used), (used, setup)
     assert Path(REPO / "Makefile").read_text().count("canary:") == 1

@@ -104,6 +104,8 @@ class Statement:
         conditions (dynamodb:LeadingKeys against the item's key)? `key` None: any key."""
         if action.startswith("dynamodb:"):
             return self._covers_dynamodb(action, key)
+        if self.conditions:  # only dynamodb:LeadingKeys is evaluated; never pass over another condition
+            raise ValueError(f"{self.sid}: condition on {self.conditions[0][1]} is not evaluated by this check")
         if key is None or not action.startswith("s3:"):
             return True
         for resource in self.resources:

@@ -353,6 +353,72 @@ def test_burn_rate_alerts_are_composites_of_two_windows_with_the_python_threshol
     assert names == {SLO["canary"]["metrics"]["breaches"], SLO["canary"]["metrics"]["probes"]}
 
 
+class _Value(float):
+    """A CloudWatch metric-math value for the test below: x / 0 is NaN (no error), as in CloudWatch."""
+
+    def __truediv__(self, other: float) -> _Value:
+        return _Value(float("nan") if other == 0 else float(self) / other)
+
+    def __rtruediv__(self, other: float) -> _Value:
+        return _Value(float("nan") if self == 0 else other / float(self))
+
+
+def metric_math(expression: str, values: dict[str, float | None]) -> float:
+    """The deployed expression evaluated on one window's values (IF, FILL and arithmetic: all it uses)."""
+    def fill(value: _Value | None, default: float) -> _Value:
+        return _Value(default) if value is None else value
+
+    def if_(condition: bool, then: _Value, otherwise: _Value) -> _Value:
+        return then if condition else otherwise
+
+    names = {k: None if v is None else _Value(v) for k, v in values.items()}
+    code = expression.replace("IF(", "if_(").replace("FILL(", "fill(")
+    return float(eval(code, {"__builtins__": {}, "if_": if_, "fill": fill}, names))  # noqa: S307 - our own alarms
+
+
+def test_each_window_alarm_computes_the_burn_rate_the_python_defines(local_stack: LocalStack) -> None:
+    """The workbook's arithmetic (publisher/core/slo.py) is what each deployed metric-math expression computes:
+    at the tier's error ratio the burn rate equals the threshold (GreaterThanThreshold: not yet), above it fires."""
+    metric, _ = describe_all_alarms(local_stack)
+    checked = 0
+    for slo_name, prefix in BURN_SLOS.items():
+        budget = SLO["slos"][slo_name]["error_budget"]
+        for tier_name, tier in SLO["tiers"].items():
+            ratio = SLO["slos"][slo_name]["alerts"][tier_name]["error_ratio"]
+            for label in (tier["long_window_label"], tier["short_window_label"]):
+                alarm = metric[f"llm-catalogue-{prefix}-{tier_name}-burn-{label}"]
+                (burn,) = [q["Expression"] for q in alarm["Metrics"] if q.get("ReturnData")]
+                ids = {q["Id"] for q in alarm["Metrics"] if "MetricStat" in q}
+
+                def window(share: float, ids: set[str] = ids) -> dict[str, float | None]:
+                    # The edge's metric is CloudFront's 5xx rate in percent; the others count events.
+                    return {"rate": share * 100} if ids == {"rate"} else {"bad": share * 100_000, "total": 100_000}
+
+                assert metric_math(burn, window(ratio)) == pytest.approx(tier["burn_rate"])
+                assert metric_math(burn, window(ratio * 1.01)) > alarm["Threshold"] == tier["burn_rate"]
+                assert metric_math(burn, window(ratio * 0.99)) < alarm["Threshold"]
+                assert metric_math(burn, window(budget)) == pytest.approx(1)  # a burn rate of 1: the budget's pace
+                # No bad event sent (the canary sends breaches only when there is one), or no traffic: no burn.
+                quiet = [{"rate": None}] if ids == {"rate"} else [{"bad": None, "total": 60}, {"bad": None, "total": 0}]
+                assert [metric_math(burn, values) for values in quiet] == [0] * len(quiet)
+                checked += 1
+    assert checked == 2 * len(BURN_SLOS) * len(SLO["tiers"])
+
+
+def test_every_alert_that_notifies_has_its_row_in_the_runbook(local_stack: LocalStack) -> None:
+    """SOLUTION.md's "Respond to each alert": one row per deployed alarm with actions, its severity as deployed."""
+    metric, composite = describe_all_alarms(local_stack)
+    tickets = local_stack.outputs["ticket_topic_arn"]
+    deployed = {name.removeprefix("llm-catalogue-"): "ticket" if alarm["AlarmActions"] == [tickets] else "page"
+                for name, alarm in {**metric, **composite}.items() if alarm["ActionsEnabled"]}
+    text = (Path(__file__).resolve().parents[2] / "SOLUTION.md").read_text()
+    table = text[text.index("### Respond to each alert"):]
+    documented = {cells[1].strip().strip("`"): cells[2].strip()
+                  for cells in (line.split("|") for line in table.splitlines() if line.startswith("| `"))}
+    assert len(deployed) == len(SLO["slos"]) * len(SLO["tiers"]) + 8
+    assert documented == deployed
+
+
 def test_the_canary_has_its_own_cause_alarms(local_stack: LocalStack) -> None:
     metric, _ = describe_all_alarms(local_stack)
     silent = metric["llm-catalogue-canary-not-running"]

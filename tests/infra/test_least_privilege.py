@@ -71,6 +71,22 @@ def test_canary_may_write_only_its_heartbeat(operation: str, key: str | None, ex
     assert allowed("canary", operation, key) is expected
 
 
+@pytest.mark.parametrize(("action", "key", "condition"), [
+    ("s3:GetObject", "llms.json", ("StringEquals", "aws:SourceVpce", ("vpce-1",))),
+    ("dynamodb:PutItem", "GPT-4", ("StringEquals", "aws:SourceIp", ("10.0.0.1",))),
+    ("dynamodb:PutItem", "GPT-4", ("StringLike", "dynamodb:LeadingKeys", ("GPT-*",))),
+])
+def test_a_condition_the_check_cannot_evaluate_is_refused_not_ignored(
+    action: str, key: str, condition: tuple[str, str, tuple[str, ...]]
+) -> None:
+    from .iam_check import TABLE_REF, Statement
+
+    resources = (TABLE_REF,) if action.startswith("dynamodb:") else ("*",)
+    statement = Statement("Conditional", (action,), resources, conditions=(condition,))
+    with pytest.raises(ValueError, match="not evaluated by this check"):
+        statement.covers(action, key)
+
+
 @pytest.mark.parametrize(("function", "operation", "expected"), [
     ("publisher", "dynamodb.Scan", True), ("publisher", "dynamodbstreams.GetRecords", True),
     ("read", "dynamodb.Scan", True), ("read", "dynamodbstreams.GetRecords", False),

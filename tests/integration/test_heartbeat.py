@@ -218,3 +218,15 @@ def test_failed_and_malformed_records_are_logged_with_keys_and_sequences(
     sequences = [r["dynamodb"]["SequenceNumber"] for r in event["Records"]]
     assert failed.count == 4 and (failed.first_sequence, failed.last_sequence) == (min(sequences), max(sequences))
     assert {r["key"] for r in failed.records} == {"GPT-4", "Claude 3 Opus", "Llama 3 70B", "Gemini 1.5 Pro"}
+
+
+def test_a_failed_batch_logs_at_most_100_records_but_its_whole_range() -> None:
+    records = [stream_record("INSERT", 1000 + i, f"Model {i}", {"model_name": f"Model {i}", "provider": "P",
+                                                                 "score": Decimal(1)}) for i in range(150)]
+    records.reverse()  # the range comes from the sequence numbers, not from the order of the batch
+    line = publish.failed_records(records)
+    assert (line["count"], len(line["records"]), line["truncated"]) == (150, publish.MAX_LOGGED_RECORDS, True)
+    assert publish.MAX_LOGGED_RECORDS == 100
+    assert (line["first_sequence"], line["last_sequence"]) == ("1000".rjust(21, "0"), "1149".rjust(21, "0"))
+    assert line["records"][0] == {"key": "Model 149", "sequence": "1149".rjust(21, "0")}
+    assert publish.failed_records(records[:3])["truncated"] is False

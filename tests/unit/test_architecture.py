@@ -77,15 +77,23 @@ def test_no_production_module_defines_what_only_tests_use() -> None:
 
 
 DOCS = ("README.md", "SOLUTION.md", "infra/README.md")
-# A repository path in backticks, optionally naming a test in it: `tests/unit/test_x.py::test_y`.
-DOC_PATH = re.compile(r"`((?:publisher|scripts|tests|infra|benchmarks|site)/[\w./-]+)(?:::(\w+))?")
+# A repository path in backticks, optionally naming a test in it: `tests/unit/test_x.py::test_y`; or a
+# test alone, `::test_z`, which is in the file named last before it.
+DOC_PATH = re.compile(r"`((?:publisher|scripts|tests|infra|benchmarks|site)/[\w./-]+)(?:::(\w+))?|`::(\w+)`")
 
 
 @pytest.mark.parametrize("doc", DOCS)
 def test_every_path_and_test_the_docs_name_exists(doc: str) -> None:
     """README's Key files, SOLUTION and infra/README follow the tree: a moved file or a renamed test fails here."""
     stale = []
-    for path, test in DOC_PATH.findall((REPO / doc).read_text(encoding="utf-8")):
+    last = ""
+    for path, test, bare in DOC_PATH.findall((REPO / doc).read_text(encoding="utf-8")):
+        if bare:
+            path, test = last, bare
+            if not path.endswith(".py"):
+                stale.append(f"::{bare} (no Python file named before it)")
+                continue
+        last = path
         target = REPO / path.rstrip("/.")
         if not target.exists():
             stale.append(path)

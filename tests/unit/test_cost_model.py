@@ -296,3 +296,20 @@ def test_schedules_count_their_runs_in_a_730_hour_month():
     assert runs_per_month("rate(5 minutes)") == 8_760
     with pytest.raises(ValueError, match="cron"):
         runs_per_month("cron(0 * * * ? *)")
+
+
+def test_solution_states_the_slo_monitoring_figures_make_cost_computes():
+    """SOLUTION.md sections 7 and 9 quote the monitoring's cost: each figure is what the model computes now."""
+    scenario = cm.build_scenario("s", Decimal(10**6), DEFAULTS, PRICES)
+    alerts = sum(li.usd for li in scenario.monitoring if "alarm" in li.item)
+    canary = scenario.monitoring_usd - alerts
+    text = " ".join((SCRIPTS.parent / "SOLUTION.md").read_text().split())
+    observability = text[text.index("## 7. Observability"):text.index("## 8. Security")]
+    cost = text[text.index("## 9. Cost"):text.index("## 10. Migration")]
+    runs = f"{DEFAULTS.canary_runs_per_month:,}"
+    assert (f"the same {runs} runs a month would bill ${cm.to_cents(scenario.synthetics_usd)} in Synthetics run fees"
+            in observability)
+    assert f"cost ${cm.to_cents(canary)} a month (`make cost`, section 9)" in observability
+    assert f"The SLO monitoring adds ${cm.to_cents(scenario.monitoring_usd)} a month" in cost
+    assert (f"${cm.to_cents(alerts)} of alerts ({DEFAULTS.slo_alarm_metrics} window-alarm metrics at $0.10, "
+            f"{DEFAULTS.composite_alarms} composites at $0.50) and ${cm.to_cents(canary)} for the canary") in cost

@@ -112,3 +112,29 @@ def test_solution_states_one_freshness_bound_per_path_from_the_settings() -> Non
     assert [row.split("|")[2].strip() for row in rows] == [
         f"{origin} s", f"{cdn} s", f"{api} s", f"its path's bound + {browser} s (`/api/*`: + {api_browser} s)"]
     assert cdn <= slo.FRESHNESS_TARGET_SECONDS, "the CloudFront path's bound must fit the freshness SLO"
+
+
+def test_every_setting_solution_quotes_by_name_is_the_infra_default() -> None:
+    """`3,600 s (`stream_max_record_age_seconds`)`: a figure followed by the variable it comes from is that
+    variable's default in infra/variables.tf (the runbook's record age once contradicted the stack)."""
+    import re
+
+    import hcl2
+    from hcl2 import SerializationOptions
+
+    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
+    blocks = hcl2.loads((REPO / "infra" / "variables.tf").read_text(), serialization_options=options)["variable"]
+    defaults = {name: body.get("default") for block in blocks for name, body in block.items()}
+    text = " ".join((REPO / "SOLUTION.md").read_text().split())
+    quoted = re.compile(r"(\d[\d,]*(?:\.\d+)?) ?(?:ms|s|days|retries|records)? \(((?:`[a-z0-9_]+`(?:, )?)+)")
+    checked, wrong = [], []
+    for match in quoted.finditer(text):
+        names = [n for n in re.findall(r"`([a-z0-9_]+)`", match.group(2)) if n in defaults]
+        if not names:
+            continue
+        figure = float(match.group(1).replace(",", ""))
+        checked.append(names[0])
+        if not any(isinstance(defaults[n], int | float) and float(defaults[n]) == figure for n in names):
+            wrong.append(f"{match.group(0)} -> {[(n, defaults[n]) for n in names]}")
+    assert not wrong, wrong
+    assert {"stream_max_record_age_seconds", "stream_max_retries", "stream_batching_window_seconds"} <= set(checked)
