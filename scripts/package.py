@@ -170,6 +170,14 @@ def tree_entries(source: Path, prefix: str, exclude: tuple[str, ...] = ()) -> It
         yield "/".join((prefix, *rel) if prefix else rel), path.read_bytes()
 
 
+def without_left_out(record: bytes) -> bytes:
+    """A wheel's RECORD without the console scripts the zip leaves out: pip writes the build
+    interpreter's path into their shebang, so their hashes (and the zip's bytes) would depend on
+    where the repository was checked out."""
+    lines = record.decode().splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith(("bin/", "../"))).encode()
+
+
 def write_zip(target: Path, entries: Iterable[tuple[str, bytes]]) -> None:
     files: dict[str, bytes] = {}
     for name, data in entries:
@@ -199,7 +207,8 @@ def build(out: Path, wheel_cache: Path, powertools_layer: bool) -> dict[str, Pat
 
     def deps() -> Iterator[tuple[str, bytes]]:
         # What pip installed, console scripts aside (the functions import, they never exec).
-        yield from (entry for entry in tree_entries(site, "", ("bin",)))
+        for name, data in tree_entries(site, "", ("bin",)):
+            yield name, (without_left_out(data) if name.endswith(".dist-info/RECORD") else data)
 
     code = {name: file_entries(function_files(subpackage)) for name, subpackage in FUNCTIONS.items()}
     targets = {

@@ -89,6 +89,11 @@ class Resolution:
     def ambiguous(self) -> bool:
         return self.how == "ambiguous"
 
+    @property
+    def loose(self) -> bool:
+        """Found by another case or the slug: true only until a name that is exactly the query appears."""
+        return self.how in ("case", "slug")
+
 
 class Directory:
     """Lookups over a fixed set of names, in order: exact name, key, case-insensitive, slug.
@@ -129,12 +134,17 @@ class Directory:
                 found.append(name)
         return tuple(sorted(found))
 
-    def resolve(self, query: str) -> Resolution:
-        if query in self.names:
-            return Resolution(query, (query,), "exact")
+    def resolve(self, query: str, key_first: bool = False) -> Resolution:
+        """`key_first` for URLs named by key (`/history/<key>.json`): there a name spelled like another
+        name's key (`twin-a--c662e6a1`, whose own key differs) never takes that name's file."""
+        exact = Resolution(query, (query,), "exact") if query in self.names else None
+        if exact is not None and not key_first:
+            return exact
         by_key = self._matches(key, query)
         if by_key:
             return Resolution(by_key[0], by_key[:1], "key")
+        if exact is not None:
+            return exact
         for how, form in (("case", fold), ("slug", slugify)):
             matches = self._matches(form, form(query))
             if len(matches) == 1:

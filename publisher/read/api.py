@@ -22,6 +22,7 @@ from publisher.read.http import (
     Rendered,
     Request,
     Response,
+    by_identity,
     error_response,
     ok,
     preflight,
@@ -176,36 +177,36 @@ class ReadApi:
         return rendered(b'{"items":[' + items + b"]," + tail[1:])
 
     def _find(self, request: Request, raw_name: str, history: bool = False,
-              as_of: bool = False) -> tuple[Catalogue, str]:
-        """The snapshot and the exact name a path segment means, or 300 (ambiguous) / 404 (none yet)."""
+              as_of: bool = False) -> tuple[Catalogue, str, bool]:
+        """The snapshot, the exact name a path segment means and whether it matched loosely, or 300 / 404."""
         name = decode_name(raw_name)
         instant, rest = split_as_of(request.raw_query, self._window) if as_of else (None, request.raw_query)
         wanted = reject_parameters(rest)
         catalogue = self._current(wanted, force=instant is not None)
         catalogue = self._as_of(instant, catalogue)
-        resolution = catalogue.lookup(name)
+        resolution = catalogue.lookup(name, key_first=history)
         if instant is not None and resolution.name is None and not resolution.ambiguous:
             raise NameNotFound("model_not_found", f"no model named {name!r} as of {instant.isoformat()} "
                                f"(version {catalogue.version})", "model_name")
         if resolution.name is None and not resolution.ambiguous:
             # Not in this copy: a newer snapshot may hold it, so look again before saying 404.
             catalogue = self._current(wanted, force=True)
-            resolution = catalogue.lookup(name)
+            resolution = catalogue.lookup(name, key_first=history)
         if resolution.ambiguous:
             url = (lambda n: f"/{identity.history_key(n)}") if history else identity.model_path
             raise _ambiguous("model", name, resolution.candidates, url)
         if resolution.name is None:
             raise NameNotFound("model_not_found", f"no model named {name!r}", "model_name")
-        return catalogue, resolution.name
+        return catalogue, resolution.name, resolution.loose
 
     def get_model(self, request: Request, params: dict[str, str]) -> Response:
-        catalogue, name = self._find(request, params["model_name"], as_of=True)
+        catalogue, name, loose = self._find(request, params["model_name"], as_of=True)
         position = catalogue.by_name[name]
         content = catalogue.cached(("model", name), lambda: rendered(catalogue.record_bytes[position]))
-        return ok(request, content, catalogue)
+        return ok(request, content, catalogue, by_identity(loose, API_CACHE_CONTROL),
+                  extra={"Link": f'<{identity.model_path(name)}>; rel="canonical"'})
 
-    def _history(self, request: Request, catalogue: Catalogue, name: str,
-                 cache_control: str = API_CACHE_CONTROL) -> Response:
+    def _history(self, request: Request, catalogue: Catalogue, name: str, cache_control: str) -> Response:
         shard = identity.history_shard_key(name)
         # A shard in hand may predate the model's first event: look again before saying 404.
         document = find_document(self.source.object_bytes(shard), name) or \
@@ -216,30 +217,31 @@ class ReadApi:
                   extra={"Link": f'</{identity.history_key(name)}>; rel="canonical"'})
 
     def history(self, request: Request, params: dict[str, str]) -> Response:
-        catalogue, name = self._find(request, params["model_name"])
-        return self._history(request, catalogue, name)
+        catalogue, name, loose = self._find(request, params["model_name"])
+        return self._history(request, catalogue, name, by_identity(loose, API_CACHE_CONTROL))
 
     def history_file(self, request: Request, params: dict[str, str]) -> Response:
         """/history/<x>.json that S3 does not hold: the model `x` names, if exactly one."""
-        catalogue, name = self._find(request, _json_stem(params["file"]), history=True)
-        return self._history(request, catalogue, name, JSON_CACHE_CONTROL)
+        catalogue, name, loose = self._find(request, _json_stem(params["file"]), history=True)
+        return self._history(request, catalogue, name, by_identity(loose, JSON_CACHE_CONTROL))
 
     def provider_file(self, request: Request, params: dict[str, str]) -> Response:
         """/providers/<x>.json that S3 does not hold (or could not serve): the provider `x` names."""
         wanted = decode_name(_json_stem(params["file"]), "provider")
         version = reject_parameters(request.raw_query)
         catalogue = self._current(version)
-        resolution = catalogue.providers_directory.resolve(wanted)
+        resolution = catalogue.providers_directory.resolve(wanted, key_first=True)
         if resolution.name is None and not resolution.ambiguous:
             catalogue = self._current(version, force=True)
-            resolution = catalogue.providers_directory.resolve(wanted)
+            resolution = catalogue.providers_directory.resolve(wanted, key_first=True)
         if resolution.ambiguous:
             raise _ambiguous("provider", wanted, resolution.candidates, lambda n: f"/{identity.provider_key(n)}")
         if resolution.name is None:
             raise NameNotFound("provider_not_found", f"no provider named {wanted!r}", "provider")
         key = identity.provider_key(resolution.name)
         content = rendered(catalogue.provider_document_bytes(resolution.name))
-        return ok(request, content, catalogue, JSON_CACHE_CONTROL, extra={"Link": f'</{key}>; rel="canonical"'})
+        return ok(request, content, catalogue, by_identity(resolution.loose, JSON_CACHE_CONTROL),
+                  extra={"Link": f'</{key}>; rel="canonical"'})
 
     def providers(self, request: Request, params: dict[str, str]) -> Response:
         catalogue = self._current(reject_parameters(request.raw_query))

@@ -166,9 +166,10 @@ class Catalogue:
 
         return self.cached(("providers",), build)
 
-    def lookup(self, name: str) -> Resolution:
-        """The model a name means: exact name, key, then case-insensitive or slug only when unambiguous."""
-        return self.models_directory.resolve(name)
+    def lookup(self, name: str, key_first: bool = False) -> Resolution:
+        """The model a name means: exact name, key (key first for a file URL), then case-insensitive or slug
+        only when unambiguous."""
+        return self.models_directory.resolve(name, key_first)
 
     def provider_document_bytes(self, provider: str) -> bytes:
         """`providers/<key>.json` of one provider (an exact name), as the publisher renders it."""

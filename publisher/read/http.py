@@ -50,6 +50,12 @@ def rendered(body: bytes, etag: str | None = None) -> Rendered:
     return Rendered(body, etag if etag else f'"{content_digest(body)}"')
 
 
+def by_identity(loose: bool, cache_control: str) -> str:
+    """An answer found by another case or the slug of a name is never cached: once that exact name is
+    published, its URL must answer for it, not for the model the loose match meant before."""
+    return NO_STORE if loose else cache_control
+
+
 def error_response(error: ApiError, method: str = "GET") -> Response:
     cache = CLIENT_ERROR_CACHE_CONTROL if error.cacheable and error.status < 500 else NO_STORE
     headers = {**BASE_HEADERS, "Cache-Control": cache}

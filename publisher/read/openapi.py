@@ -108,7 +108,8 @@ _MODEL_NAME_PARAMETER = {
     "in": "path",
     "required": True,
     "description": "The exact model name (URL-encoded), or its key; its name in another case or its slug "
-                   "also works when exactly one model has it (several: a 300 listing them).",
+                   "also works when exactly one model has it, answered with `Cache-Control: no-store` and a "
+                   "`Link` to the exact name's URL (rel=canonical); several: a 300 listing them.",
     "schema": {"type": "string", "minLength": 1, "maxLength": MAX_NAME_LEN, "pattern": _MODEL_NAME},
 }
 
@@ -116,7 +117,8 @@ _FILE_PARAMETER = {
     "name": "file",
     "in": "path",
     "required": True,
-    "description": "`<name>.json`: the key S3 holds, or any name, key or unambiguous slug of one.",
+    "description": "`<name>.json`: the key S3 holds, or any name, key or unambiguous slug of one (a slug or "
+                   "another case is answered `no-store`, with a `Link` to the canonical URL).",
     "schema": {"type": "string", "minLength": 6, "maxLength": MAX_NAME_LEN + 5,
                "pattern": "^(?!.*\\.\\.)[^/\\\\\\u0000-\\u001f\\u007f-\\u009f]+\\.json$"},
 }

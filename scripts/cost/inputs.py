@@ -71,7 +71,7 @@ class Inputs:
     heartbeat_s3_puts: int = _in("count", "S3 PUTs of the publish a heartbeat causes (bench)", 1)
     heartbeat_s3_gets: int = _in("count", "S3 GET/HEADs of the publish a heartbeat causes (bench)", 3)
     snapshot_model_bytes: int = _in("count", "bytes per model in llms.json, so in a dated snapshot "
-                                             "(publisher/data/sample_models.json: 4,460 B / 29)", 154)
+                                             "(publisher/ops/data/sample_models.json: 4,460 B / 29)", 154)
     snapshot_days_kept: int = _in("count", "dated snapshots held, one a day; never deleted, so this is the "
                                            "month the bill is for (estimate: a year in)", 365)
     snapshot_transition_days: int = _in("count", "days before a dated snapshot moves to STANDARD_IA "

@@ -53,11 +53,15 @@ def test_a_write_through_the_emulator_appears_and_a_delete_disappears(local_stac
 
 
 def test_edge_sends_cache_headers_and_answers_304(local_stack: RunningStack) -> None:
+    from publisher.core.identity import provider_key
     from tests.unit.test_render import DOCUMENT_CACHE, directives
 
-    for path in ("/llms.json", "/llms", "/", "/changes.json", "/changes.xml", "/providers/openai.json"):
+    for path in ("/llms.json", "/llms", "/", "/changes.json", "/changes.xml", f"/{provider_key('OpenAI')}"):
         status, headers, _ = local_stack.get(path)
         assert status == 200 and directives(headers["Cache-Control"]) == DOCUMENT_CACHE, path
+    # The old slug URL means OpenAI only until a provider named exactly `openai` is published: never cached.
+    status, headers, _ = local_stack.get("/providers/openai.json")
+    assert status == 200 and headers["Cache-Control"] == "no-store"
     status, headers, body = local_stack.get("/llms.json")
     assert status == 200
     etag = headers["ETag"]

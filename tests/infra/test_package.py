@@ -95,6 +95,19 @@ def test_two_builds_are_byte_identical(builds: list[dict[str, Path]]) -> None:
         assert sha256(first[name]) == sha256(second[name]), name
 
 
+def test_every_file_a_bundled_records_lists_is_in_the_zip(builds: list[dict[str, Path]]) -> None:
+    """No RECORD names a file the zip lacks: the console scripts' hashes carried the build venv's
+    path (their shebang), so the same commit zipped differently in two checkouts."""
+    with zipfile.ZipFile(builds[0]["publisher"]) as zf:
+        names = set(zf.namelist())
+        records = [n for n in names if n.endswith(".dist-info/RECORD")]
+        assert records, "the publisher zip bundles wheels: their RECORDs should be there"
+        for record in records:
+            listed = {line.split(",")[0] for line in zf.read(record).decode().splitlines() if line}
+            missing = sorted(p for p in listed if p not in names and not p.endswith(".pyc"))
+            assert not missing, f"{record} lists files the zip does not carry: {missing[:5]}"
+
+
 @pytest.mark.parametrize("name", ["publisher", "read_api", "canary"])
 def test_zip_entries_are_sorted_with_fixed_metadata(builds: list[dict[str, Path]], name: str) -> None:
     with zipfile.ZipFile(builds[0][name]) as zf:

@@ -92,6 +92,30 @@ def test_a_loose_lookup_resolves_only_when_one_model_matches() -> None:
     assert body(get("/api/llms/gpt-4", source=twins()))["model_name"] == "GPT-4"
 
 
+@pytest.mark.parametrize(("loose", "exact", "canonical"), [
+    ("/api/llms/twin-a", "/api/llms/Twin%20A", "/api/llms/Twin%20A"),
+    ("/api/llms/TWIN%20A/history", "/api/llms/Twin%20A/history", f"/{history_key('Twin A')}"),
+    ("/history/twin-a.json", f"/{history_key('Twin A')}", f"/{history_key('Twin A')}"),
+    ("/providers/twinco.json", f"/{provider_key('TwinCo')}", f"/{provider_key('TwinCo')}"),
+])
+def test_a_loose_match_is_never_cached_so_a_name_published_later_answers_for_itself(
+        loose: str, exact: str, canonical: str) -> None:
+    # Only `Twin A` exists: `twin-a` (its slug) and `TWIN A` (another case) mean it, for now. Once a
+    # model named `twin-a` is published, /api/llms/twin-a is that model's: a CDN must not still hold
+    # Twin A's answer under that URL, as it would for s-maxage + stale-while-revalidate.
+    alone = [m for m in TWINS if m["model_name"] in ("Twin A", "GPT-4")]
+    before = FakeSource(s3_catalogue(4, alone), shards(merge_history("Twin A", None, [], 5)))
+    by_exact, by_loose = get(exact, source=before), get(loose, source=before)
+    assert by_loose.status == by_exact.status == 200 and by_loose.body == by_exact.body
+    assert by_loose.headers["Cache-Control"] == "no-store"
+    assert by_exact.headers["Cache-Control"].startswith("public") and "s-maxage" in by_exact.headers["Cache-Control"]
+    assert by_loose.headers["Link"] == by_exact.headers["Link"] == f'<{canonical}>; rel="canonical"'
+    after = FakeSource(s3_catalogue(5, TWINS), shards(merge_history("twin-a", None, [], 6)))
+    assert body(get("/api/llms/twin-a", source=after))["model_name"] == "twin-a"
+    assert body(get("/history/twin-a.json", source=after))["model_name"] == "twin-a"
+    assert body(get("/providers/twinco.json", source=after))["provider"] == "twinco"
+
+
 def test_an_ambiguous_loose_lookup_is_a_300_listing_each_candidate_and_never_cached() -> None:
     response = get("/api/llms/twin.a", source=twins())
     assert response.status == 300 and response.headers["Cache-Control"] == "no-store"
@@ -117,6 +141,24 @@ def test_another_models_history_is_never_served_as_a_models_own() -> None:
     source = FakeSource(s3_catalogue(4, TWINS), {history_shard_key("twin-a"): shared})
     response = get("/api/llms/twin-a/history", source=source)
     assert response.status == 404 and body(response)["error"]["code"] == "history_not_found"
+
+
+def test_a_name_spelled_like_another_models_key_never_takes_that_models_file_urls() -> None:
+    # `twin-a--c662e6a1` is Twin A's key, and a valid model name too (with a key of its own). The
+    # key-named URLs the site links to (/history/<key>.json, /providers/<key>.json) stay Twin A's
+    # (and TwinCo's); the API's name URL is the exact name's, as it always is.
+    impostor, maker = key("Twin A"), key("TwinCo")
+    models = [TWINS[0], {"model_name": impostor, "provider": maker, "score": 10.0}]
+    source = FakeSource(s3_catalogue(4, models), shards(merge_history("Twin A", None, [], 5),
+                                                        merge_history(impostor, None, [], 6)))
+    assert key(impostor) != impostor and key(maker) != maker
+    history = get(f"/{history_key('Twin A')}", source=source)
+    assert history.status == 200 and body(history)["model_name"] == "Twin A"
+    assert body(get(f"/{history_key(impostor)}", source=source))["model_name"] == impostor
+    assert body(get(f"/{provider_key('TwinCo')}", source=source))["provider"] == "TwinCo"
+    assert body(get(f"/{provider_key(maker)}", source=source))["provider"] == maker
+    assert body(get(f"/api/llms/{impostor}", source=source))["model_name"] == impostor
+    assert body(get("/api/llms/Twin%20A", source=source))["model_name"] == "Twin A"
 
 
 def test_an_old_provider_url_serves_the_provider_document_the_publisher_renders() -> None:
