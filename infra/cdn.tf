@@ -13,9 +13,13 @@ locals {
   # policy below; it has CORS and the security headers but no CSP.
   response_headers_policy_managed_cors_security = "eaab4381-ed33-4a86-88ca-d9558dc6cd63"
   response_headers_policy_id                    = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge[0].id : local.response_headers_policy_managed_cors_security
-  # Every behaviour answers the methods of the edge contract (GET, HEAD, OPTIONS) and caches all of
-  # them: a preflight's answer depends only on the contract.
-  edge_methods = local.edge_contract.methods
+  # Every behaviour answers the methods of the edge contract (GET, HEAD, OPTIONS) but caches only
+  # GET and HEAD. The cache key carries no Origin or Access-Control-Request-* header, so a cached
+  # preflight answer would be served to every preflight of that URL: one malformed OPTIONS (S3
+  # answers it 403, cached for the error TTL) would break every browser's conditional fetch.
+  # Uncached preflights cost one origin request each; browsers keep a preflight up to its max-age.
+  edge_methods        = local.edge_contract.methods
+  edge_cached_methods = [for method in local.edge_methods : method if method != "OPTIONS"]
 
   # /api/*: our own policy (below) unless the emulator run names a managed one instead.
   api_cache_policy_id = var.api_cache_policy_id != "" ? var.api_cache_policy_id : aws_cloudfront_cache_policy.api[0].id
@@ -206,7 +210,7 @@ resource "aws_cloudfront_distribution" "this" {
     target_origin_id           = local.site_origin_id
     viewer_protocol_policy     = "redirect-to-https"
     allowed_methods            = local.edge_methods
-    cached_methods             = local.edge_methods
+    cached_methods             = local.edge_cached_methods
     compress                   = true
     cache_policy_id            = local.cache_policy_caching_optimized
     origin_request_policy_id   = local.origin_request_policy_cors_s3
@@ -223,7 +227,7 @@ resource "aws_cloudfront_distribution" "this" {
       target_origin_id           = local.api_origin_id
       viewer_protocol_policy     = "redirect-to-https"
       allowed_methods            = local.edge_methods
-      cached_methods             = local.edge_methods
+      cached_methods             = local.edge_cached_methods
       compress                   = true
       cache_policy_id            = local.api_cache_policy_id
       response_headers_policy_id = local.response_headers_policy_id
@@ -240,7 +244,7 @@ resource "aws_cloudfront_distribution" "this" {
       target_origin_id           = local.snapshot_origin_id
       viewer_protocol_policy     = "redirect-to-https"
       allowed_methods            = local.edge_methods
-      cached_methods             = local.edge_methods
+      cached_methods             = local.edge_cached_methods
       compress                   = true
       cache_policy_id            = local.cache_policy_caching_optimized
       origin_request_policy_id   = local.origin_request_policy_cors_s3
