@@ -26,6 +26,7 @@ locals {
   lambda_log_groups  = "${local.arn_prefix}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${var.name}-*"
   waf_log_group      = "${local.arn_prefix}:logs:us-east-1:${local.acct}:log-group:aws-waf-logs-${var.name}*"
   web_acl            = "${local.arn_prefix}:wafv2:us-east-1:${local.acct}:global/webacl/${var.name}-edge/*"
+  stack_key_aliases  = "alias/${var.name}*"
   workflow_ref       = "${var.github_repository}/${var.workflow_path}"
   github_sub_keys    = ["repo", "context", "job_workflow_ref"]
   cloudfront_objects = ["distribution/*", "origin-access-control/*", "cache-policy/*", "response-headers-policy/*"]
@@ -196,10 +197,20 @@ data "aws_iam_policy_document" "service_boundary" {
     resources = ["${local.arn_prefix}:sqs:${local.region}:${local.acct}:${var.name}-*"]
   }
 
+  # Only keys carrying this stack's alias. Key ARNs are unknown before the main stack exists, and a
+  # tag would not do (the deploy role tags what it creates); an alias needs kms:CreateAlias on the
+  # key as well, which the deploy role holds on no key but the stack's own. Without this, a role the
+  # pipeline writes, run by a function it deploys, could decrypt with any key in the account.
   statement {
     sid       = "ServiceKey"
     actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
     resources = ["${local.arn_prefix}:kms:${local.region}:${local.acct}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = [local.stack_key_aliases]
+    }
   }
 
   statement {
@@ -307,6 +318,14 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "SiteBucketConfiguration"
     actions   = ["s3:GetBucket*", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetAccelerateConfiguration", "s3:GetReplicationConfiguration"]
+    resources = [local.site_bucket]
+  }
+
+  # The provider reads a bucket with HeadBucket, which IAM authorises as s3:ListBucket: it lists key
+  # names (all public but internal/'s), never an object's bytes.
+  statement {
+    sid       = "SiteBucketExists"
+    actions   = ["s3:ListBucket"]
     resources = [local.site_bucket]
   }
 
@@ -598,7 +617,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ServiceKeyAlias"
     actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
-    resources = ["${local.arn_prefix}:kms:${local.region}:${local.acct}:alias/${var.name}*", "${local.arn_prefix}:kms:us-east-1:${local.acct}:alias/${var.name}*"]
+    resources = ["${local.arn_prefix}:kms:${local.region}:${local.acct}:${local.stack_key_aliases}", "${local.arn_prefix}:kms:us-east-1:${local.acct}:${local.stack_key_aliases}"]
   }
 
   statement {

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from publisher.core.documents import log_key
-from publisher.read.catalogue import Catalogue
+from publisher.read.catalogue import RESPONSE_CACHE_BYTES, Catalogue
 from publisher.read.errors import BadRequest, Unavailable
 
 AS_OF = "as_of"
@@ -27,6 +27,9 @@ SOURCE_LOG = "log"
 MAX_AS_OF_LEN = 64
 # Catalogues kept per version (an as-of read of a hot instant costs no replay after the first).
 CATALOGUES_KEPT = 8
+# The kept catalogues share one response budget, so as-of reads at most double what the read
+# function memoises (the current snapshot's RESPONSE_CACHE_BYTES, and as much again in all of these).
+AS_OF_RESPONSE_BYTES = RESPONSE_CACHE_BYTES // CATALOGUES_KEPT
 # A date, a 'T', a time (seconds and a fraction optional), then Z or an offset: a bare date or a
 # naive time would leave the instant to the reader's guess.
 _INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2})")
@@ -150,7 +153,8 @@ class VersionLog:
             while len(self._states) > CATALOGUES_KEPT:
                 self._states.popitem(last=False)
             committed = self._logs[version - 1].committed_text if version else "1970-01-01T00:00:00Z"
-            built = Catalogue.from_records(version, committed, list(models.values()), SOURCE_LOG)
+            built = Catalogue.from_records(version, committed, list(models.values()), SOURCE_LOG,
+                                           response_budget=AS_OF_RESPONSE_BYTES)
             self._catalogues[version] = built
             while len(self._catalogues) > CATALOGUES_KEPT:
                 self._catalogues.popitem(last=False)

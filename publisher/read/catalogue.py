@@ -73,7 +73,7 @@ class Catalogue:
 
     def __init__(self, version: int | None, generated_at: str, records: Records, source: str,
                  document_bytes: bytes | None = None, etag: str | None = None,
-                 fallback: dict[str, Any] | None = None) -> None:
+                 fallback: dict[str, Any] | None = None, response_budget: int = RESPONSE_CACHE_BYTES) -> None:
         self.version = version
         self.generated_at = generated_at
         self.models = records
@@ -89,6 +89,7 @@ class Catalogue:
         self._orders: dict[str, Sequence[int]] = {}
         self._responses: OrderedDict[tuple[str, ...], tuple[Any, int]] = OrderedDict()
         self._response_bytes = 0
+        self.response_budget = response_budget
         self._haystacks: list[str] | None = None
 
         self.by_name: dict[str, int] = {name: position for position, name in enumerate(records.names)}
@@ -119,8 +120,10 @@ class Catalogue:
 
     @classmethod
     def from_records(cls, version: int | None, generated_at: str, records: list[dict[str, Any]],
-                     source: str, fallback: dict[str, Any] | None = None) -> Catalogue:
-        return cls(version, generated_at, lean.from_records(sorted_records(records)), source, fallback=fallback)
+                     source: str, fallback: dict[str, Any] | None = None,
+                     response_budget: int = RESPONSE_CACHE_BYTES) -> Catalogue:
+        return cls(version, generated_at, lean.from_records(sorted_records(records)), source, fallback=fallback,
+                   response_budget=response_budget)
 
     @classmethod
     def from_document(cls, body: bytes, source: str, etag: str | None = None) -> Catalogue:
@@ -190,7 +193,7 @@ class Catalogue:
         return self.by_provider.get(resolution.name, array("I")) if resolution.name is not None else array("I")
 
     def cached(self, key: tuple[str, ...], build: Any) -> Any:
-        """Memoise a value derived from this (immutable) snapshot; at most RESPONSE_CACHE_BYTES in
+        """Memoise a value derived from this (immutable) snapshot; at most `response_budget` bytes in
         all, least recently used out. A value larger than the whole budget is returned, not kept."""
         with self._lock:
             if key in self._responses:
@@ -198,14 +201,14 @@ class Catalogue:
                 return self._responses[key][0]
         value = build()
         size = weight(value)
-        if size > RESPONSE_CACHE_BYTES:
+        if size > self.response_budget:
             return value
         with self._lock:
             if key in self._responses:
                 self._response_bytes -= self._responses.pop(key)[1]
             self._responses[key] = (value, size)
             self._response_bytes += size
-            while self._response_bytes > RESPONSE_CACHE_BYTES:
+            while self._response_bytes > self.response_budget:
                 _, (_, dropped) = self._responses.popitem(last=False)
                 self._response_bytes -= dropped
         return value

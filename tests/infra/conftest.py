@@ -22,6 +22,7 @@ from tests.conftest import REQUIRE_TOOLS, require_tool
 REPO = Path(__file__).resolve().parents[2]
 INFRA = REPO / "infra"
 SCRIPTS = REPO / "scripts"
+APPLY_LOG = "apply.tf.log"
 
 
 def load_script(name: str) -> ModuleType:
@@ -107,11 +108,13 @@ def local_stack(terraform: str, moto_endpoint: str, tmp_path_factory: pytest.Tem
     dist = tmp_path_factory.mktemp("dist")
     load_script("package").build(dist, REPO / ".local" / "wheels", powertools_layer=False)
     workdir = tmp_path_factory.mktemp("infra-local")
+    # The provider's debug log of the apply: tests/infra/test_pipeline_roles.py evaluates its calls.
+    env = {**os.environ, "TF_LOG": "DEBUG", "TF_LOG_PATH": str(workdir / APPLY_LOG)}
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, str(SCRIPTS / "infra_local.py"), "--endpoint", moto_endpoint,
          "--workdir", str(workdir), "--dist", str(dist), "--no-start", "--fresh", "--quiet"],
-        capture_output=True, text=True, timeout=420,
+        capture_output=True, text=True, timeout=420, env=env,
     )
     elapsed = time.monotonic() - started
     assert proc.returncode == 0, f"make infra-local failed:\n{proc.stderr[-8000:]}"

@@ -37,7 +37,7 @@ def test_two_builds_write_byte_identical_sboms(builds: list[dict[str, Path]]) ->
         assert sha256(first[name].with_suffix(".cdx.json")) == sha256(second[name].with_suffix(".cdx.json"))
 
 
-@pytest.mark.parametrize("name", ["publisher", "read_api"])
+@pytest.mark.parametrize("name", ["publisher", "read_api", "canary"])
 def test_each_zip_has_a_valid_cyclonedx_sbom_naming_the_zip(builds: list[dict[str, Path]], name: str) -> None:
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator

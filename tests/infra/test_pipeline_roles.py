@@ -9,15 +9,18 @@ for the deploy and plan roles, trust policies for GitHub's OIDC tokens.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import REPO, LocalStack
-from .iam_eval import ALLOW, DENY, Request, allowed, decide, evaluate
+from . import tf_calls
+from .conftest import APPLY_LOG, REPO, SCRIPTS, LocalStack
+from .iam_eval import ALLOW, DENY, IMPLICIT, Request, allowed, decide, evaluate
 
 pytestmark = pytest.mark.infra
 
@@ -154,6 +157,31 @@ def test_kms_tags_grant_nothing(policies: dict[str, Any]) -> None:
     assert deploy_may(policies, "kms:CreateKey", "*", **{"aws:RequestTag/service": "other"}) != ALLOW
 
 
+@pytest.mark.parametrize(("aliases", "expected"), [
+    ([f"alias/{NAME}"], ALLOW), ([f"alias/{NAME}-edge"], ALLOW), ([], IMPLICIT), (["alias/payroll"], IMPLICIT),
+    (["alias/payroll", f"alias/{NAME}"], ALLOW),
+])
+def test_service_roles_use_only_keys_with_the_stacks_alias(policies: dict[str, Any], aliases: list[str],
+                                                           expected: str) -> None:
+    """A role the deploy role writes (and runs through a function it deploys) is capped by the service
+    boundary: it may not decrypt with another key of the account, whatever its own policy says."""
+    key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    own_policy = {"Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}
+    for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+        request = Request(action, key, {"kms:ResourceAliases": aliases})
+        assert evaluate(request, identity=[own_policy], boundary=policies["service_boundary"]) == expected
+
+
+def test_deploy_role_cannot_give_a_foreign_key_the_stacks_alias(policies: dict[str, Any]) -> None:
+    """KMS authorises an alias change on the key too; the deploy role holds no IAM grant on any key (its
+    own key's policy names it), so it cannot alias another key into the service boundary's reach."""
+    foreign_key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000"
+    stack_alias = f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/{NAME}"
+    for action in ("kms:CreateAlias", "kms:UpdateAlias"):
+        assert deploy_may(policies, action, stack_alias) == ALLOW, action
+        assert deploy_may(policies, action, foreign_key) != ALLOW, action
+
+
 def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str, Any]) -> None:
     function = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-read-api"
     assert deploy_may(policies, "lambda:AddPermission", function, **{"lambda:Principal": "*"}) == DENY
@@ -220,6 +248,96 @@ def test_plan_role_reads_only_this_stack(policies: dict[str, Any], action: str, 
     assert result is expected
 
 
+# Calls `terraform plan` makes that the plan role need not be granted, each with its reason.
+NEEDS_NO_GRANT = {
+    # The provider asks who it runs as; a role session is refused and it uses sts:GetCallerIdentity.
+    ("iam:GetUser", ""),
+    # Allowed to every principal; IAM cannot deny it.
+    ("sts:GetCallerIdentity", ""),
+    # terraform-provider-aws clearSSEDefaultKey: compares the table's key with AWS's default DynamoDB
+    # key and ignores an error (the table uses the stack's key, so the answer changes nothing).
+    ("kms:DescribeKey", "alias/aws/dynamodb"),
+}
+
+
+@pytest.fixture(scope="module")
+def plan_calls(local_stack: LocalStack, tmp_path_factory: pytest.TempPathFactory) -> list[tf_calls.Call]:
+    """The AWS calls of `terraform plan` of the deployed stack, from the provider's debug log."""
+    log = tmp_path_factory.mktemp("plan-log") / "plan.log"
+    env = {**os.environ, "TF_LOG": "DEBUG", "TF_LOG_PATH": str(log)}
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPTS / "infra_local.py"), "--endpoint", local_stack.endpoint, "--workdir",
+         str(local_stack.workdir), "--dist", str(local_stack.dist), "--no-start", "--plan", "--quiet"],
+        env=env, capture_output=True, text=True, timeout=420,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    made = tf_calls.calls(log.read_text())
+    services = {call.service for call in made}
+    assert {"S3", "Lambda", "DynamoDB", "CloudFront", "WAFV2", "KMS", "IAM", "CloudWatch"} <= services, services
+    return made
+
+
+def refused(made: list[tf_calls.Call], policies: dict[str, Any], role: str, role_arn: str,
+            local_stack: LocalStack) -> set[tuple[str, str, str]]:
+    """The calls the role may not make: identity policy, pipeline boundary, and for KMS the key's policy."""
+    iam, kms = local_stack.client("iam"), local_stack.client("kms")
+
+    def service_role_arn(name: str) -> str:
+        return iam.get_role(RoleName=name)["Role"]["Arn"]
+
+    def boundary_of(arn: str) -> str | None:
+        role_detail = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+        return role_detail.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
+
+    def decision(request: Request) -> str:
+        key_policy = None
+        if request.action.startswith("kms:") and ":key/" in request.resource:
+            key_policy = json.loads(kms.get_key_policy(KeyId=request.resource, PolicyName="default")["Policy"])
+        request = Request(request.action, request.resource, request.context, {"AWS": role_arn})
+        return evaluate(request, identity=[policies[role]], boundary=policies["pipeline_boundary"],
+                        resource=key_policy)
+
+    denied = set()
+    for call in made:
+        if (call.action, "") in NEEDS_NO_GRANT or any(a == call.action and k and k in call.body
+                                                         for a, k in NEEDS_NO_GRANT):
+            continue
+        if call.body == tf_calls.ZIP_UPLOAD:
+            continue  # its name was cut from the log; the deployed functions are checked by name below
+        resource = tf_calls.resource(call, ACCOUNT, service_role_arn)
+        requests = [Request(call.action, resource, tf_calls.context(call, resource, boundary_of))]
+        requests += [Request("iam:PassRole", passed, {"iam:PassedToService": service})
+                     for passed, service in tf_calls.passed_roles(call)]
+        denied |= {(r.action, r.resource, d) for r in requests if (d := decision(r)) != ALLOW}
+    return denied
+
+
+@pytest.mark.parametrize(("role", "role_arn"), [("plan", PLAN_ROLE), ("deploy", DEPLOY_ROLE)])
+def test_pipeline_role_allows_every_call_terraform_plan_makes(policies: dict[str, Any], local_stack: LocalStack,
+                                                              plan_calls: list[tf_calls.Call], role: str,
+                                                              role_arn: str) -> None:
+    """Each call a plan of the applied stack made: the plan role can run `terraform plan`, and the
+    deploy role's apply can refresh what it manages."""
+    assert not refused(plan_calls, policies, role, role_arn, local_stack)
+
+
+def test_deploy_role_allows_every_call_the_apply_makes(policies: dict[str, Any], local_stack: LocalStack) -> None:
+    """Each call of the emulator apply (its provider debug log), with the condition keys its request
+    carries, evaluated for the deploy role: `terraform apply` of infra/ runs under it."""
+    made = tf_calls.calls((local_stack.workdir / APPLY_LOG).read_text())
+    assert {"iam:CreateRole", "iam:PutRolePolicy", "kms:CreateKey", "lambda:AddPermission",
+            "lambda:CreateFunctionUrlConfig", "cloudfront:CreateDistributionWithTags"} <= {c.action for c in made}
+    denied = refused(made, policies, "deploy", DEPLOY_ROLE, local_stack)
+    # Zip uploads whose names the log cut: every deployed function, created under its role.
+    lam = local_stack.client("lambda")
+    for function in lam.list_functions()["Functions"]:
+        for request in (Request("lambda:CreateFunction", function["FunctionArn"]),
+                        Request("iam:PassRole", function["Role"], {"iam:PassedToService": "lambda.amazonaws.com"})):
+            if deploy_may(policies, request.action, request.resource, **request.context) != ALLOW:
+                denied.add((request.action, request.resource, "refused"))
+    assert not denied, sorted(denied)
+
+
 def listed(value: str | list[str]) -> list[str]:
     return value if isinstance(value, list) else [value]
 
@@ -267,6 +385,12 @@ def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: d
                                                                      local_stack: LocalStack) -> None:
     """Every grant of each role the main stack deploys is also allowed by the service boundary."""
     iam = local_stack.client("iam")
+    kms = local_stack.client("kms")
+
+    def aliases(key_arn: str) -> list[str]:
+        """kms:ResourceAliases as KMS sends it: the aliases of the key a statement names."""
+        return [a["AliasName"] for a in kms.list_aliases(KeyId=key_arn)["Aliases"]]
+
     roles = [r for r in iam.list_roles()["Roles"] if r["Path"] == f"/{NAME}/"]
     # publisher, read API, reconcile scheduler, canary, canary scheduler
     assert len(roles) == 5, [r["RoleName"] for r in roles]
@@ -280,5 +404,6 @@ def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: d
                 for action in listed(statement["Action"]):
                     for resource in listed(statement["Resource"]):
                         concrete = resource.replace("*", "x")
-                        assert decide(policies["service_boundary"], Request(action, concrete)) == ALLOW, (
+                        context = {"kms:ResourceAliases": aliases(resource)} if action.startswith("kms:") else {}
+                        assert decide(policies["service_boundary"], Request(action, concrete, context)) == ALLOW, (
                             role["RoleName"], action, resource)

@@ -111,3 +111,22 @@ def test_the_range_of_a_malformed_instant_is_a_hint_that_never_turns_the_400_int
 
     assert log.window(unreadable) == "the available range cannot be read right now"
     assert log.window(lambda: 0) == "nothing has been published yet, so no instant can be read"
+
+
+def test_as_of_catalogues_share_one_response_budget() -> None:
+    """However many past versions are asked for, their memoised answers stay within one budget the
+    size of the current snapshot's: the read function's response memory is bounded by bytes."""
+    from publisher.read import as_of
+    from publisher.read.catalogue import RESPONSE_CACHE_BYTES
+
+    steps = [(float(i), f"M{i}", None, _record(f"M{i}", i)) for i in range(as_of.CATALOGUES_KEPT + 4)]
+    log = _versions(_log(steps), START + timedelta(minutes=5))
+    body = b"x" * (256 * 1024)
+    kept = []
+    for version in range(1, len(steps) + 1):
+        catalogue = log.catalogue(version)
+        for i in range(40):  # 10 MiB offered to each past version
+            catalogue.cached(("list", str(i)), lambda: body)
+        kept.append(catalogue)
+    held = sum(c.cached_bytes for c in kept[-as_of.CATALOGUES_KEPT:])
+    assert 0 < held <= RESPONSE_CACHE_BYTES
