@@ -64,8 +64,10 @@ def mocked_aws(aws_env: None) -> Iterator[None]:
     from moto import mock_aws
 
     from publisher.core import aws
+    from publisher.local.emulator import fill_gaps
     from publisher.publish import handler as publish
 
+    fill_gaps()  # conditional S3 PUTs atomic, as in S3 (racing-publisher tests rely on it)
     with mock_aws():
         aws.reset_clients()
         publish.reset()

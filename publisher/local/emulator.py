@@ -6,7 +6,10 @@ one gap this stack hits filled: moto keeps composite alarms (an alarm with an Al
 describes them as CompositeAlarms, but routes no PutCompositeAlarm action, so Terraform's composite
 alarms would retry forever. Its own PutMetricAlarm handler already reads every PutCompositeAlarm
 parameter (AlarmName, AlarmRule, AlarmDescription, ActionsEnabled, AlarmActions, OKActions, Tags):
-the action is routed to it.
+the action is routed to it. And moto checks an S3 PUT's If-Match / If-None-Match, then writes, with
+no lock between: two racing conditional PUTs can both succeed, which S3 never allows and which the
+publisher's races rely on. Each PUT of an object is made atomic (`fill_gaps`; the in-process
+`mock_aws` of the tests calls it too).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -111,11 +115,25 @@ def start_emulator(host: str = "127.0.0.1", port: int = DEFAULT_EMULATOR_PORT, t
     raise RuntimeError(f"the emulator did not answer on {url} within {timeout:.0f} s")
 
 
+_S3_PUT_LOCK = threading.Lock()
+
+
 def fill_gaps() -> None:
+    """moto's two gaps this stack hits (see the module's docstring); idempotent."""
     from moto.cloudwatch.responses import CloudWatchResponse
+    from moto.s3.responses import S3Response
 
     if not hasattr(CloudWatchResponse, "put_composite_alarm"):
         CloudWatchResponse.put_composite_alarm = CloudWatchResponse.put_metric_alarm  # type: ignore[attr-defined]
+    put_object = S3Response.put_object
+    if not getattr(put_object, "atomic", False):
+
+        def atomic_put_object(self: Any) -> Any:
+            with _S3_PUT_LOCK:  # the condition check and the write, as one step
+                return put_object(self)
+
+        atomic_put_object.atomic = True  # type: ignore[attr-defined]
+        S3Response.put_object = atomic_put_object  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:
