@@ -96,10 +96,15 @@ class LocalStack:
     dist: Path
 
     def client(self, service: str, region: str = "us-east-1") -> Any:
-        import boto3
+        return emulator_client(self.endpoint, service, region)
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+def emulator_client(endpoint: str, service: str, region: str = "us-east-1") -> Any:
+    """A boto3 client of the emulator at `endpoint`, with its throwaway credentials."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=region,
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @pytest.fixture(scope="session")

@@ -15,20 +15,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.infra.conftest import SCRIPTS, LocalStack, require_module
+from tests.infra.conftest import SCRIPTS, LocalStack, emulator_client, require_module
 
 PARKED = {"requestContext": {"condition": "RetryAttemptsExhausted"}, "DDBStreamBatchInfo": {"batchSize": 1}}
-
-
-def _client(endpoint: str, service: str) -> Any:
-    import boto3
-
-    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1",
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 @pytest.fixture(scope="module")
@@ -57,9 +49,10 @@ def test_infra_local_adopts_a_running_make_runs_table_and_queue_and_gives_them_b
     from publisher.local.resources import LOCAL_DLQ_NAME, ensure_queue, ensure_table
 
     endpoint = make_run_emulator
-    ensure_table(_client(endpoint, "dynamodb"), "llm_scores")
-    queue_url = ensure_queue(_client(endpoint, "sqs"))
-    _client(endpoint, "sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(PARKED))
+    ensure_table(emulator_client(endpoint, "dynamodb"), "llm_scores")
+    sqs = emulator_client(endpoint, "sqs")
+    queue_url = ensure_queue(sqs)
+    sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(PARKED))
 
     applied = _infra_local(endpoint, tmp_path, local_stack.dist, "--fresh")
     assert applied.returncode == 0, f"infra-local beside make run failed:\n{applied.stderr[-6000:]}"
@@ -68,15 +61,14 @@ def test_infra_local_adopts_a_running_make_runs_table_and_queue_and_gives_them_b
     assert outputs["dlq_url"].rstrip("/").endswith(f"/{LOCAL_DLQ_NAME}")
     assert outputs["table_name"] == "llm_scores"
     # The trigger stays off: the local poller, not moto, consumes the adopted table's stream.
-    assert _client(endpoint, "lambda").list_event_source_mappings()["EventSourceMappings"] == []
-    sqs = _client(endpoint, "sqs")
+    assert emulator_client(endpoint, "lambda").list_event_source_mappings()["EventSourceMappings"] == []
     attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "1", "the parked batch was lost on adoption"
     assert attributes.get("KmsMasterKeyId"), "the adopted queue did not get infra/'s encryption"
 
     destroyed = _infra_local(endpoint, tmp_path, local_stack.dist, "--destroy")
     assert destroyed.returncode == 0, f"infra-local --destroy failed:\n{destroyed.stderr[-6000:]}"
-    assert "llm_scores" in _client(endpoint, "dynamodb").list_tables()["TableNames"]
+    assert "llm_scores" in emulator_client(endpoint, "dynamodb").list_tables()["TableNames"]
     assert sqs.get_queue_url(QueueName=LOCAL_DLQ_NAME)["QueueUrl"] == queue_url
     remaining = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
     assert remaining["Attributes"]["ApproximateNumberOfMessages"] == "1"

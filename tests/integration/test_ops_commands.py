@@ -127,11 +127,9 @@ def test_anything_else_is_left_alone() -> None:
     assert kind == dlq.UNKNOWN
 
 
-def test_a_failed_redrive_leaves_every_message_visible_at_once(
-    mocked_aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    import argparse
-
+@pytest.fixture
+def parked(mocked_aws: None) -> tuple[Any, str, dict[str, Any]]:
+    """A DLQ holding a failed rebuild's message and one it cannot read: (client, queue URL, the former)."""
     import boto3
 
     sqs = boto3.client("sqs", region_name="us-east-1")
@@ -139,9 +137,21 @@ def test_a_failed_redrive_leaves_every_message_visible_at_once(
     failed = load_event("dlq_async_invocation")
     sqs.send_message(QueueUrl=queue, MessageBody=failed["Body"], MessageAttributes=failed["MessageAttributes"])
     sqs.send_message(QueueUrl=queue, MessageBody="not a dead letter")
+    return sqs, queue, failed
+
+
+def redrive_args(queue: str) -> Any:
+    import argparse
+
+    return argparse.Namespace(queue_url=queue, redrive=True, max_messages=10, function=None, endpoint="")
+
+
+def test_a_failed_redrive_leaves_every_message_visible_at_once(
+    parked: tuple[Any, str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sqs, queue, failed = parked
     monkeypatch.setattr(dlq, "rebuild", lambda args, reason: 1)
-    args = argparse.Namespace(queue_url=queue, redrive=True, max_messages=10, function=None, endpoint="")
-    assert dlq.main(args) == 1
+    assert dlq.main(redrive_args(queue)) == 1
     assert "the messages stay in the queue" in capsys.readouterr().err
     # Visible to the next `dlq` run now, not after the redrive's 15-minute hold.
     visible = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
@@ -149,21 +159,12 @@ def test_a_failed_redrive_leaves_every_message_visible_at_once(
 
 
 def test_a_redrive_deletes_what_it_repaired_and_releases_the_rest(
-    mocked_aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    parked: tuple[Any, str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import argparse
-
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1")
-    queue = sqs.create_queue(QueueName="dlq")["QueueUrl"]
-    failed = load_event("dlq_async_invocation")
-    sqs.send_message(QueueUrl=queue, MessageBody=failed["Body"], MessageAttributes=failed["MessageAttributes"])
-    sqs.send_message(QueueUrl=queue, MessageBody="not a dead letter")
+    sqs, queue, _ = parked
     rebuilds: list[str] = []
     monkeypatch.setattr(dlq, "rebuild", lambda args, reason: rebuilds.append(reason) or 0)
-    args = argparse.Namespace(queue_url=queue, redrive=True, max_messages=10, function=None, endpoint="")
-    assert dlq.main(args) == 0
+    assert dlq.main(redrive_args(queue)) == 0
     assert rebuilds == ["dlq-redrive"]
     assert "deleted 1 message(s); 1 left in the queue" in capsys.readouterr().out
     (left,) = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10)["Messages"]
