@@ -139,8 +139,8 @@ def handle_stream(event: dict[str, Any], pub: Publisher) -> dict[str, Any]:
 
 
 def handle_rebuild(pub: Publisher, cfg: Config, reason: str) -> dict[str, Any]:
-    items = scan_items(aws.client("dynamodb"), cfg.table_name)
-    result = pub.rebuild(items)
+    # A scan function, not its items: a rebuild that loses a race to a publish scans again.
+    result = pub.rebuild(lambda: scan_items(aws.client("dynamodb"), cfg.table_name))
     _record_metrics(result, 0)
     if result.changed:
         metrics.add_metric(name="DriftRepaired", unit=MetricUnit.Count, value=result.changed)

@@ -24,6 +24,12 @@ from publisher.publish.store import SiteStore, SnapshotConflict
 log = logging.getLogger(__name__)
 MAX_STATE_ATTEMPTS = 8
 PROVIDER_SLUGS = "provider_slugs"
+# state.extra: provider key -> the version that dropped it. Every publish (a retry or heal included)
+# deletes these while they are pending, so a failed or paused publish cannot leave one public; an
+# entry is kept for ORPHAN_VERSIONS versions, then the scheduled rebuild's listing is the backstop.
+PROVIDER_ORPHANS = "provider_orphans"
+ORPHAN_VERSIONS = 100
+Scan = Callable[[], Iterable[dict[str, Any]]]
 
 # Extra renderers (e.g. the change feed) get the committed state and the changes of this publish
 # and return more objects to write. They may keep bounded data in `state.extra` before the commit.
@@ -89,17 +95,28 @@ class Publisher:
             self._publish_heartbeat(beats, result)
         return result
 
-    def rebuild(self, items: Iterable[dict[str, Any]]) -> PublishResult:
-        """Make the snapshot equal the scanned table and (re)write every public object."""
-        scanned = list(items)
-        at = iso(self.now())
-        result = self._transact(lambda state: reconcile(state, scanned, at), force_render=True)
+    def rebuild(self, items: Iterable[dict[str, Any]] | Scan) -> PublishResult:
+        """Make the snapshot equal the scanned table and (re)write every public object.
+
+        `items` is best a scan function: a conflict retry then scans again, after the publish it lost
+        to, instead of re-applying what it read before. Keys the stream changed while the scan ran
+        keep the stream's value (state.reconcile), and provider files no model names are deleted.
+        """
+        scan: Scan = items if callable(items) else (lambda fixed=list(items): fixed)
+
+        def mutate(state: State) -> tuple[list[Change], list[Rejected]]:
+            started = iso(self.now())
+            scanned = list(scan())
+            return reconcile(state, scanned, iso(self.now()), started)
+
+        result = self._transact(mutate, force_render=True, sweep=True)
         for hook in self.rebuild_hooks:
             hook()
         return result
 
     def _transact(
-        self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool
+        self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool,
+        sweep: bool = False,
     ) -> PublishResult:
         started = time.perf_counter()
         conflicts = 0
@@ -114,15 +131,14 @@ class Publisher:
             mark = _lap(phases, "apply", mark)
             if not changes and etag is not None and not force_render:
                 if self._site_is_current(state.version):
+                    self._delete_pending_orphans(state)
                     return PublishResult(state.version, 0, rejected, conflicts=conflicts,
                                          duration_ms=(time.perf_counter() - started) * 1000, phases=phases)
                 # The state was committed but its objects never all landed (a write failed after
                 # the commit): write them now, under the same version.
-                return self._write(state, [], rejected, conflicts, started, set(), phases)
+                return self._write(state, [], rejected, conflicts, started, phases)
             commit(state, changes, self.now())
-            previous_slugs = set(state.extra.get(PROVIDER_SLUGS, []))
-            current_slugs = sorted({key(m["provider"]) for m in state.models.values()})
-            state.extra[PROVIDER_SLUGS] = current_slugs
+            _track_orphans(state)
             try:
                 self.store.save_state(state, etag)
             except SnapshotConflict:
@@ -131,8 +147,7 @@ class Publisher:
                 self.sleep(random.uniform(0, min(1.0, 0.05 * 2**attempt)))
                 continue
             _lap(phases, "commit", mark)
-            return self._write(state, changes, rejected, conflicts, started,
-                               previous_slugs - set(current_slugs), phases)
+            return self._write(state, changes, rejected, conflicts, started, phases, sweep)
         raise SnapshotConflict(f"state write lost {MAX_STATE_ATTEMPTS} races in a row")
 
     def _heal(self) -> PublishResult:
@@ -142,8 +157,9 @@ class Publisher:
         if etag is None or self._site_is_current(state.version):
             # No state yet: publishing an empty catalogue for a heartbeat would hide the read API's
             # DynamoDB failover during a migration's backfill.
+            self._delete_pending_orphans(state)
             return PublishResult(state.version, 0, [], duration_ms=(time.perf_counter() - started) * 1000)
-        return self._write(state, [], [], 0, started, set(), {})
+        return self._write(state, [], [], 0, started, {})
 
     def _publish_heartbeat(self, beats: list[StreamChange], result: PublishResult) -> None:
         """Write the newest heartbeat of the batch to health.json, ordered by its stream sequence."""
@@ -171,7 +187,7 @@ class Publisher:
         return current is not None and current[1] >= version
 
     def _write(self, state: State, changes: list[Change], rejected: list[Rejected], conflicts: int,
-               started: float, orphans: set[str], phases: dict[str, float]) -> PublishResult:
+               started: float, phases: dict[str, float], sweep: bool = False) -> PublishResult:
         mark = time.perf_counter()
         # Extensions wait on S3 reads (the feed's history objects) while the site renders on the
         # CPU: run them side by side. Both only read the committed state.
@@ -181,8 +197,13 @@ class Publisher:
             objects = render_site(state.version, state.generated_at, state.models, links=self.links)
             objects.extend(extra.result())
         mark = _lap(phases, "render", mark)
-        report = self.store.publish(objects, state.version)
-        self._delete_orphans(orphans, state.version)
+        orphans = {_provider_object(slug) for slug in state.extra.get(PROVIDER_ORPHANS, {})}
+        if sweep:
+            # The rebuild lists the prefix: whatever a crash or an older layout left is removed too.
+            names = {o.key for o in objects}
+            orphans |= {k for k in self.store.keys(PROVIDERS_PREFIX) if k not in names}
+        report = self.store.publish(objects, state.version, deletes=orphans)
+        self._undo_stale_creations(report.created)
         for hook in self.published_hooks:
             hook(objects, state.version, self.now())
         _lap(phases, "write", mark)
@@ -200,11 +221,47 @@ class Publisher:
             phases=phases,
         )
 
-    def _delete_orphans(self, slugs: set[str], version: int) -> None:
-        # Keys of providers no model names any more, and the slug-named files of the layout before
-        # names had unique keys: gone from S3, their URLs fall through to the read API.
-        for slug in sorted(slugs):
-            object_key = f"{PROVIDERS_PREFIX}{slug}.json"
-            current = self.store.head(object_key)
-            if current is not None and current[1] <= version:
-                self.store.s3.delete_object(Bucket=self.store.bucket, Key=object_key)
+    def _delete_pending_orphans(self, state: State) -> None:
+        for slug in sorted(state.extra.get(PROVIDER_ORPHANS, {})):
+            self.store.delete_if_not_newer(_provider_object(slug), state.version)
+
+    def _undo_stale_creations(self, created: Iterable[tuple[str, str]]) -> None:
+        """Delete provider files this publish created that the committed state no longer names.
+
+        A publish paused after its commit can find a provider file missing because a newer publish
+        deleted it, and create it again (If-None-Match succeeds on a missing key). Whoever committed
+        the newer state has done its deletes by then, so the state read now says whether the file
+        belongs; only our own object (its ETag) is deleted, never a newer publish's.
+        """
+        providers = [(k, etag) for k, etag in created if k.startswith(PROVIDERS_PREFIX)]
+        if not providers:
+            return
+        state, _ = self.store.load_state()
+        named = {_provider_object(slug) for slug in _provider_slugs(state)}
+        for object_key, etag in providers:
+            if object_key not in named:
+                self.store.delete_matching(object_key, etag)
+
+
+def _provider_object(slug: str) -> str:
+    return f"{PROVIDERS_PREFIX}{slug}.json"
+
+
+def _provider_slugs(state: State) -> list[str]:
+    return sorted({key(m["provider"]) for m in state.models.values()})
+
+
+def _track_orphans(state: State) -> None:
+    """Before the commit: remember provider keys this version drops, forget those it names again."""
+    previous = set(state.extra.get(PROVIDER_SLUGS, []))
+    current = _provider_slugs(state)
+    state.extra[PROVIDER_SLUGS] = current
+    orphans = {slug: v for slug, v in state.extra.get(PROVIDER_ORPHANS, {}).items()
+               if v > state.version - ORPHAN_VERSIONS}
+    orphans.update({slug: state.version for slug in previous - set(current)})
+    for slug in current:
+        orphans.pop(slug, None)
+    if orphans:
+        state.extra[PROVIDER_ORPHANS] = orphans
+    else:
+        state.extra.pop(PROVIDER_ORPHANS, None)

@@ -8,14 +8,22 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from publisher.core import identity
-from publisher.core.clock import EPOCH, iso
+from publisher.core.clock import EPOCH, iso, parse_iso
 from publisher.core.heartbeat import is_heartbeat
 from publisher.core.identity import collision
-from publisher.core.model import InvalidItem, Rejected, to_record
+from publisher.core.model import FIELDS, InvalidItem, Rejected, to_record
 
 STATE_SCHEMA = 1
 # DynamoDB Streams keep records for 24 hours; a tombstone older than that can never be replayed.
 TOMBSTONE_TTL = timedelta(hours=25)
+# How long the state remembers when the stream last changed a key: longer than any rebuild runs
+# (a scan of 100k items takes about a minute), so a rebuild can tell a key the stream moved while it
+# scanned from drift it must repair.
+RECENT_TTL = timedelta(minutes=30)
+# The stream's ApproximateCreationDateTime is rounded (to the second by default) and the table's
+# clock is not the Lambda's: a key the stream changed this close before a scan began counts as
+# changed during it.
+SCAN_MARGIN = timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,8 @@ class State:
     sequences: dict[str, str] = field(default_factory=dict)
     tombstones: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # key -> time of the last stream change applied to it, kept for RECENT_TTL (see reconcile).
+    recent: dict[str, str] = field(default_factory=dict)
     # Content hash of the bytes this state was read from (not part of them): an unchanged state is
     # not written again.
     source_digest: str | None = field(default=None, compare=False, repr=False)
@@ -63,6 +73,7 @@ class State:
             "sequences": self.sequences,
             "tombstones": self.tombstones,
             "extra": self.extra,
+            "recent": self.recent,
         }
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -74,11 +85,19 @@ class State:
         return cls(
             version=int(doc["version"]),
             generated_at=doc["generated_at"],
-            models=doc["models"],
+            # The bytes keep keys sorted; a record is published in FIELDS order, so a state read
+            # back must render the same bytes as the one that was written.
+            models={name: ordered(record) for name, record in doc["models"].items()},
             sequences=doc["sequences"],
             tombstones=doc.get("tombstones", {}),
             extra=doc.get("extra", {}),
+            recent=doc.get("recent", {}),
         )
+
+
+def ordered(record: dict[str, Any]) -> dict[str, Any]:
+    """A record with its fields in the published order (model.FIELDS)."""
+    return {f: record[f] for f in FIELDS if f in record}
 
 
 class KeyGuard:
@@ -132,6 +151,7 @@ def apply_changes(
         if not _newer(change.sequence, state.sequences.get(change.key)):
             continue
         state.sequences[change.key] = change.sequence
+        state.recent[change.key] = max(change.at, state.recent.get(change.key, change.at))
         old = state.models.get(change.key)
         new: dict[str, Any] | None = None
         if change.new_item is None:
@@ -156,10 +176,19 @@ def apply_changes(
 
 
 def reconcile(
-    state: State, items: list[dict[str, Any]], at: str
+    state: State, items: list[dict[str, Any]], at: str, scan_started: str | None = None
 ) -> tuple[list[Change], list[Rejected]]:
-    """Make the state equal a full scan of the table; return the drift it repaired."""
-    desired: dict[str, dict[str, Any]] = {}
+    """Make the state equal a full scan of the table; return the drift it repaired.
+
+    A key the stream changed after `scan_started` (less SCAN_MARGIN) keeps the state's value: the
+    scan may have read it before that change, and the stream, not the scan, knows the order of a
+    key's writes. Reverting it would publish an older value until the next reconcile.
+    """
+    racing: set[str] = set()
+    if scan_started is not None:
+        since = iso(parse_iso(scan_started) - SCAN_MARGIN)
+        racing = {k for k, changed in state.recent.items() if changed >= since}
+    desired: dict[str, dict[str, Any]] = {k: state.models[k] for k in racing if k in state.models}
     rejected: list[Rejected] = []
     records: list[dict[str, Any]] = []
     for item in items:
@@ -173,8 +202,10 @@ def reconcile(
             rejected.append(Rejected(exc.key, exc.reason))
     # Names already published keep their keys; newcomers are checked in name order.
     kept = {r["model_name"]: r for r in records if r["model_name"] in state.models}
-    guard = KeyGuard({name: state.models[name] for name in kept})
+    guard = KeyGuard({name: state.models[name] for name in {*kept, *desired}})
     for record in sorted(records, key=lambda r: (r["model_name"] not in kept, r["model_name"])):
+        if record["model_name"] in racing:
+            continue
         try:
             guard.check(record)
         except InvalidItem as exc:
@@ -202,3 +233,7 @@ def commit(state: State, changes: list[Change], now: datetime) -> None:
         if removed_at < horizon:
             del state.tombstones[key]
             state.sequences.pop(key, None)
+    recent_horizon = iso(now - RECENT_TTL)
+    for key, changed in list(state.recent.items()):
+        if changed < recent_horizon:
+            del state.recent[key]

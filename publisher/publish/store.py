@@ -30,6 +30,9 @@ class WriteReport:
     skipped: int
     bytes: int
     conflicts: int
+    # (key, ETag) of the objects this publish created where none existed (If-None-Match).
+    created: tuple[tuple[str, str], ...] = ()
+    deleted: int = 0
 
 
 def _strip(etag: str) -> str:
@@ -117,9 +120,15 @@ class SiteStore:
         return _current(response)
 
     def put_if_newer(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int]:
+        """Write `obj` unless the bucket already holds its bytes or a newer snapshot's copy (see _put)."""
+        written, conflicts, _ = self._put(obj, version, attempts)
+        return written, conflicts
+
+    def _put(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int, str | None]:
         """Write `obj` unless the bucket already holds its bytes or a newer snapshot's copy of it.
 
-        Returns (written, conflicts). The write is conditional on the ETag seen by the check, so a
+        Returns (written, conflicts, the new ETag when the key was created). The write is
+        conditional on the ETag seen by the check, so a
         slower publisher holding an older version can never overwrite a newer object. Equal bytes
         are recognised by the content hash in the object's metadata, whatever its version: every
         document that must carry its version (llms.json, the page) has it in its bytes.
@@ -135,18 +144,18 @@ class SiteStore:
                 body, prior = self.get_with_prior(obj.key)
                 merged = obj.merge(body)
                 if merged == body:
-                    return False, conflicts
+                    return False, conflicts, None
                 obj = replace(obj, body=merged, prior=prior)
                 current = _from_prior(prior)
             else:
                 current = self.head(obj.key)
             if current is not None and (current.digest == obj.digest
                                         or (obj.merge is None and current.version > version)):
-                return False, conflicts
+                return False, conflicts, None
             written_version = max(version, current.version) if current is not None else version
             condition = {"IfMatch": f'"{current.etag}"'} if current else {"IfNoneMatch": "*"}
             try:
-                self.s3.put_object(
+                response = self.s3.put_object(
                     Bucket=self.bucket,
                     Key=obj.key,
                     Body=obj.body,
@@ -155,7 +164,7 @@ class SiteStore:
                     Metadata={VERSION_META: str(written_version), DIGEST_META: obj.digest},
                     **condition,
                 )
-                return True, conflicts
+                return True, conflicts, None if current else _strip(response["ETag"])
             except ClientError as exc:
                 if error_code(exc) not in S3_CONFLICT:
                     raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {error_code(exc)}") from exc
@@ -176,27 +185,71 @@ class SiteStore:
             raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {error_code(exc)}") from exc
         return True
 
-    def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 16) -> WriteReport:
-        """Write the objects in parallel; `llms.json` last, so its version never runs ahead of the rest."""
+    def publish(self, objects: Iterable[SiteObject], version: int, workers: int = 16,
+                deletes: Iterable[str] = ()) -> WriteReport:
+        """Write the objects in parallel, then delete `deletes` (see delete_if_not_newer), then
+        `llms.json` last: once its version shows, every other object and delete of it has landed."""
         objects = list(objects)
         head = [o for o in objects if o.key != "llms.json"]
         tail = [o for o in objects if o.key == "llms.json"]
-        written = skipped = size = conflicts = 0
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for obj, (did_write, obj_conflicts) in zip(
-                head, pool.map(lambda o: self.put_if_newer(o, version), head), strict=True
-            ):
-                written += did_write
-                skipped += not did_write
-                size += len(obj.body) if did_write else 0
-                conflicts += obj_conflicts
-        for obj in tail:
-            did_write, obj_conflicts = self.put_if_newer(obj, version)
+        written = skipped = size = conflicts = deleted = 0
+        created: list[tuple[str, str]] = []
+
+        def count(obj: SiteObject, result: tuple[bool, int, str | None]) -> None:
+            nonlocal written, skipped, size, conflicts
+            did_write, obj_conflicts, etag = result
             written += did_write
             skipped += not did_write
             size += len(obj.body) if did_write else 0
             conflicts += obj_conflicts
-        return WriteReport(written, skipped, size, conflicts)
+            if etag is not None:
+                created.append((obj.key, etag))
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for obj, result in zip(head, pool.map(lambda o: self._put(o, version), head), strict=True):
+                count(obj, result)
+        for key in sorted(deletes):
+            deleted += self.delete_if_not_newer(key, version)
+        for obj in tail:
+            count(obj, self._put(obj, version))
+        return WriteReport(written, skipped, size, conflicts, tuple(created), deleted)
+
+    def delete_if_not_newer(self, key: str, version: int, attempts: int = 5) -> bool:
+        """Delete `key` unless a newer snapshot wrote it; True when this call deleted it.
+
+        The DELETE is conditional on the ETag the HEAD saw (S3's DeleteObject If-Match), so an object
+        a newer publish wrote between the two is never removed."""
+        for _ in range(attempts):
+            current = self.head(key)
+            if current is None or current.version > version:
+                return False
+            if self.delete_matching(key, current.etag):
+                return True
+        raise SnapshotConflict(f"{key}: gave up deleting after {attempts} conflicting writes")
+
+    def delete_matching(self, key: str, etag: str) -> bool:
+        """Delete `key` only while it holds the object with `etag`; False when it holds another or none."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self.s3.delete_object(Bucket=self.bucket, Key=key, IfMatch=f'"{etag}"')
+        except ClientError as exc:
+            if error_code(exc) in S3_CONFLICT or error_code(exc) in S3_MISSING:
+                return False
+            raise StoreError(f"deleting s3://{self.bucket}/{key}: {error_code(exc)}") from exc
+        return True
+
+    def keys(self, prefix: str) -> list[str]:
+        """Every key under `prefix`, listed page by page."""
+        from botocore.exceptions import ClientError
+
+        found: list[str] = []
+        try:
+            for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+                found.extend(item["Key"] for item in page.get("Contents", []))
+        except ClientError as exc:
+            raise StoreError(f"listing s3://{self.bucket}/{prefix}: {error_code(exc)}") from exc
+        return sorted(found)
 
     def get_with_prior(self, key: str) -> tuple[bytes | None, Prior]:
         """An object's bytes (None when absent) and what a conditional overwrite of it needs."""

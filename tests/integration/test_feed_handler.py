@@ -144,17 +144,17 @@ def test_history_heals_when_its_write_failed_and_another_batch_went_first(
     from publisher.publish.store import SiteStore, StoreError
 
     handler(load_event("feed_insert_gpt4"))
-    real = SiteStore.put_if_newer
+    real = SiteStore._put
 
-    def flaky(self: SiteStore, obj: Any, version: int, attempts: int = 5) -> tuple[bool, int]:
+    def flaky(self: SiteStore, obj: Any, version: int, attempts: int = 5) -> tuple[bool, int, str | None]:
         if obj.key == GPT4_SHARD:
             raise StoreError("injected")
         return real(self, obj, version, attempts)
 
-    monkeypatch.setattr(SiteStore, "put_if_newer", flaky)
+    monkeypatch.setattr(SiteStore, "_put", flaky)
     failed = handler(load_event("feed_modify_gpt4_score"))
     assert len(failed["batchItemFailures"]) == 1
-    monkeypatch.setattr(SiteStore, "put_if_newer", real)
+    monkeypatch.setattr(SiteStore, "_put", real)
 
     # Another shard's batch commits the next version before the failed batch is retried...
     handler({"Records": [record("INSERT", "Claude 3 Opus", 5, {"model_name": "Claude 3 Opus",

@@ -98,11 +98,11 @@ class FlakyStore(SiteStore):
 
     armed: str | None = None
 
-    def put_if_newer(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int]:
+    def _put(self, obj: SiteObject, version: int, attempts: int = 5) -> tuple[bool, int, str | None]:
         if self.armed and obj.key.startswith(self.armed):
             self.armed = None
             raise StoreError(f"injected failure writing {obj.key}")
-        return super().put_if_newer(obj, version, attempts)
+        return super()._put(obj, version, attempts)
 
 
 @dataclass

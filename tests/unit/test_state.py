@@ -112,3 +112,28 @@ def test_a_name_whose_key_would_collide_with_a_published_one_is_refused_not_merg
     items = [{"model_name": n, "provider": "P", "score": 1} for n in (second, first)]
     _, refused = reconcile(state, items, "2026-01-02T00:00:00Z")
     assert set(state.models) == {first} and [r.key for r in refused] == [second]
+
+
+def test_a_state_read_back_keeps_each_record_in_published_field_order() -> None:
+    from publisher.core.model import FIELDS
+    from publisher.publish.state import State
+
+    record = {"model_name": "M", "provider": "P", "context_window": 8, "score": 5.0, "version": "1",
+              "release_date": "2026-01-01", "benchmarks": {"a": 1.0}, "updated_at": "2026-01-01T00:00:00Z"}
+    again = State.from_bytes(State(models={"M": record}).to_bytes())
+    assert list(again.models["M"]) == [f for f in FIELDS if f in record]
+
+
+def test_reconcile_keeps_a_value_the_stream_changed_after_the_scan_began() -> None:
+    from publisher.publish.state import State, reconcile
+
+    state = State(models={"M": {"model_name": "M", "provider": "P", "score": 77.0}},
+                  recent={"M": "2026-05-01T12:00:03Z"})
+    drift, _ = reconcile(state, [{"model_name": "M", "provider": "P", "score": 50}], "2026-05-01T12:00:09Z",
+                         scan_started="2026-05-01T12:00:05Z")
+    assert drift == [] and state.models["M"]["score"] == 77.0
+    old = State(models={"M": {"model_name": "M", "provider": "P", "score": 77.0}},
+                recent={"M": "2026-05-01T11:00:00Z"})
+    drift, _ = reconcile(old, [{"model_name": "M", "provider": "P", "score": 50}], "2026-05-01T12:00:09Z",
+                         scan_started="2026-05-01T12:00:05Z")
+    assert [c.key for c in drift] == ["M"] and old.models["M"]["score"] == 50.0
