@@ -9,6 +9,8 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 EDGE_PORT ?= 8000
 EMULATOR_PORT ?= 4566
+SEEDS ?= 1000
+FIRST ?= 0
 
 # Terraform: use the offline provider mirror when this machine has one.
 TF_MIRROR ?= /opt/tf-plugins
@@ -18,7 +20,7 @@ export TF_CLI_CONFIG_FILE := $(TF_RC)
 endif
 
 .PHONY: help venv run canary test test-fast lint bench loadtest cost package lock infra-local plan deploy clean tf-config \
-	checkov-venv tf-test slo-config
+	checkov-venv tf-test slo-config sim
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -52,6 +54,9 @@ test: $(STAMP) tf-config checkov-venv ## Set everything up and run every test ti
 
 test-fast: $(STAMP) ## Unit and integration tests only
 	$(PYTHON) -m pytest tests/unit tests/integration -q $(ARGS)
+
+sim: $(STAMP) ## The deterministic simulation over SEEDS seeds (default 1000; CI runs 200 in pytest): every failing seed printed as a command
+	$(PYTHON) -m tests.sim --seeds $(SEEDS) --first $(FIRST)
 
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks

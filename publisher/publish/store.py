@@ -166,7 +166,9 @@ class SiteStore:
                 )
                 return True, conflicts, None if current else _strip(response["ETag"])
             except ClientError as exc:
-                if error_code(exc) not in S3_CONFLICT:
+                # If-Match on a key deleted since the check answers 404: a conflict like a 412.
+                gone = current is not None and error_code(exc) in S3_MISSING
+                if error_code(exc) not in S3_CONFLICT and not gone:
                     raise StoreError(f"writing s3://{self.bucket}/{obj.key}: {error_code(exc)}") from exc
                 conflicts += 1
         raise SnapshotConflict(f"{obj.key}: gave up after {attempts} conflicting writes")
