@@ -99,7 +99,7 @@ class SiteMachine(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(NAMES), provider=st.sampled_from(PROVIDERS), score=st.integers(0, 100))
     def put(self, name: str, provider: str, score: int) -> None:
-        self._write(name, {"model_name": name, "provider": provider, "score": Decimal(score)})
+        self._write(name, {"model_name": name, "provider": provider, "score": Decimal(score), "context_window": 4096})
 
     @rule(name=st.sampled_from(NAMES))
     def delete(self, name: str) -> None:
@@ -144,7 +144,9 @@ class SiteMachine(RuleBasedStateMachine):
             with contextlib.suppress(InvalidItem):
                 valid[name] = to_record(item)
         catalogue = json.loads(self.s3.get_object(Bucket=self.bucket, Key="llms.json")["Body"].read())
-        assert catalogue["models"] == json.loads(json.dumps(sorted_records(valid.values()), default=float)), when
+        expected = json.loads(json.dumps(sorted_records(valid.values()), default=float))
+        assert catalogue["models"] == expected, when
+        assert [list(m) for m in catalogue["models"]] == [list(m) for m in expected], f"{when}: field order"
         listed = self.s3.list_objects_v2(Bucket=self.bucket, Prefix=PROVIDERS_PREFIX).get("Contents", [])
         assert sorted(o["Key"] for o in listed) == sorted({provider_key(r["provider"]) for r in valid.values()}), when
 
