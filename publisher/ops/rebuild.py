@@ -103,7 +103,6 @@ def run_event(endpoint: str, table: str, bucket: str, event: dict[str, Any]) -> 
     from publisher.core.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
     from publisher.local.emulator import local_aws_env
     from publisher.local.lambda_shapes import LambdaContext
-    from publisher.publish import handler as publish
 
     if endpoint:
         os.environ.update(local_aws_env(endpoint))
@@ -111,7 +110,10 @@ def run_event(endpoint: str, table: str, bucket: str, event: dict[str, Any]) -> 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # Before the handler's import: its logger takes the level when it is built.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from publisher.publish import handler as publish
+
     os.environ[ENV_TABLE_NAME] = table
     os.environ[ENV_SITE_BUCKET] = bucket
     publish.reset()

@@ -58,8 +58,14 @@ def add_parser(sub: Any) -> None:
 
 def stream_mappings(lam: Any, function: str) -> list[dict[str, Any]]:
     """The function's DynamoDB stream event source mappings."""
+    # Listed by the function's ARN, as infra/ attaches them: an emulator matches the name as given.
+    try:
+        arn = lam.get_function_configuration(FunctionName=function)["FunctionArn"]
+    except lam.exceptions.ResourceNotFoundException:
+        raise SystemExit(f"no function {function!r} here: --function takes the publisher "
+                         "(terraform -chdir=infra output -raw publisher_function)") from None
     mappings: list[dict[str, Any]] = []
-    for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=function):
+    for page in lam.get_paginator("list_event_source_mappings").paginate(FunctionName=arn):
         mappings += [m for m in page["EventSourceMappings"] if ":dynamodb:" in m.get("EventSourceArn", "")]
     return mappings
 
@@ -85,8 +91,8 @@ def stack_name(function: str, name: str | None) -> str | None:
 def _schedule_update(scheduler: Any, current: dict[str, Any], state: str) -> None:
     """UpdateSchedule replaces the whole schedule: send back every field it takes, the state changed."""
     accepted = scheduler.meta.service_model.operation_model("UpdateSchedule").input_shape.members
-    scheduler.update_schedule(**{k: v for k, v in current.items() if k in accepted and k != "ClientToken"},
-                              State=state)
+    kept = {k: v for k, v in current.items() if k in accepted and k not in ("ClientToken", "State")}
+    scheduler.update_schedule(**kept, State=state)
 
 
 def _schedule(scheduler: Any, path: str, name: str, wanted: str | None) -> PathState:
@@ -153,8 +159,9 @@ def paths(args: argparse.Namespace, wanted: str | None = None) -> list[PathState
 
 def describe(states: list[PathState]) -> str:
     publishing = [s for s in states if s.publishing]
+    present = [s for s in states if s.state != ABSENT]
     verdict = ("paused: nothing publishes until `trigger enable`" if not publishing
-               else "ON" if len(publishing) == len(states) else
+               else "ON" if len(publishing) == len(present) else
                f"partly paused ({', '.join(s.path for s in publishing)} still publishing)")
     return "\n".join([*(s.line() for s in states), f"publishing: {verdict}"])
 

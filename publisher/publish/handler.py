@@ -164,7 +164,7 @@ def handle_restore(pub: Publisher, event: dict[str, Any]) -> dict[str, Any]:
         logger.error("restore refused", extra={"restored_version": version, "reason": str(exc)})
         return {"error": str(exc)}
     answer = report.as_dict()
-    logger.warning(f"restore of version {version}: version {report.from_version} -> {report.to_version}",
+    logger.info(f"restore of version {version}: version {report.from_version} -> {report.to_version}",
                    extra={k: answer[k] for k in ("restored_version", "from_version", "to_version", "dry_run",
                                                  "keys_removed")})
     return answer
