@@ -14,6 +14,8 @@ REBUILD_REQUEST = {"action": "rebuild"}
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
 # Time beyond the function's timeout to wait for its answer: a cold start, the network, the queue.
 INVOKE_MARGIN_SECONDS = 30
+# Exit status of a rebuild refused because publishing is paused.
+PAUSED = 3
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -121,7 +123,18 @@ def run_event(endpoint: str, table: str, bucket: str, event: dict[str, Any]) -> 
 
 
 def rebuild(args: argparse.Namespace, reason: str) -> int:
-    """Rebuild where the target arguments say; 0 on success."""
+    """Rebuild where the target arguments say; 0 on success, 3 when publishing is paused (a DLQ redrive
+    is a rebuild too) unless args.while_paused."""
+    from publisher.ops import trigger
+
+    if not getattr(args, "while_paused", False) and (args.function or args.endpoint):
+        states = trigger.paths(args)
+        if not any(s.publishing for s in states):
+            # A pause holds a restore in place; a rebuild publishes the table over it.
+            print(trigger.describe(states), file=sys.stderr)
+            print(f"{reason}: refused: publishing is paused, and a rebuild would publish the table now (undoing "
+                  "a restore). Resume with `trigger enable` (it rebuilds), or pass --while-paused.", file=sys.stderr)
+            return PAUSED
     if args.function:
         return invoke(args.function, {**REBUILD_REQUEST, "reason": reason})
     print(json.dumps(run_here(args.endpoint, args.table, args.bucket, reason)))
@@ -129,14 +142,4 @@ def rebuild(args: argparse.Namespace, reason: str) -> int:
 
 
 def main(args: argparse.Namespace) -> int:
-    from publisher.ops import trigger
-
-    if not args.while_paused and (args.function or args.endpoint):
-        states = trigger.paths(args)
-        if not any(s.publishing for s in states):
-            # A pause holds a restore in place; a rebuild publishes the table over it.
-            print(trigger.describe(states), file=sys.stderr)
-            print("rebuild: publishing is paused, and a rebuild would publish the table now (undoing a restore). "
-                  "Resume with `trigger enable` (it rebuilds), or pass --while-paused.", file=sys.stderr)
-            return 3
     return rebuild(args, args.reason)

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from publisher.ops import rebuild, restore, trigger
+from publisher.ops import dlq, rebuild, restore, trigger
+from tests.conftest import load_event
 
 INFRA = Path(__file__).resolve().parents[2] / "infra"
 SCHEDULE = {
@@ -96,9 +97,12 @@ def target(**extra: Any) -> argparse.Namespace:
 
 def test_restore_and_rebuild_refuse_while_any_path_publishes(deployed: dict[str, Any], monkeypatch: pytest.MonkeyPatch,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import boto3
+
     invoked: list[dict[str, Any]] = []
     monkeypatch.setattr(rebuild, "call", lambda function, payload: (invoked.append(payload), (0, "{}"))[1])
-    monkeypatch.setattr(rebuild, "rebuild", lambda args, reason: invoked.append({"rebuild": reason}) or 0)
+    monkeypatch.setattr(rebuild, "invoke",
+                        lambda function, payload: invoked.append({"rebuild": payload["reason"]}) or 0)
     deployed["scheduler"].update_schedule(Name="llm-catalogue-canary", **SCHEDULE, State="DISABLED", Target={
         "Arn": "arn:aws:lambda:us-east-1:123456789012:function:c", "RoleArn": "arn:aws:iam::123456789012:role/r"})
 
@@ -109,9 +113,16 @@ def test_restore_and_rebuild_refuse_while_any_path_publishes(deployed: dict[str,
     assert invoked == [{"rebuild": "ops"}]
 
     trigger.deployed("llm-catalogue-publisher", None, "Disabled")
-    assert rebuild.main(target(reason="ops", while_paused=False)) == 3
-    assert "publishing is paused" in capsys.readouterr().err
+    assert rebuild.main(target(reason="ops", while_paused=False)) == rebuild.PAUSED
+    assert "ops: refused: publishing is paused" in capsys.readouterr().err
+    sqs = boto3.client("sqs")
+    queue = sqs.create_queue(QueueName="dlq")["QueueUrl"]
+    parked = load_event("dlq_async_invocation")
+    sqs.send_message(QueueUrl=queue, MessageBody=parked["Body"], MessageAttributes=parked["MessageAttributes"])
+    assert dlq.main(target(queue_url=queue, redrive=True, max_messages=10)) == rebuild.PAUSED  # a redrive rebuilds
+    assert "dlq-redrive: refused: publishing is paused" in capsys.readouterr().err
     assert rebuild.main(target(reason="ops", while_paused=True)) == 0
+    assert invoked == [{"rebuild": "ops"}, {"rebuild": "ops"}]
     answer = {"restored_version": 1, "from_version": 3, "to_version": 4, "dry_run": False, "nothing_to_do": False,
               "models_added": {"count": 0, "names": []}, "models_removed": {"count": 1, "names": ["Gamma"]},
               "models_changed": {"count": 0, "names": []}, "keys_written": ["llms.json"],
