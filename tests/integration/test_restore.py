@@ -12,6 +12,7 @@ from publisher.core.documents import VERSION_META, log_key
 from publisher.core.identity import provider_key
 from publisher.publish import handler as publish
 from publisher.publish.restore import RestoreError, restore
+from publisher.publish.stream import parse_record
 from tests.conftest import TEST_BUCKET, read_site_json, stream_record
 
 A = {"model_name": "Alpha", "provider": "OpenAI", "score": 90.0, "context_window": 8192}
@@ -165,3 +166,25 @@ def test_the_handler_takes_a_restore_event_and_answers_its_report(site: Site, la
     assert publish.handler({"action": "restore", "version": 99}, lambda_context)["error"].startswith("version 99")
     with pytest.raises(ValueError, match="version"):
         publish.handler({"action": "restore", "version": "1"}, lambda_context)
+
+
+def test_a_publish_committed_under_the_restore_loses_to_it_through_the_conditional_write(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An invocation in flight when publishing paused commits between the restore's read and its state write:
+    the restore's If-Match fails, it retries on the newer state, and still publishes exactly version N."""
+    first = site.write(("INSERT", A), ("INSERT", B))
+    last = site.write(("INSERT", C))
+    pub, racer = publish.publisher(), publish.build_publisher(publish.config())
+    real_save = pub.store.save_state
+
+    def save_after_a_racer(state: Any, etag: str | None) -> str:
+        monkeypatch.setattr(pub.store, "save_state", real_save)
+        racer.apply_stream([parse_record(stream_record("INSERT", 999, D["model_name"], new=D))])
+        return real_save(state, etag)
+
+    monkeypatch.setattr(pub.store, "save_state", save_after_a_racer)
+    report = restore(pub, first)
+    assert report.to_version == last + 2  # the racer's version, then the restore's
+    assert read_site_json("llms.json")["models"] == site.docs[first]["models"]
+    assert provider_key("Later Labs") not in providers() and provider_key("NewCo") not in providers()
