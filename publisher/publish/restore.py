@@ -28,6 +28,8 @@ SOURCE = "restore"
 # Names listed per kind of change in a report (the counts are always whole).
 REPORTED_NAMES = 50
 LOG_READERS = 16
+# The documents a publish with changes rewrites besides the provider documents (what a dry run lists).
+CATALOGUE_KEYS = ("llms.json", "llms", "index.html", "changes.json", "changes.xml")
 
 
 class RestoreError(RuntimeError):
@@ -121,8 +123,12 @@ def _public_etags(store: SiteStore) -> dict[str, str]:
     return found
 
 
+def _provider_keys(models: dict[str, dict[str, Any]]) -> set[str]:
+    return {identity.provider_key(p["name"]) for p in provider_summaries(list(models.values()))}
+
+
 def _extra_provider_keys(existing: dict[str, str], models: dict[str, dict[str, Any]]) -> list[str]:
-    wanted = {identity.provider_key(p["name"]) for p in provider_summaries(list(models.values()))}
+    wanted = _provider_keys(models)
     return sorted(k for k in existing if k.startswith(identity.PROVIDERS_PREFIX) and k not in wanted)
 
 
@@ -164,7 +170,8 @@ def restore(pub: Publisher, target: int, dry_run: bool = False) -> Report:
     if dry_run:
         if report.added or report.removed or report.changed or behind:
             report.to_version = state.version + bool(report.added or report.removed or report.changed)
-            report.written = ["llms.json", "llms", "index.html"]
+            # Every document of the catalogue carries the version: a publish rewrites each of them.
+            report.written = sorted({*CATALOGUE_KEYS, *_provider_keys(models)})
         report.deleted = _extra_provider_keys(before, models)
         return report
     if report.added or report.removed or report.changed or behind:

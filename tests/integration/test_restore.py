@@ -132,6 +132,9 @@ def test_a_dry_run_writes_nothing_and_says_what_it_would_do(site: Site) -> None:
 
     assert object_versions() == count and read_site_json("llms.json")["version"] == last
     assert (plan.to_version, plan.removed, plan.deleted) == (last + 1, ["Gamma"], [provider_key("NewCo")])
+    assert {"llms.json", provider_key("OpenAI"), provider_key("Anthropic")} <= set(plan.written)
+    report = restore(publish.publisher(), first)
+    assert set(plan.written) <= set(report.written) and plan.deleted == report.deleted
 
 
 def test_a_leftover_provider_document_is_removed_unless_a_newer_publish_owns_it(site: Site) -> None:
