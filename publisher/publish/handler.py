@@ -165,8 +165,8 @@ def handle_restore(pub: Publisher, event: dict[str, Any]) -> dict[str, Any]:
         return {"error": str(exc)}
     answer = report.as_dict()
     logger.info(f"restore of version {version}: version {report.from_version} -> {report.to_version}",
-                   extra={k: answer[k] for k in ("restored_version", "from_version", "to_version", "dry_run",
-                                                 "keys_removed")})
+                extra={k: answer[k] for k in ("restored_version", "from_version", "to_version", "dry_run",
+                                              "keys_removed")})
     return answer
 
 
