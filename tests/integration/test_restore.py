@@ -13,7 +13,7 @@ from publisher.core.identity import provider_key
 from publisher.publish import handler as publish
 from publisher.publish.restore import RestoreError, restore
 from publisher.publish.stream import parse_record
-from tests.conftest import TEST_BUCKET, read_site_json, stream_record
+from tests.conftest import TEST_BUCKET, load_event, read_site_json, stream_record
 
 A = {"model_name": "Alpha", "provider": "OpenAI", "score": 90.0, "context_window": 8192}
 B = {"model_name": "Beta", "provider": "Anthropic", "score": 80.0}
@@ -163,7 +163,9 @@ def test_a_version_outside_the_log_or_a_gap_in_it_is_refused_before_any_write(si
 def test_the_handler_takes_a_restore_event_and_answers_its_report(site: Site, lambda_context: Any) -> None:
     first = site.write(("INSERT", A))
     site.write(("INSERT", C))
-    answer = publish.handler({"action": "restore", "version": first}, lambda_context)
+    event = load_event("restore")  # what `restore --function` invokes the deployed publisher with
+    assert event["version"] == first
+    answer = publish.handler(event, lambda_context)
     assert answer["restored_version"] == first and answer["keys_removed"] == [provider_key("NewCo")]
     assert answer["models_removed"] == {"count": 1, "names": ["Gamma"]}
     assert publish.handler({"action": "restore", "version": 99}, lambda_context)["error"].startswith("version 99")
