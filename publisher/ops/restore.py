@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 RESTORE_ACTION = "restore"
@@ -27,6 +28,9 @@ def add_parser(sub: Any) -> None:
     parser.add_argument("--even-if-publishing", action="store_true",
                         help="restore although publishing is not paused (the next publish may undo it)")
     parser.add_argument("--name", help="the stack's name, to find its schedules (see `trigger --help`)")
+    parser.add_argument("--table-plan", type=Path, metavar="FILE",
+                        help="also write version N's records the table lacks to FILE (for scripts/seed_data.py "
+                             "--file) and list the keys to delete: what the table must hold before resuming")
     # --function (deployed: real AWS) or --endpoint (local), as for every ops command.
     add_target_arguments(parser)
     parser.set_defaults(func=main)
@@ -88,7 +92,22 @@ def main(args: argparse.Namespace) -> int:
         print(f"restore: refused: {answer['error']}", file=sys.stderr)
         return 1
     print(summary(answer))
+    if args.table_plan:
+        print(table_plan(args))
     if not args.dry_run and not answer["nothing_to_do"]:
         print("Publishing stays paused. Make the table hold what should be published (the runbook), then "
               "`python -m publisher trigger enable`: it resumes every path and rebuilds from the table.")
     return 0
+
+
+def table_plan(args: argparse.Namespace) -> str:
+    """The table plan, read with this process's credentials (the emulator's with --endpoint)."""
+    import boto3
+
+    from publisher.local.stack import LOCAL_BUCKET
+    from publisher.ops import table_plan as tables
+
+    if args.function and args.bucket == LOCAL_BUCKET:
+        return "restore: --table-plan needs the deployed bucket: pass --bucket (terraform output site_bucket)"
+    found = tables.plan(boto3.client("s3"), boto3.client("dynamodb"), args.bucket, args.table, args.version)
+    return tables.write(found, args.table_plan, args.table, args.version)

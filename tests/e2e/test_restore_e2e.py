@@ -6,10 +6,12 @@ models, /llms and the provider documents, a provider born after a gone and back 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,7 +78,7 @@ def shows(stack: RunningStack, version_content: dict[str, Any]) -> bool:
     return content(stack) == version_content
 
 
-def test_restore_to_a_then_to_a_later_b_serves_exactly_each(stack: RunningStack) -> None:
+def test_restore_to_a_then_to_a_later_b_serves_exactly_each(stack: RunningStack, tmp_path: Path) -> None:
     put(stack, "Restore Alpha", "Restore Co", "77")
     a = published(stack, "Restore Alpha")
     at_a = content(stack)
@@ -117,12 +119,23 @@ def test_restore_to_a_then_to_a_later_b_serves_exactly_each(stack: RunningStack)
     assert code == 0 and f"published as version {later + 1}" in out, out
     stack.wait_for(lambda: shows(stack, at_b), timeout=10)
     assert provider_object(stack, NEWBORN) and not provider_object(stack, "Later Labs")
-    code, out = ops(stack, "restore", "--version", str(b))
+    put(stack, "GPT-4", "OpenAI", "3")  # a bad write while paused: it waits in the stream
+    plan = tmp_path / "good-items.json"
+    code, out = ops(stack, "restore", "--version", str(b), "--table-plan", str(plan))
     assert code == 0 and "nothing to do" in out, out
 
+    # The table, the source of truth, is put back to b as the plan says; then resuming publishes b.
+    assert "1 item(s) to put back" in out and "1 to delete" in out and '"S": "Later One"' in out, out
+    assert [m["model_name"] for m in json.loads(plan.read_text())] == ["GPT-4"]
+    seeded = subprocess.run([sys.executable, "scripts/seed_data.py", "--endpoint", stack.endpoint, "--file",
+                             str(plan)], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert seeded.returncode == 0, seeded.stderr
+    stack.client("dynamodb").delete_item(TableName=stack.table, Key={"model_name": {"S": "Later One"}})
+    code, out = ops(stack, "restore", "--version", str(b), "--table-plan", str(plan))
+    assert "0 item(s) to put back" in out and "0 to delete" in out, out
     # A rebuild during the pause would publish the table over the restore: refused.
     code, out = ops(stack, "rebuild")
     assert code == 3 and "publishing is paused" in out, out
-    # Resume: the site equals the table again.
-    assert ops(stack, "trigger", "enable")[0] == 0
-    stack.wait_for(lambda: "Later One" in {m["model_name"] for m in content(stack)["models"]}, timeout=10)
+    code, out = ops(stack, "trigger", "enable")
+    assert code == 0 and '"drift": 0' in out, out
+    stack.wait_for(lambda: content(stack) == at_b, timeout=10)

@@ -193,3 +193,17 @@ def test_a_publish_committed_under_the_restore_loses_to_it_through_the_condition
     assert report.to_version == last + 2  # the racer's version, then the restore's
     assert read_site_json("llms.json")["models"] == site.docs[first]["models"]
     assert provider_key("Later Labs") not in providers() and provider_key("NewCo") not in providers()
+
+
+def test_the_table_plan_lists_what_the_table_must_hold_to_publish_version_n(site: Site, table: str) -> None:
+    from publisher.ops import table_plan
+    from publisher.ops.seed import seed
+
+    first = site.write(("INSERT", A), ("INSERT", B))
+    site.write(("INSERT", C), ("MODIFY", {**A, "score": 1.0}))
+    ddb = aws.client("dynamodb")
+    seed(ddb, "llm_scores", [{**A, "score": 1.0}, B, C])  # the table as the bad publishes left it
+    ddb.put_item(TableName="llm_scores", Item={"model_name": {"S": "Broken"}, "score": {"N": "5"}})  # invalid
+    found = table_plan.plan(aws.client("s3"), ddb, TEST_BUCKET, "llm_scores", first)
+    assert found.put == [site.docs[first]["models"][0]] and found.put[0]["model_name"] == "Alpha"
+    assert found.delete == ["Gamma"]  # the invalid item was never published: left alone
