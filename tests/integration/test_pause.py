@@ -106,7 +106,7 @@ def test_restore_and_rebuild_refuse_while_any_path_publishes(deployed: dict[str,
     deployed["scheduler"].update_schedule(Name="llm-catalogue-canary", **SCHEDULE, State="DISABLED", Target={
         "Arn": "arn:aws:lambda:us-east-1:123456789012:function:c", "RoleArn": "arn:aws:iam::123456789012:role/r"})
 
-    args = target(version=1, dry_run=False, even_if_publishing=False)
+    args = target(version=1, dry_run=False, even_if_publishing=False, table_plan=None)
     assert restore.main(args) == restore.REFUSED
     assert "refused: publishing is not paused" in capsys.readouterr().err
     assert rebuild.main(target(reason="ops", while_paused=False)) == 0  # not paused: a rebuild runs
