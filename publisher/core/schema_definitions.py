@@ -7,6 +7,7 @@ from typing import Any
 
 from publisher.core.heartbeat import RUN_ID_PATTERN, WRITTEN_AT_PATTERN
 from publisher.core.identity import KEY_PATTERN
+from publisher.core.text import FORBIDDEN_CLASS
 from publisher.core.model import (
     MAX_BENCHMARK_NAME_LEN,
     MAX_BENCHMARKS,
@@ -20,9 +21,9 @@ from publisher.core.model import (
 SCHEMA_VERSION = 1
 TRACKED_FIELDS = ("provider", "context_window", "score", "version", "release_date")
 EVENT_KINDS = ("added", "removed", "changed", "reconciled")
-# Text the model refuses: C0 controls and DEL; a name must also hold a visible character.
-_TEXT = "^[^\\u0000-\\u001f\\u007f]*$"
-_NAME = "^(?=.*\\S)[^\\u0000-\\u001f\\u007f]+$"
+# Text the model refuses (publisher/core/text.py); a name must also hold a visible character.
+_TEXT = f"^[^{FORBIDDEN_CLASS}]*$"
+_NAME = f"^(?=.*\\S)[^{FORBIDDEN_CLASS}]+$"
 
 Ref = Callable[[str], dict[str, str]]
 
