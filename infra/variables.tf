@@ -4,8 +4,8 @@ variable "name" {
   default     = "llm-catalogue"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
-    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name)) && !endswith(var.name, "-pipeline")
+    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter, and must not end in -pipeline (the pipeline roles of a stack <x> live on the path /<x>-pipeline/, which would be the service-role path of a stack named <x>-pipeline)."
   }
 }
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from publisher.core.heartbeat import RUN_ID_PATTERN, WRITTEN_AT_PATTERN
 from publisher.core.identity import KEY_PATTERN
-from publisher.core.text import FORBIDDEN_CLASS
 from publisher.core.model import (
     MAX_BENCHMARK_NAME_LEN,
     MAX_BENCHMARKS,
@@ -17,6 +16,7 @@ from publisher.core.model import (
     MAX_TIMESTAMP_LEN,
     MAX_VERSION_LEN,
 )
+from publisher.core.text import FORBIDDEN_CLASS
 
 SCHEMA_VERSION = 1
 TRACKED_FIELDS = ("provider", "context_window", "score", "version", "release_date")
