@@ -79,8 +79,11 @@ def _methods(operation_id: str, summary: str, responses: dict[str, Any],
         get["parameters"] = in_query
     head = {**get, "operationId": f"{operation_id}Head", "summary": f"{summary} (headers only)",
             "responses": {status: {"description": answer["description"]} for status, answer in responses.items()}}
-    options = {"operationId": f"{operation_id}Preflight", "summary": "CORS preflight (any origin)",
-               "responses": {"204": {"description": "The CORS headers; no body."}}}
+    options: dict[str, Any] = {"operationId": f"{operation_id}Preflight", "summary": "CORS preflight (any origin)",
+                               "responses": {"204": {"description": "The CORS headers; no body."}}}
+    if in_path:
+        # A preflight is answered from the contract alone, for any value (as S3's CORS rule does).
+        options["parameters"] = [{**p, "schema": {"type": "string"}} for p in in_path]
     by_method = {"get": get, "head": head, "options": options}
     item: dict[str, Any] = {"parameters": in_path} if in_path else {}
     item.update({method.lower(): by_method[method.lower()] for method in ALLOWED_METHODS})
