@@ -38,6 +38,7 @@ locals {
   waf_log_group     = ["${local.arn_prefix}:logs:us-east-1:${local.acct}:log-group:aws-waf-logs-${var.name}", "${local.arn_prefix}:logs:us-east-1:${local.acct}:log-group:aws-waf-logs-${var.name}:*"]
   queues            = ["${local.arn_prefix}:sqs:${local.region}:${local.acct}:${var.name}-publisher-dlq"]
   topics            = [for t in ["alarms", "tickets", "edge-alarms", "edge-tickets"] : "${local.arn_prefix}:sns:${startswith(t, "edge-") ? "us-east-1" : local.region}:${local.acct}:${var.name}-${t}"]
+  subscriptions     = [for t in local.topics : "${t}:*"] # a subscription's ARN is its topic's and an ID
   schedules         = [for s in ["reconcile", "canary"] : "${local.arn_prefix}:scheduler:${local.region}:${local.acct}:schedule/default/${var.name}-${s}"]
   stack_key_aliases = ["alias/${var.name}", "alias/${var.name}-edge"]
   # The service roles by name (the path alone would let the pipeline add a role of its own making).
@@ -440,7 +441,7 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "QueueAndTopics"
     actions   = ["sqs:GetQueueAttributes", "sqs:ListQueueTags", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic"]
-    resources = concat(local.queues, local.topics)
+    resources = concat(local.queues, local.topics, local.subscriptions)
   }
 
   statement {
@@ -641,7 +642,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "QueueAndTopics"
     actions   = ["sqs:*", "sns:*"]
-    resources = concat(local.queues, local.topics)
+    resources = concat(local.queues, local.topics, local.subscriptions)
   }
 
   statement {
@@ -691,19 +692,28 @@ data "aws_iam_policy_document" "deploy" {
     }
   }
 
-  # OAC, cache and response headers policy IDs are random and these take no tags: the account's,
-  # with the actions `terraform apply` calls. An update of another team's response headers policy
-  # is the one CloudFront write IAM cannot pin to this stack (SOLUTION.md section 8).
+  # OAC, cache and response headers policy IDs are random and these take no tags: creating and
+  # reading them is the account's, with the actions `terraform apply` calls.
   statement {
     sid = "EdgePolicies"
     actions = [
-      "cloudfront:CreateOriginAccessControl", "cloudfront:GetOriginAccessControl", "cloudfront:UpdateOriginAccessControl",
-      "cloudfront:DeleteOriginAccessControl", "cloudfront:CreateCachePolicy", "cloudfront:GetCachePolicy",
-      "cloudfront:UpdateCachePolicy", "cloudfront:DeleteCachePolicy", "cloudfront:CreateResponseHeadersPolicy",
-      "cloudfront:GetResponseHeadersPolicy", "cloudfront:UpdateResponseHeadersPolicy",
-      "cloudfront:DeleteResponseHeadersPolicy",
+      "cloudfront:CreateOriginAccessControl", "cloudfront:GetOriginAccessControl", "cloudfront:CreateCachePolicy",
+      "cloudfront:GetCachePolicy", "cloudfront:CreateResponseHeadersPolicy", "cloudfront:GetResponseHeadersPolicy",
     ]
     resources = [for o in local.cloudfront_policies : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"]
+  }
+
+  # Changing or deleting one: the stack's own, once var.edge_policy_ids names them (their IDs exist
+  # only after the first apply); until then the account's.
+  statement {
+    sid = "EdgePolicyChanges"
+    actions = [
+      "cloudfront:UpdateOriginAccessControl", "cloudfront:DeleteOriginAccessControl", "cloudfront:UpdateCachePolicy",
+      "cloudfront:DeleteCachePolicy", "cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy",
+    ]
+    resources = length(var.edge_policy_ids) == 0 ? [for o in local.cloudfront_policies : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"] : flatten([
+      for o in ["origin-access-control", "cache-policy", "response-headers-policy"] : [for id in var.edge_policy_ids : "${local.arn_prefix}:cloudfront::${local.acct}:${o}/${id}"]
+    ])
   }
 
   statement {

@@ -78,3 +78,14 @@ variable "extra_tag_keys" {
   type        = list(string)
   default     = []
 }
+
+variable "edge_policy_ids" {
+  description = "IDs of the main stack's CloudFront origin access controls, cache policy and response headers policy (terraform state of infra/, after its first apply). Set, the deploy role may change or delete only these; empty, any of the account's (another team's CSP or HSTS among them)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.edge_policy_ids : can(regex("^[A-Za-z0-9-]{1,64}$", id))])
+    error_message = "edge_policy_ids must be CloudFront IDs (letters, digits, hyphens)."
+  }
+}

@@ -73,11 +73,13 @@ def bootstrap(terraform: str, tf_env: dict[str, str], moto_endpoint: str,
     return run
 
 
-def planned_policies(run: Callable[..., subprocess.CompletedProcess[str]], name: str = NAME) -> dict[str, Any]:
+def planned_policies(run: Callable[..., subprocess.CompletedProcess[str]], name: str = NAME,
+                     *variables: str) -> dict[str, Any]:
     """Every policy document of infra/bootstrap for a stack called `name`, as `terraform plan` renders it."""
-    run("plan", "-input=false", "-no-color", "-refresh=false", f"-out={name}.bin",
-        f"-var=github_repository={REPOSITORY}", f"-var=name={name}")
-    plan = json.loads(run("show", "-json", f"{name}.bin").stdout)
+    out = f"{name}-{len(variables)}.bin"
+    run("plan", "-input=false", "-no-color", "-refresh=false", f"-out={out}",
+        f"-var=github_repository={REPOSITORY}", f"-var=name={name}", *(f"-var={v}" for v in variables))
+    plan = json.loads(run("show", "-json", out).stdout)
     values = {r["address"]: r.get("values", {}) for r in plan["planned_values"]["root_module"]["resources"]}
     return {
         "deploy": json.loads(values["aws_iam_role_policy.deploy"]["policy"]),
@@ -229,6 +231,7 @@ def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str,
     ("lambda:PutFunctionEventInvokeConfig", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-canary", {}),
     ("scheduler:CreateSchedule", f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{NAME}-canary", {}),
     ("sns:CreateTopic", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-tickets", {}),
+    ("sns:Unsubscribe", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms:0f1e2d3c", {}),
 ])
 def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action: str, resource: str,
                                                context: dict[str, str]) -> None:
@@ -256,6 +259,9 @@ def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action:
     ("iam:GetRole", SERVICE_ROLE, True),
     ("secretsmanager:GetSecretValue", "*", False),
     ("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", False),
+    # An e-mail subscription's ARN is its topic's and an ID.
+    ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms:0f1e2d3c", True),
+    ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-prod-alarms:0f1e2d3c", False),
 ])
 def test_plan_role_reads_only_this_stack(policies: dict[str, Any], action: str, resource: str,
                                          expected: bool) -> None:
@@ -599,3 +605,20 @@ def test_no_stack_may_be_named_like_another_stacks_pipeline(
     assert proc.returncode != 0 and "must not end in -pipeline" in proc.stderr + proc.stdout
     main_variables = (REPO / "infra" / "variables.tf").read_text()
     assert '!endswith(var.name, "-pipeline")' in main_variables
+
+
+def test_named_edge_policies_pin_changes_to_the_stacks_own(
+    policies: dict[str, Any], bootstrap: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """Cache and response headers policies take no tags: once the administrator names the stack's
+    (var.edge_policy_ids), another team's CSP or HSTS policy is out of reach; creating stays open."""
+    ours, theirs = "1a2b3c4d-0000-4000-8000-000000000001", "9f9f9f9f-0000-4000-8000-000000000002"
+    pinned = planned_policies(bootstrap, NAME, f'edge_policy_ids=["{ours}"]')
+    policy = f"arn:aws:cloudfront::{ACCOUNT}:response-headers-policy"
+    for action in ("cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy"):
+        assert deploy_may(pinned, action, f"{policy}/{ours}") == ALLOW, action
+        assert deploy_may(pinned, action, f"{policy}/{theirs}") != ALLOW, action
+        assert deploy_may(policies, action, f"{policy}/{theirs}") == ALLOW, "unpinned until named"
+    assert deploy_may(pinned, "cloudfront:CreateResponseHeadersPolicy", f"{policy}/new") == ALLOW
+    assert deploy_may(pinned, "cloudfront:UpdateCachePolicy",
+                      f"arn:aws:cloudfront::{ACCOUNT}:cache-policy/{theirs}") != ALLOW

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from .conftest import LocalStack
+from .iam_eval import ALLOW, Request, decide
 from .planned_policies import findings
 
 pytestmark = pytest.mark.infra
@@ -99,3 +100,37 @@ def test_the_applied_stack_lets_no_one_outside_in(local_stack: LocalStack, terra
     assert {"aws_s3_bucket_policy", "aws_kms_key", "aws_iam_role", "aws_lambda_permission",
             "aws_s3_bucket_public_access_block"} <= kinds
     assert findings(document) == []
+
+
+def test_the_deployed_key_serves_only_this_stacks_log_groups_bucket_and_alarms(local_stack: LocalStack) -> None:
+    """The key policy's service grants, as deployed, evaluated: this stack's encryption context or
+    source, allowed; another log group, bucket or alarm of the same account, refused."""
+    kms = local_stack.client("kms")
+    key = kms.describe_key(KeyId="alias/llm-catalogue")["KeyMetadata"]["Arn"]
+    policy = json.loads(kms.get_key_policy(KeyId=key, PolicyName="default")["Policy"])
+    bucket = f"arn:aws:s3:::{local_stack.outputs['site_bucket']}"
+    logs = f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:"
+    cloudfront = {"aws:SourceArn": DISTRIBUTION}
+    alarm = f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:"
+    cases = [
+        ("logs.us-east-1.amazonaws.com", "kms:GenerateDataKey",
+         {"kms:EncryptionContext:aws:logs:arn": f"{logs}/aws/lambda/llm-catalogue-publisher"}, True),
+        ("logs.us-east-1.amazonaws.com", "kms:GenerateDataKey",
+         {"kms:EncryptionContext:aws:logs:arn": f"{logs}aws-waf-logs-llm-catalogue"}, True),
+        ("logs.us-east-1.amazonaws.com", "kms:Decrypt",
+         {"kms:EncryptionContext:aws:logs:arn": f"{logs}/aws/lambda/payroll"}, False),
+        ("logs.us-east-1.amazonaws.com", "kms:Decrypt",
+         {"kms:EncryptionContext:aws:logs:arn": f"{logs}/aws/lambda/llm-catalogue-prod-publisher"}, False),
+        ("cloudfront.amazonaws.com", "kms:Decrypt", {**cloudfront, "kms:EncryptionContext:aws:s3:arn": bucket}, True),
+        ("cloudfront.amazonaws.com", "kms:Decrypt",
+         {**cloudfront, "kms:EncryptionContext:aws:s3:arn": f"{bucket}/llms.json"}, True),
+        ("cloudfront.amazonaws.com", "kms:Decrypt",
+         {**cloudfront, "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::payroll-bucket"}, False),
+        ("cloudwatch.amazonaws.com", "kms:GenerateDataKey",
+         {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": f"{alarm}llm-catalogue-x"}, True),
+        ("cloudwatch.amazonaws.com", "kms:GenerateDataKey",
+         {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": f"{alarm}payroll-x"}, False),
+    ]
+    for service, action, context, expected in cases:
+        decision = decide(policy, Request(action, "*", context, {"Service": service}), resource_policy=True)
+        assert (decision == ALLOW) is expected, (service, action, context)
