@@ -405,6 +405,22 @@ def test_workflow_and_trust_agree_on_the_environment() -> None:
     assert "refs/heads/main" in workflow
 
 
+def test_pull_requests_plan_without_the_lock_and_deploy_checks_its_plan_before_applying_it() -> None:
+    """The plan role may not write the lock, so CI's plan must not take it; and `make deploy` applies
+    only the plan tests/infra/planned_policies.py passed."""
+    workflow = (REPO / ".github" / "workflows" / "ci.yml").read_text()
+    plan_job = workflow.split("\n  plan:\n", 1)[1].split("\n  deploy:\n", 1)[0]
+    assert "make plan NO_LOCK=1" in plan_job
+    makefile = (REPO / "Makefile").read_text()
+    plan_recipe = makefile.split("\nplan:", 1)[1].split("\n\n", 1)[0]
+    assert "$(if $(NO_LOCK),-lock=false,)" in plan_recipe
+    deploy = makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    steps = [line.strip() for line in deploy.splitlines()[1:]]
+    check = next(i for i, s in enumerate(steps) if "tests.infra.planned_policies infra/tfplan.json" in s)
+    apply = next(i for i, s in enumerate(steps) if s.startswith("terraform -chdir=infra apply"))
+    assert check < apply and steps[apply].endswith(" tfplan"), steps
+
+
 def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: dict[str, Any],
                                                                      local_stack: LocalStack) -> None:
     """Every grant of each role the main stack deploys is also allowed by the service boundary."""
