@@ -93,13 +93,17 @@ infra-local: package tf-config ## Apply infra/ to the emulator at AWS_ENDPOINT_U
 	$(PYTHON) scripts/infra_local.py $(ARGS)
 
 TF_BACKEND ?= backend.hcl
-plan: package tf-config ## terraform plan for a real account (needs infra/backend.hcl + AWS credentials)
+plan: package tf-config ## terraform plan for a real account (needs infra/backend.hcl + AWS credentials; NO_LOCK=1 leaves the state lock alone, as the plan role must)
+	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
+	terraform -chdir=infra plan -input=false -out=tfplan $(if $(NO_LOCK),-lock=false,) $(ARGS)
+
+deploy: package tf-config ## terraform apply for a real account: plan, refuse a plan that lets anyone outside the account in, apply that plan (asks first unless CI is set)
 	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
 	terraform -chdir=infra plan -input=false -out=tfplan $(ARGS)
-
-deploy: package tf-config ## terraform apply for a real account (auto-approves only when CI is set)
-	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
-	terraform -chdir=infra apply -input=false $(if $(CI),-auto-approve,) $(ARGS)
+	terraform -chdir=infra show -json tfplan > infra/tfplan.json
+	$(PYTHON) -m tests.infra.planned_policies infra/tfplan.json
+	$(if $(CI),,@read -p "Apply this plan? [y/N] " answer && [ "$$answer" = y ])
+	terraform -chdir=infra apply -input=false tfplan
 
 CHECKOV := .venv-checkov/bin/checkov
 $(CHECKOV): requirements/checkov.txt

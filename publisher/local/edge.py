@@ -157,7 +157,7 @@ class Edge:
                 del out[name]
             return web.Response(status=304, headers=out)
         if request.method == "HEAD":
-            out.pop("Content-Length", None)
+            # The function's Content-Length is GET's (publisher/read/http.py); aiohttp would send 0.
             return web.Response(status=status, headers=out)
         return web.Response(status=status, body=body, headers=out)
 

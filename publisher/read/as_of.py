@@ -60,6 +60,9 @@ def parse_instant(raw: str, window: Callable[[], str] | None = None) -> datetime
         return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
         raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is not a valid date and time{where}", AS_OF) from None
+    except OverflowError:  # a valid local time whose offset moves it past year 1 or 9999 in UTC
+        raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is outside the years 1 to 9999 in UTC{where}",
+                         AS_OF) from None
 
 
 class VersionLog:
