@@ -96,10 +96,14 @@ class Edge:
             return self._json(404, NOT_FOUND)
         try:
             cached = await self.objects.fetch(key)
-        except OriginError:
-            log.warning("origin error for %s", key, exc_info=True)
+        except OriginError as exc:
+            log.warning("origin error for %s: %s", key, exc)
             if origin == edge_contract.FAILOVER:
-                return await self._invoke(request, raw_query="")
+                failover = await self._invoke(request, raw_query="")
+                if failover.status < 500 or exc.stale is None:
+                    return failover
+            if exc.stale is not None:  # stale-if-error: the last copy, when both origins failed
+                return self._from_cache(request, exc.stale, path in SNAPSHOT_PATHS)
             return self._json(502, error_document("origin_unavailable", "origin unavailable"))
         if cached is None:
             if origin == edge_contract.FAILOVER:

@@ -139,7 +139,10 @@ def fill_gaps() -> None:
 def main(argv: list[str] | None = None) -> None:
     from moto.server import main as moto_main
 
+    from publisher.local.faults import install_in_emulator
+
     fill_gaps()
+    install_in_emulator()  # the fault switches at /_local/faults (local/faults.py); all off until set
     moto_main(argv if argv is not None else sys.argv[1:])
 
 
