@@ -5,6 +5,7 @@ cache and compression are their own modules."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -99,9 +100,14 @@ class Edge:
         except OriginError as exc:
             log.warning("origin error for %s: %s", key, exc)
             if origin == edge_contract.FAILOVER:
-                failover = await self._invoke(request, raw_query="")
-                if failover.status < 500 or exc.stale is None:
-                    return failover
+                if exc.stale is None:
+                    return await self._invoke(request, raw_query="")
+                # The secondary origin gets the same origin timeout; past it, or on its 5xx, the copy.
+                with contextlib.suppress(TimeoutError):
+                    failover = await asyncio.wait_for(self._invoke(request, raw_query=""),
+                                                      self.objects.origin_timeout)
+                    if failover.status < 500:
+                        return failover
             if exc.stale is not None:  # stale-if-error: the last copy, when both origins failed
                 return self._from_cache(request, exc.stale, path in SNAPSHOT_PATHS)
             return self._json(502, error_document("origin_unavailable", "origin unavailable"))

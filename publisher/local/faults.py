@@ -157,21 +157,6 @@ def faulty(app: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def install_in_emulator() -> None:
-    """Route every request of moto's server through `faulty` (the emulator process calls it once)."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
-
-    if getattr(DomainDispatcherApplication.__call__, "faulty", False):
-        return
-    original = DomainDispatcherApplication.__call__
-
-    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
-        return faulty(lambda e, s: original(self, e, s))(environ, start_response)
-
-    dispatch.faulty = True  # type: ignore[attr-defined]
-    DomainDispatcherApplication.__call__ = dispatch  # type: ignore[method-assign]
-
-
 # --- anyone's side: set and read the board over HTTP -------------------------------------------
 
 def _request(endpoint: str, method: str, changes: dict[str, Any] | None = None) -> dict[str, Any]:
