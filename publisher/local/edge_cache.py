@@ -13,9 +13,10 @@ from typing import Any
 from publisher.core.aws import S3_ABSENT, S3_NOT_MODIFIED, error_code
 from publisher.core.documents import VERSION_META
 
-# CloudFront's origin response timeout (30 s in AWS), shortened here as the TTL is: a request waits this
-# long for a revalidation in flight, then it is an origin error (and a stale copy may answer it).
-ORIGIN_TIMEOUT_SECONDS = 1.0
+# CloudFront's origin response timeout (30 s in AWS), shortened here as the TTL is (0.5 s for an
+# s-maxage of 10 s): a request waits this long for a revalidation in flight, then it is an origin
+# error (and a stale copy may answer it).
+ORIGIN_TIMEOUT_SECONDS = 1.5
 _STALE_IF_ERROR = re.compile(r"stale-if-error=(\d+)")
 
 
