@@ -159,11 +159,12 @@ def faulty(app: Callable[..., Any]) -> Callable[..., Any]:
 
 # --- anyone's side: set and read the board over HTTP -------------------------------------------
 
-def _request(endpoint: str, method: str, changes: dict[str, Any] | None = None) -> dict[str, Any]:
+def _request(endpoint: str, method: str, changes: dict[str, Any] | None = None,
+             timeout: float = 5.0) -> dict[str, Any]:
     data = json.dumps(changes).encode() if changes is not None else None
     request = urllib.request.Request(endpoint.rstrip("/") + FAULT_PATH, data=data, method=method,  # noqa: S310
                                      headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - the local emulator
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the local emulator
         return dict(json.loads(response.read()))
 
 
@@ -176,8 +177,8 @@ def clear_faults(endpoint: str) -> dict[str, Any]:
     return _request(endpoint, "DELETE")
 
 
-def read_faults(endpoint: str) -> dict[str, Any]:
-    return _request(endpoint, "GET")
+def read_faults(endpoint: str, timeout: float = 5.0) -> dict[str, Any]:
+    return _request(endpoint, "GET", timeout=timeout)
 
 
 # --- the stack process's side: the two functions it invokes --------------------------------------
@@ -193,14 +194,17 @@ class FaultSwitch:
         self._lock = threading.Lock()
 
     def mode(self, target: str) -> str | None:
-        with self._lock:
-            if time.monotonic() - self._at >= self.poll_seconds:
+        # One caller refreshes; the others use what was last read instead of queueing behind it.
+        if time.monotonic() - self._at >= self.poll_seconds and self._lock.acquire(blocking=False):
+            try:
+                self._at = time.monotonic()
                 try:
-                    self._active = dict(read_faults(self.endpoint)["active"])
+                    self._active = dict(read_faults(self.endpoint, timeout=1.0)["active"])
                 except (OSError, ValueError, KeyError):
                     self._active = {}
-                self._at = time.monotonic()
-            return self._active.get(target)
+            finally:
+                self._lock.release()
+        return self._active.get(target)
 
 
 Handler = Callable[[dict[str, Any], Any], Any]

@@ -121,3 +121,23 @@ def test_the_function_wrappers_fail_only_while_switched_on() -> None:
         read({}, None)
     switch.modes["read"] = "throttle"
     assert read({}, None)["statusCode"] == 429
+
+
+def test_the_stack_reads_the_board_at_most_once_a_poll_and_takes_an_unreadable_board_as_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[float] = []
+    answers: list[Any] = [{"active": {"read": "error"}}, OSError("emulator gone")]
+
+    def read(endpoint: str, timeout: float = 5.0) -> dict[str, Any]:
+        calls.append(timeout)
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(faults, "read_faults", read)
+    switch = faults.FaultSwitch("http://emulator", poll_seconds=3600)
+    assert [switch.mode("read") for _ in range(5)] == ["error"] * 5
+    assert len(calls) == 1
+    switch.poll_seconds = 0
+    assert switch.mode("read") is None and len(calls) == 2
