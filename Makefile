@@ -71,7 +71,7 @@ bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 10
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
 
-gameday: $(STAMP) ## Game day, about 3 min: four outages (control plane, S3, read function, publisher crash loop in a bulk seed) under load on its own stack; table, results/gameday.json, a JSON line
+gameday: $(STAMP) ## Game day, 3 to 4 min: four outages (control plane, S3, read function, publisher crash loop in a bulk seed) under load on its own stack; table, results/gameday.json, a JSON line
 	$(PYTHON) benchmarks/gameday.py $(ARGS)
 
 cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
