@@ -18,7 +18,7 @@ export TF_CLI_CONFIG_FILE := $(TF_RC)
 endif
 
 .PHONY: help venv run canary test test-fast lint bench loadtest cost package lock infra-local plan deploy clean tf-config \
-	checkov-venv tf-test slo-config
+	checkov-venv tf-test slo-config gameday
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -70,6 +70,9 @@ bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 10
 
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
+
+gameday: $(STAMP) ## Game day, 3 to 4 min: four outages (control plane, S3, read function, publisher crash loop in a bulk seed) under load on its own stack; table, results/gameday.json, a JSON line
+	$(PYTHON) benchmarks/gameday.py $(ARGS)
 
 cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
 	@$(PYTHON) scripts/cost_model.py $(ARGS)
