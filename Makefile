@@ -20,7 +20,7 @@ export TF_CLI_CONFIG_FILE := $(TF_RC)
 endif
 
 .PHONY: help venv run canary test test-fast lint bench loadtest cost package lock infra-local plan deploy clean tf-config \
-	checkov-venv tf-test slo-config sim
+	checkov-venv tf-test slo-config gameday sim
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 10
 loadtest: $(STAMP) ## 2,000 connections (wrk) on /llms.json and /api/llms while a writer republishes
 	$(PYTHON) benchmarks/loadtest.py $(ARGS)
 
+gameday: $(STAMP) ## Game day, 3 to 4 min: four outages (control plane, S3, read function, publisher crash loop in a bulk seed) under load on its own stack; table, results/gameday.json, a JSON line
+	$(PYTHON) benchmarks/gameday.py $(ARGS)
+
 cost: $(STAMP) ## Monthly cost: PoC, this design and the CDN floor (ARGS=--json | --markdown | --free-tier ...)
 	@$(PYTHON) scripts/cost_model.py $(ARGS)
 
@@ -98,13 +101,17 @@ infra-local: package tf-config ## Apply infra/ to the emulator at AWS_ENDPOINT_U
 	$(PYTHON) scripts/infra_local.py $(ARGS)
 
 TF_BACKEND ?= backend.hcl
-plan: package tf-config ## terraform plan for a real account (needs infra/backend.hcl + AWS credentials)
+plan: package tf-config ## terraform plan for a real account (needs infra/backend.hcl + AWS credentials; NO_LOCK=1 leaves the state lock alone, as the plan role must)
+	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
+	terraform -chdir=infra plan -input=false -out=tfplan $(if $(NO_LOCK),-lock=false,) $(ARGS)
+
+deploy: package tf-config ## terraform apply for a real account: plan, refuse a plan that lets anyone outside the account in, apply that plan (asks first unless CI is set)
 	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
 	terraform -chdir=infra plan -input=false -out=tfplan $(ARGS)
-
-deploy: package tf-config ## terraform apply for a real account (auto-approves only when CI is set)
-	terraform -chdir=infra init -input=false -lockfile=readonly -backend-config=$(TF_BACKEND)
-	terraform -chdir=infra apply -input=false $(if $(CI),-auto-approve,) $(ARGS)
+	terraform -chdir=infra show -json tfplan > infra/tfplan.json
+	$(PYTHON) -m tests.infra.planned_policies infra/tfplan.json
+	$(if $(CI),,@read -p "Apply this plan? [y/N] " answer && [ "$$answer" = y ])
+	terraform -chdir=infra apply -input=false tfplan
 
 CHECKOV := .venv-checkov/bin/checkov
 $(CHECKOV): requirements/checkov.txt

@@ -134,4 +134,12 @@ resource "aws_scheduler_schedule" "canary" {
       maximum_retry_attempts       = 0
     }
   }
+
+  # Its heartbeats publish (through the stream), so `trigger disable` pauses it with the other
+  # paths, and a deploy leaves that alone (publisher.tf's mapping says why); canary-not-running
+  # pages while it is paused.
+  state = "ENABLED"
+  lifecycle {
+    ignore_changes = [state]
+  }
 }

@@ -37,6 +37,11 @@ resource "aws_kms_alias" "edge" {
 locals {
   edge_key_arn = local.edge_in_home_region ? aws_kms_key.this.arn : aws_kms_key.edge[0].arn
   log_regions  = distinct([local.region, "us-east-1"])
+  # The log groups the key encrypts, by name (written out: the groups themselves need the key).
+  encrypted_log_groups = concat(
+    [for f in [local.publisher_name, local.read_name, local.canary_name] : "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/lambda/${f}"],
+    ["arn:${local.partition}:logs:us-east-1:${local.account_id}:log-group:aws-waf-logs-${var.name}"],
+  )
 }
 
 data "aws_iam_policy_document" "kms" {
@@ -79,7 +84,7 @@ data "aws_iam_policy_document" "kms" {
   }
 
   statement {
-    sid = "CloudWatchLogsEncryptsThisAccountsLogGroups"
+    sid = "CloudWatchLogsEncryptsThisStacksLogGroups"
     actions = [
       "kms:Encrypt*",
       "kms:Decrypt*",
@@ -97,7 +102,7 @@ data "aws_iam_policy_document" "kms" {
     condition {
       test     = "ArnLike"
       variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = [for r in local.log_regions : "arn:${local.partition}:logs:${r}:${local.account_id}:log-group:*"]
+      values   = local.encrypted_log_groups
     }
   }
 
@@ -117,11 +122,18 @@ data "aws_iam_policy_document" "kms" {
       variable = "aws:SourceAccount"
       values   = [local.account_id]
     }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${local.partition}:cloudwatch:*:${local.account_id}:alarm:${var.name}-*"]
+    }
   }
 
-  # CloudFront (OAC) reads SSE-KMS objects. Scoped to this account's distributions rather than
-  # the exact ARN: the exact ARN would make a cycle (distribution -> function URL -> read Lambda -> its
-  # encrypted log group -> this key). The bucket policy is the gate and names the exact ARN.
+  # CloudFront (OAC) reads SSE-KMS objects: only this stack's bucket's (the encryption context S3
+  # sets is the bucket's ARN with the bucket key, the object's without). The distribution is this
+  # account's rather than the exact ARN: the exact ARN would make a cycle (distribution -> function
+  # URL -> read Lambda -> its encrypted log group -> this key). The bucket policy names the exact ARN.
   statement {
     sid       = "CloudFrontOacDecryptsSiteObjects"
     actions   = ["kms:Decrypt"]
@@ -136,6 +148,12 @@ data "aws_iam_policy_document" "kms" {
       test     = "ArnLike"
       variable = "aws:SourceArn"
       values   = ["arn:${local.partition}:cloudfront::${local.account_id}:distribution/*"]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:EncryptionContext:aws:s3:arn"
+      values   = [aws_s3_bucket.site.arn, "${aws_s3_bucket.site.arn}/*"]
     }
   }
 }

@@ -74,6 +74,14 @@ resource "aws_lambda_event_source_mapping" "publisher" {
       destination_arn = aws_sqs_queue.publisher_dlq.arn
     }
   }
+
+  # Paused and resumed by `python -m publisher trigger disable|enable` (SOLUTION.md section 16), never
+  # by Terraform: a deploy during a rollback must not resume publishing and undo it. The cost: a
+  # mapping left disabled stays so across deploys; publisher-iterator-age pages while it is.
+  enabled = true
+  lifecycle {
+    ignore_changes = [enabled]
+  }
 }
 
 resource "aws_scheduler_schedule" "reconcile" {
@@ -100,5 +108,11 @@ resource "aws_scheduler_schedule" "reconcile" {
       maximum_event_age_in_seconds = 900
       maximum_retry_attempts       = 2
     }
+  }
+
+  # Paused with the stream trigger (`trigger disable`), not by Terraform: see the mapping above.
+  state = "ENABLED"
+  lifecycle {
+    ignore_changes = [state]
   }
 }

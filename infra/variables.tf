@@ -4,8 +4,8 @@ variable "name" {
   default     = "llm-catalogue"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
-    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name)) && !endswith(var.name, "-pipeline")
+    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter, and must not end in -pipeline (the pipeline roles of a stack <x> live on the path /<x>-pipeline/, which would be the service-role path of a stack named <x>-pipeline)."
   }
 }
 
@@ -426,7 +426,7 @@ variable "cdn_wait_for_deployment" {
 }
 
 variable "enable_waf" {
-  description = "Attach the WAF web ACL (AWS IP reputation and known-bad-inputs rules, three rate-based rules) to the distribution. Pay-as-you-go: $5/month per ACL, $1 per rule, $0.60 per million requests (make cost); included in CloudFront's flat-rate plans."
+  description = "Attach the WAF web ACL (AWS IP reputation and known-bad-inputs rules, three rate-based rules: every path, the function's paths, the failover paths) to the distribution. Pay-as-you-go: $5/month per ACL, $1 per rule, $0.60 per million requests (make cost); included in CloudFront's flat-rate plans."
   type        = bool
   default     = true
 }
@@ -443,7 +443,7 @@ variable "waf_rate_limit" {
 }
 
 variable "waf_api_rate_limit" {
-  description = "Requests to /api/* per client IP per 5-minute window before the WAF blocks that IP on /api/*."
+  description = "Requests per client IP per 5-minute window to the read function's own paths (/api/*, /history/*: their cache key has the query string, so each new one runs code) before the WAF blocks that IP there."
   type        = number
   default     = 300
 
@@ -453,14 +453,14 @@ variable "waf_api_rate_limit" {
   }
 }
 
-variable "waf_api_total_rate_limit" {
-  description = "Requests to /api/* from all clients together per 5-minute window (WAF aggregate key CONSTANT): bounds the read function's load whatever addresses a flood uses. 60000 is 200 requests/s."
+variable "waf_failover_rate_limit" {
+  description = "Requests per client IP per 5-minute window to the failover paths (/llms.json, /llms, /providers/*: S3 first, the read function when S3 cannot answer) before the WAF blocks that IP there. Looser than waf_api_rate_limit: the page and its readers fetch these, mostly from the cache, and many readers may share one address."
   type        = number
-  default     = 60000
+  default     = 1000
 
   validation {
-    condition     = var.waf_api_total_rate_limit >= 10 && var.waf_api_total_rate_limit <= 2000000000
-    error_message = "waf_api_total_rate_limit must be between 10 and 2000000000."
+    condition     = var.waf_failover_rate_limit >= 10 && var.waf_failover_rate_limit <= 2000000000
+    error_message = "waf_failover_rate_limit must be between 10 and 2000000000."
   }
 }
 

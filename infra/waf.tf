@@ -4,7 +4,7 @@ resource "aws_wafv2_web_acl" "this" {
   provider = aws.us_east_1
 
   name        = "${var.name}-edge"
-  description = "AWS IP reputation and known-bad-inputs rules; rate limits per IP, per IP on /api/* and for /api/* as a whole."
+  description = "AWS IP reputation and known-bad-inputs rules; rate limits per IP, and tighter ones per IP on the paths that run code."
   scope       = "CLOUDFRONT"
 
   default_action {
@@ -58,8 +58,9 @@ resource "aws_wafv2_web_acl" "this" {
 
   # Every path, per client address. With IPv6 on, one client may hold a whole /64 (2^64
   # addresses) and WAF cannot aggregate by prefix (its keys are IP, forwarded IP, header, cookie,
-  # query, method, path, label, JA3/JA4, and ASN in newer API versions; no IPv6 prefix), so this
-  # rule alone does not bound such a client. The two /api/* rules below do.
+  # query, method, path, label, JA3/JA4, and ASN in newer API versions; no IPv6 prefix), so no
+  # per-address rule bounds such a client: the read function's reserved concurrency does
+  # (SOLUTION.md section 8 states what that still costs).
   rule {
     name     = "rate-limit-per-ip"
     priority = 30
@@ -82,9 +83,15 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
-  # /api/* runs code on a cache miss: a tighter limit per address there.
+  # Tighter limits per address on every path that can run code: the function's paths (/api/*,
+  # /history/*: the query string is in their cache key, so each new one is an invocation) and the
+  # failover paths (S3 first, the function when S3 cannot answer, as for a made-up
+  # /providers/<x>.json, whose 404 is not cached). Both lists are the CDN's own behaviours
+  # (local.waf_code_paths below). No all-clients limit: WAF sees every viewer request, cache hits
+  # included, so a constant-key limit would let one client holding many addresses block the API for
+  # everyone; the bound on what reaches the origin is the read function's reserved concurrency.
   rule {
-    name     = "api-rate-limit-per-ip"
+    name     = "function-paths-rate-limit-per-ip"
     priority = 40
 
     action {
@@ -97,17 +104,29 @@ resource "aws_wafv2_web_acl" "this" {
         aggregate_key_type = "IP"
 
         scope_down_statement {
-          byte_match_statement {
-            positional_constraint = "STARTS_WITH"
-            search_string         = "/api/"
+          or_statement {
+            dynamic "statement" {
+              for_each = local.waf_code_paths["function"]
 
-            field_to_match {
-              uri_path {}
-            }
+              content {
+                byte_match_statement {
+                  positional_constraint = endswith(statement.value, "/") ? "STARTS_WITH" : "EXACTLY"
+                  search_string         = statement.value
 
-            text_transformation {
-              priority = 0
-              type     = "NONE"
+                  field_to_match {
+                    uri_path {}
+                  }
+
+                  dynamic "text_transformation" {
+                    for_each = local.waf_path_transformations
+
+                    content {
+                      priority = text_transformation.key
+                      type     = text_transformation.value
+                    }
+                  }
+                }
+              }
             }
           }
         }
@@ -116,17 +135,13 @@ resource "aws_wafv2_web_acl" "this" {
 
     visibility_config {
       cloudwatch_metrics_enabled = true
-      metric_name                = "${var.name}-api-rate-limit"
+      metric_name                = "${var.name}-function-rate-limit"
       sampled_requests_enabled   = true
     }
   }
 
-  # All /api/* requests counted together (aggregate key CONSTANT): however many IPv6 addresses a
-  # client rotates through, the read function sees at most this many viewer requests per window.
-  # The trade-off: during such a flood every /api/* reader is throttled with it (the snapshot
-  # paths, /llms.json and the page, are not), instead of the bill growing with the flood.
   rule {
-    name     = "api-rate-limit-total"
+    name     = "failover-paths-rate-limit-per-ip"
     priority = 50
 
     action {
@@ -135,21 +150,33 @@ resource "aws_wafv2_web_acl" "this" {
 
     statement {
       rate_based_statement {
-        limit              = var.waf_api_total_rate_limit
-        aggregate_key_type = "CONSTANT"
+        limit              = var.waf_failover_rate_limit
+        aggregate_key_type = "IP"
 
         scope_down_statement {
-          byte_match_statement {
-            positional_constraint = "STARTS_WITH"
-            search_string         = "/api/"
+          or_statement {
+            dynamic "statement" {
+              for_each = local.waf_code_paths["failover"]
 
-            field_to_match {
-              uri_path {}
-            }
+              content {
+                byte_match_statement {
+                  positional_constraint = endswith(statement.value, "/") ? "STARTS_WITH" : "EXACTLY"
+                  search_string         = statement.value
 
-            text_transformation {
-              priority = 0
-              type     = "NONE"
+                  field_to_match {
+                    uri_path {}
+                  }
+
+                  dynamic "text_transformation" {
+                    for_each = local.waf_path_transformations
+
+                    content {
+                      priority = text_transformation.key
+                      type     = text_transformation.value
+                    }
+                  }
+                }
+              }
             }
           }
         }
@@ -158,7 +185,7 @@ resource "aws_wafv2_web_acl" "this" {
 
     visibility_config {
       cloudwatch_metrics_enabled = true
-      metric_name                = "${var.name}-api-rate-limit-total"
+      metric_name                = "${var.name}-failover-rate-limit"
       sampled_requests_enabled   = true
     }
   }
@@ -225,5 +252,10 @@ resource "aws_wafv2_web_acl_logging_configuration" "this" {
 }
 
 locals {
-  waf_redacted_headers = ["authorization", "cookie", "proxy-authorization", "x-amz-security-token", "x-api-key"]
+  # The CDN's behaviours by origin (cdn.tf, from publisher/core/edge_contract.json): "/api/*" is
+  # matched as the prefix "/api/", a top-level path such as "/llms.json" exactly.
+  waf_code_paths = { for origin, patterns in local.route_patterns : origin => [for p in patterns : trimsuffix(p, "*")] }
+  # /%61pi/, //api/ and /x/../api/ reach the same behaviour as /api/: the rules match what it sees.
+  waf_path_transformations = ["URL_DECODE", "NORMALIZE_PATH"]
+  waf_redacted_headers     = ["authorization", "cookie", "proxy-authorization", "x-amz-security-token", "x-api-key"]
 }

@@ -147,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--destroy", action="store_true", help="destroy the local stack instead of applying")
     parser.add_argument("--plan", action="store_true",
                         help="plan against the existing local state instead of applying; print the plan as JSON")
+    parser.add_argument("--target", action="append", default=[], metavar="ADDRESS",
+                        help="with --plan: plan only these resources (and what they depend on)")
     parser.add_argument("--quiet", action="store_true", help="print Terraform's output only on failure")
     parser.add_argument("--no-start", action="store_true", help="fail instead of starting an emulator")
     args = parser.parse_args(argv)
@@ -227,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.plan:
         plan = workdir / "local.tfplan"
-        run([terraform, "plan", "-input=false", "-no-color", f"-out={plan}", *tf_vars], workdir, env, args.quiet)
+        targets = [f"-target={address}" for address in args.target]
+        run([terraform, "plan", "-input=false", "-no-color", f"-out={plan}", *targets, *tf_vars], workdir, env,
+            args.quiet)
         print(run([terraform, "show", "-json", "-no-color", str(plan)], workdir, env, quiet=True).stdout)
         return 0
     action = "destroy" if args.destroy else "apply"

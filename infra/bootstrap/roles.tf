@@ -11,25 +11,46 @@ locals {
   # Service roles (infra/iam.tf) live on their own path; the pipeline's roles and the boundaries
   # on another, which no deploy statement names: `role/<name>/*` never matches
   # `role/<name>-pipeline/...`.
-  service_role_path  = "/${var.name}/"
-  pipeline_path      = "/${var.name}-pipeline/"
-  service_roles      = "${local.arn_prefix}:iam::${local.acct}:role${local.service_role_path}*"
-  pipeline_roles     = "${local.arn_prefix}:iam::${local.acct}:role${local.pipeline_path}*"
-  pipeline_policies  = "${local.arn_prefix}:iam::${local.acct}:policy${local.pipeline_path}*"
-  service_boundary   = "${local.arn_prefix}:iam::${local.acct}:policy${local.pipeline_path}${var.name}-service-boundary"
-  pipeline_boundary  = "${local.arn_prefix}:iam::${local.acct}:policy${local.pipeline_path}${var.name}-pipeline-boundary"
-  state_object       = "${local.state_bucket_arn}/${var.state_key}"
-  state_lock         = "${local.state_bucket_arn}/${var.state_key}.tflock"
-  functions          = "${local.arn_prefix}:lambda:${local.region}:${local.acct}:function:${var.name}-*"
-  table              = "${local.arn_prefix}:dynamodb:${local.region}:${local.acct}:table/${var.table_name}"
-  site_bucket        = "${local.arn_prefix}:s3:::${var.name}-site-*"
-  lambda_log_groups  = "${local.arn_prefix}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${var.name}-*"
-  waf_log_group      = "${local.arn_prefix}:logs:us-east-1:${local.acct}:log-group:aws-waf-logs-${var.name}*"
-  web_acl            = "${local.arn_prefix}:wafv2:us-east-1:${local.acct}:global/webacl/${var.name}-edge/*"
-  stack_key_aliases  = "alias/${var.name}*"
-  workflow_ref       = "${var.github_repository}/${var.workflow_path}"
-  github_sub_keys    = ["repo", "context", "job_workflow_ref"]
-  cloudfront_objects = ["distribution/*", "origin-access-control/*", "cache-policy/*", "response-headers-policy/*"]
+  service_role_path = "/${var.name}/"
+  pipeline_path     = "/${var.name}-pipeline/"
+  service_roles     = "${local.arn_prefix}:iam::${local.acct}:role${local.service_role_path}*"
+  pipeline_roles    = "${local.arn_prefix}:iam::${local.acct}:role${local.pipeline_path}*"
+  pipeline_policies = "${local.arn_prefix}:iam::${local.acct}:policy${local.pipeline_path}*"
+  service_boundary  = "${local.arn_prefix}:iam::${local.acct}:policy${local.pipeline_path}${var.name}-service-boundary"
+  pipeline_boundary = "${local.arn_prefix}:iam::${local.acct}:policy${local.pipeline_path}${var.name}-pipeline-boundary"
+  state_object      = "${local.state_bucket_arn}/${var.state_key}"
+  state_lock        = "${local.state_bucket_arn}/${var.state_key}.tflock"
+  table             = "${local.arn_prefix}:dynamodb:${local.region}:${local.acct}:table/${var.table_name}"
+  web_acl           = "${local.arn_prefix}:wafv2:us-east-1:${local.acct}:global/webacl/${var.name}-edge/*"
+
+  # Exact names, never `<name>-*`: stack names may hold hyphens, so `llm-catalogue-*` would also
+  # match every resource of a stack named `llm-catalogue-prod`. These are the main stack's names
+  # (infra/*.tf); a resource it adds under a new name is refused until it is listed here, and
+  # tests/infra/test_pipeline_roles.py::test_deploy_role_allows_every_call_the_apply_makes says which.
+  function_names    = [for f in ["publisher", "read-api", "canary"] : "${var.name}-${f}"]
+  functions         = [for f in local.function_names : "${local.arn_prefix}:lambda:${local.region}:${local.acct}:function:${f}"]
+  function_versions = [for f in local.functions : "${f}:*"]
+  site_bucket       = "${local.arn_prefix}:s3:::${var.site_bucket_name != "" ? var.site_bucket_name : "${var.name}-site-${local.acct}"}"
+  lambda_log_groups = flatten([for f in local.function_names : [
+    "${local.arn_prefix}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${f}",
+    "${local.arn_prefix}:logs:${local.region}:${local.acct}:log-group:/aws/lambda/${f}:*",
+  ]])
+  waf_log_group     = ["${local.arn_prefix}:logs:us-east-1:${local.acct}:log-group:aws-waf-logs-${var.name}", "${local.arn_prefix}:logs:us-east-1:${local.acct}:log-group:aws-waf-logs-${var.name}:*"]
+  queues            = ["${local.arn_prefix}:sqs:${local.region}:${local.acct}:${var.name}-publisher-dlq"]
+  topics            = [for t in ["alarms", "tickets", "edge-alarms", "edge-tickets"] : "${local.arn_prefix}:sns:${startswith(t, "edge-") ? "us-east-1" : local.region}:${local.acct}:${var.name}-${t}"]
+  subscriptions     = [for t in local.topics : "${t}:*"] # a subscription's ARN is its topic's and an ID
+  schedules         = [for s in ["reconcile", "canary"] : "${local.arn_prefix}:scheduler:${local.region}:${local.acct}:schedule/default/${var.name}-${s}"]
+  stack_key_aliases = ["alias/${var.name}", "alias/${var.name}-edge"]
+  # The service roles by name (the path alone would let the pipeline add a role of its own making).
+  service_role_arns = [for r in ["publisher-role", "read-api-role", "canary-role", "reconcile-scheduler-role", "canary-scheduler-role"] : "${local.arn_prefix}:iam::${local.acct}:role${local.service_role_path}${var.name}-${r}"]
+  # Alarm names come from maps in infra/ (one per SLO window): `<name>-*` plus the stack's tag,
+  # which the deploy role can neither set on another stack's alarm nor remove from it.
+  alarms = ["${local.arn_prefix}:cloudwatch:${local.region}:${local.acct}:alarm:${var.name}-*", "${local.arn_prefix}:cloudwatch:us-east-1:${local.acct}:alarm:${var.name}-*"]
+  # The tag keys the main stack sets (infra/main.tf local.tags, plus var.tags' keys).
+  tag_keys            = concat(["service", "managed_by"], var.extra_tag_keys)
+  workflow_ref        = "${var.github_repository}/${var.workflow_path}"
+  github_sub_keys     = ["repo", "context", "job_workflow_ref"]
+  cloudfront_policies = ["origin-access-control/*", "cache-policy/*", "response-headers-policy/*"]
 }
 
 # --- trust: GitHub OIDC with a customised subject ----------------------------------------------
@@ -131,6 +152,73 @@ data "aws_iam_policy_document" "guard_rails" {
     resources = ["*"]
   }
 
+  # What a push to main must never be able to destroy: the table, its backups, the key that
+  # encrypts both, the bucket and its object versions (the snapshot's history). Tearing the stack
+  # down is an administrator's job.
+  statement {
+    sid    = "TheDataOutlivesThePipeline"
+    effect = "Deny"
+    actions = [
+      "dynamodb:DeleteTable", "dynamodb:DeleteBackup", "kms:ScheduleKeyDeletion", "kms:DeleteImportedKeyMaterial",
+      "s3:DeleteBucket", "s3:DeleteObjectVersion",
+    ]
+    resources = ["*"]
+  }
+
+  # Nothing outside the account gets a way in: no resource policy on the table, no ACL or access
+  # point on the bucket, no key policy rewrite, no queue or topic permission, no trust policy
+  # rewrite (a service role's trust is written once, at creation, from reviewed code: the pipeline
+  # can neither change it nor delete the role to create it anew with another). What IAM cannot
+  # read (the content of a bucket, queue or topic policy, a public access block, a new role's
+  # trust) is checked in the plan before apply (tests/infra/planned_policies.py).
+  statement {
+    sid    = "NoGrantsToOutsiders"
+    effect = "Deny"
+    actions = [
+      "dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy", "kms:PutKeyPolicy",
+      "s3:PutBucketAcl", "s3:PutObjectAcl", "s3:PutObjectVersionAcl", "s3:CreateAccessPoint", "s3:PutAccessPointPolicy",
+      "s3:PutAccountPublicAccessBlock", "sqs:AddPermission", "sns:AddPermission", "lambda:AddLayerVersionPermission",
+      "iam:UpdateAssumeRolePolicy", "iam:DeleteRole",
+    ]
+    resources = ["*"]
+  }
+
+  # A grant on the key only for an AWS service acting for the caller (DynamoDB and Lambda create
+  # grants on the table's and functions' behalf), never to a principal of the pipeline's choosing.
+  statement {
+    sid       = "KeyGrantsOnlyForAwsResources"
+    effect    = "Deny"
+    actions   = ["kms:CreateGrant"]
+    resources = ["*"]
+
+    condition {
+      test     = "BoolIfExists"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["false"]
+    }
+  }
+
+  # Alarms are named from maps (`<name>-*`, which also matches a stack named `<name>-prod`): one
+  # that carries another stack's tag is out of reach, and so is changing that tag.
+  statement {
+    sid       = "OtherStacksAreOutOfReach"
+    effect    = "Deny"
+    actions   = ["cloudwatch:*", "cloudfront:*", "lambda:*", "logs:*", "sqs:*", "sns:*", "kms:*", "dynamodb:*", "scheduler:*", "wafv2:*"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringNotEquals"
+      variable = "aws:ResourceTag/service"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "aws:ResourceTag/service"
+      values   = ["false"]
+    }
+  }
+
   # No long-lived identities and no managed policies of the pipeline's own making.
   statement {
     sid    = "NoUsersKeysOrPolicies"
@@ -155,7 +243,7 @@ data "aws_iam_policy_document" "service_boundary" {
   statement {
     sid       = "OwnLogs"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = [local.lambda_log_groups, "${local.lambda_log_groups}:*"]
+    resources = local.lambda_log_groups
   }
 
   statement {
@@ -194,7 +282,7 @@ data "aws_iam_policy_document" "service_boundary" {
   statement {
     sid       = "DeadLetters"
     actions   = ["sqs:SendMessage"]
-    resources = ["${local.arn_prefix}:sqs:${local.region}:${local.acct}:${var.name}-*"]
+    resources = local.queues
   }
 
   # Only keys carrying this stack's alias. Key ARNs are unknown before the main stack exists, and a
@@ -209,14 +297,14 @@ data "aws_iam_policy_document" "service_boundary" {
     condition {
       test     = "ForAnyValue:StringLike"
       variable = "kms:ResourceAliases"
-      values   = [local.stack_key_aliases]
+      values   = local.stack_key_aliases
     }
   }
 
   statement {
     sid       = "InvokeOwnFunctions"
     actions   = ["lambda:InvokeFunction"]
-    resources = [local.functions]
+    resources = local.functions
   }
 }
 
@@ -301,12 +389,8 @@ data "aws_iam_policy_document" "plan" {
     resources = [local.state_object]
   }
 
-  # Plan takes the S3-native state lock (use_lockfile): it writes only the .tflock object.
-  statement {
-    sid       = "LockState"
-    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
-    resources = [local.state_lock]
-  }
+  # No write to the .tflock: a pull request's plan runs with -lock=false (ci.yml), so it can
+  # neither take nor break the lock of a running apply.
 
   statement {
     sid       = "Table"
@@ -332,19 +416,19 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "Functions"
     actions   = ["lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:GetFunctionEventInvokeConfig", "lambda:GetFunctionUrlConfig", "lambda:GetPolicy", "lambda:GetFunctionConcurrency", "lambda:GetFunctionCodeSigningConfig", "lambda:GetAlias", "lambda:GetProvisionedConcurrencyConfig", "lambda:ListVersionsByFunction", "lambda:ListTags", "lambda:GetLayerVersion", "lambda:GetEventSourceMapping", "lambda:ListEventSourceMappings"]
-    resources = [local.functions, "${local.functions}:*", "${local.arn_prefix}:lambda:${local.region}:${local.acct}:event-source-mapping:*", "${local.arn_prefix}:lambda:${local.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-*"]
+    resources = concat(local.functions, local.function_versions, ["${local.arn_prefix}:lambda:${local.region}:${local.acct}:event-source-mapping:*", "${local.arn_prefix}:lambda:${local.region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-*"])
   }
 
   statement {
     sid       = "ServiceRoles"
     actions   = ["iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListInstanceProfilesForRole"]
-    resources = [local.service_roles]
+    resources = local.service_role_arns
   }
 
   statement {
     sid       = "LogGroups"
     actions   = ["logs:ListTagsForResource", "logs:ListTagsLogGroup"]
-    resources = [local.lambda_log_groups, "${local.lambda_log_groups}:*", local.waf_log_group]
+    resources = concat(local.lambda_log_groups, local.waf_log_group)
   }
 
   # No resource type: lists the account's log group names and KMS aliases (metadata, no events).
@@ -357,26 +441,40 @@ data "aws_iam_policy_document" "plan" {
   statement {
     sid       = "QueueAndTopics"
     actions   = ["sqs:GetQueueAttributes", "sqs:ListQueueTags", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic"]
-    resources = ["${local.arn_prefix}:sqs:${local.region}:${local.acct}:${var.name}-*", "${local.arn_prefix}:sns:*:${local.acct}:${var.name}-*"]
+    resources = concat(local.queues, local.topics, local.subscriptions)
   }
 
   statement {
     sid       = "AlarmsAndDashboard"
     actions   = ["cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:GetDashboard"]
-    resources = ["${local.arn_prefix}:cloudwatch:*:${local.acct}:alarm:${var.name}-*", "${local.arn_prefix}:cloudwatch::${local.acct}:dashboard/${var.name}"]
+    resources = concat(local.alarms, ["${local.arn_prefix}:cloudwatch::${local.acct}:dashboard/${var.name}"])
   }
 
-  # Distribution IDs are random: the account's distributions, read-only.
+  # Distribution IDs are random: a distribution is this stack's by its tag, so the plan role
+  # reads no other team's distribution config. OAC, cache and response headers policies take no
+  # tags; their configurations hold no secret.
+  statement {
+    sid       = "Distribution"
+    actions   = ["cloudfront:GetDistribution", "cloudfront:GetDistributionConfig", "cloudfront:ListTagsForResource"]
+    resources = ["${local.arn_prefix}:cloudfront::${local.acct}:distribution/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/service"
+      values   = [var.name]
+    }
+  }
+
   statement {
     sid       = "Edge"
-    actions   = ["cloudfront:GetDistribution", "cloudfront:GetDistributionConfig", "cloudfront:ListTagsForResource", "cloudfront:GetOriginAccessControl", "cloudfront:GetCachePolicy", "cloudfront:GetResponseHeadersPolicy", "wafv2:GetWebACL", "wafv2:GetLoggingConfiguration", "wafv2:ListTagsForResource"]
-    resources = concat([for o in local.cloudfront_objects : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"], [local.web_acl])
+    actions   = ["cloudfront:GetOriginAccessControl", "cloudfront:GetCachePolicy", "cloudfront:GetResponseHeadersPolicy", "wafv2:GetWebACL", "wafv2:GetLoggingConfiguration", "wafv2:ListTagsForResource"]
+    resources = concat([for o in local.cloudfront_policies : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"], [local.web_acl])
   }
 
   statement {
     sid       = "Schedule"
     actions   = ["scheduler:GetSchedule"]
-    resources = ["${local.arn_prefix}:scheduler:${local.region}:${local.acct}:schedule/default/${var.name}-*"]
+    resources = local.schedules
   }
 }
 
@@ -434,7 +532,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "Functions"
     actions   = ["lambda:*"]
-    resources = [local.functions, "${local.functions}:*"]
+    resources = concat(local.functions, local.function_versions)
   }
 
   # A function's resource policy may name only CloudFront, and a function URL only take IAM auth:
@@ -474,7 +572,7 @@ data "aws_iam_policy_document" "deploy" {
     condition {
       test     = "ArnLike"
       variable = "lambda:FunctionArn"
-      values   = [local.functions]
+      values   = local.functions
     }
   }
 
@@ -495,7 +593,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "BoundedServiceRoles"
     actions   = ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy"]
-    resources = [local.service_roles]
+    resources = local.service_role_arns
 
     condition {
       test     = "StringEquals"
@@ -507,17 +605,16 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid = "ServiceRoles"
     actions = [
-      "iam:GetRole", "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
-      "iam:UntagRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:GetRolePolicy",
-      "iam:ListInstanceProfilesForRole",
+      "iam:GetRole", "iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:ListRolePolicies",
+      "iam:ListAttachedRolePolicies", "iam:GetRolePolicy", "iam:ListInstanceProfilesForRole",
     ]
-    resources = [local.service_roles]
+    resources = local.service_role_arns
   }
 
   statement {
     sid       = "PassServiceRoles"
     actions   = ["iam:PassRole"]
-    resources = [local.service_roles]
+    resources = local.service_role_arns
 
     condition {
       test     = "StringEquals"
@@ -529,7 +626,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "LogGroups"
     actions   = ["logs:*"]
-    resources = [local.lambda_log_groups, "${local.lambda_log_groups}:*", local.waf_log_group, "${local.waf_log_group}:*"]
+    resources = concat(local.lambda_log_groups, local.waf_log_group)
   }
 
   # WAF log delivery to CloudWatch Logs: these actions have no resource type in IAM.
@@ -543,13 +640,9 @@ data "aws_iam_policy_document" "deploy" {
   }
 
   statement {
-    sid     = "QueueAndTopics"
-    actions = ["sqs:*", "sns:*"]
-    resources = [
-      "${local.arn_prefix}:sqs:${local.region}:${local.acct}:${var.name}-*",
-      "${local.arn_prefix}:sns:${local.region}:${local.acct}:${var.name}-*",
-      "${local.arn_prefix}:sns:us-east-1:${local.acct}:${var.name}-*",
-    ]
+    sid       = "QueueAndTopics"
+    actions   = ["sqs:*", "sns:*"]
+    resources = concat(local.queues, local.topics, local.subscriptions)
   }
 
   statement {
@@ -559,28 +652,68 @@ data "aws_iam_policy_document" "deploy" {
       "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
       "cloudwatch:PutDashboard", "cloudwatch:GetDashboard", "cloudwatch:DeleteDashboards",
     ]
-    resources = [
-      "${local.arn_prefix}:cloudwatch:${local.region}:${local.acct}:alarm:${var.name}-*",
-      "${local.arn_prefix}:cloudwatch:us-east-1:${local.acct}:alarm:${var.name}-*",
-      "${local.arn_prefix}:cloudwatch::${local.acct}:dashboard/${var.name}",
-    ]
+    resources = concat(local.alarms, ["${local.arn_prefix}:cloudwatch::${local.acct}:dashboard/${var.name}"])
   }
 
-  # Distribution, OAC and cache-policy IDs are random and unknown before creation, so these name
-  # the account's CloudFront objects; the actions are the ones `terraform apply` calls, not "*".
+  # Distribution IDs are random and unknown before creation: a distribution is this stack's by
+  # its tag, set at creation (CreateDistributionWithTags) and required for every later call, so
+  # another team's distribution is out of reach (and OtherStacksAreOutOfReach keeps the tag).
   statement {
-    sid = "Edge"
+    sid       = "CreateDistribution"
+    actions   = ["cloudfront:CreateDistributionWithTags", "cloudfront:TagResource"]
+    resources = ["${local.arn_prefix}:cloudfront::${local.acct}:distribution/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/service"
+      values   = [var.name]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.tag_keys
+    }
+  }
+
+  statement {
+    sid = "Distribution"
     actions = [
-      "cloudfront:CreateDistribution", "cloudfront:CreateDistributionWithTags", "cloudfront:GetDistribution",
-      "cloudfront:GetDistributionConfig", "cloudfront:UpdateDistribution", "cloudfront:DeleteDistribution",
-      "cloudfront:TagResource", "cloudfront:UntagResource", "cloudfront:ListTagsForResource",
-      "cloudfront:CreateOriginAccessControl", "cloudfront:GetOriginAccessControl", "cloudfront:UpdateOriginAccessControl",
-      "cloudfront:DeleteOriginAccessControl", "cloudfront:CreateCachePolicy", "cloudfront:GetCachePolicy",
-      "cloudfront:UpdateCachePolicy", "cloudfront:DeleteCachePolicy", "cloudfront:CreateResponseHeadersPolicy",
-      "cloudfront:GetResponseHeadersPolicy", "cloudfront:UpdateResponseHeadersPolicy",
-      "cloudfront:DeleteResponseHeadersPolicy",
+      "cloudfront:CreateDistribution", "cloudfront:GetDistribution", "cloudfront:GetDistributionConfig",
+      "cloudfront:UpdateDistribution", "cloudfront:DeleteDistribution", "cloudfront:UntagResource",
+      "cloudfront:ListTagsForResource",
     ]
-    resources = [for o in local.cloudfront_objects : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"]
+    resources = ["${local.arn_prefix}:cloudfront::${local.acct}:distribution/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/service"
+      values   = [var.name]
+    }
+  }
+
+  # OAC, cache and response headers policy IDs are random and these take no tags: creating and
+  # reading them is the account's, with the actions `terraform apply` calls.
+  statement {
+    sid = "EdgePolicies"
+    actions = [
+      "cloudfront:CreateOriginAccessControl", "cloudfront:GetOriginAccessControl", "cloudfront:CreateCachePolicy",
+      "cloudfront:GetCachePolicy", "cloudfront:CreateResponseHeadersPolicy", "cloudfront:GetResponseHeadersPolicy",
+    ]
+    resources = [for o in local.cloudfront_policies : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"]
+  }
+
+  # Changing or deleting one: the stack's own, once var.edge_policy_ids names them (their IDs exist
+  # only after the first apply); until then the account's.
+  statement {
+    sid = "EdgePolicyChanges"
+    actions = [
+      "cloudfront:UpdateOriginAccessControl", "cloudfront:DeleteOriginAccessControl", "cloudfront:UpdateCachePolicy",
+      "cloudfront:DeleteCachePolicy", "cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy",
+    ]
+    resources = length(var.edge_policy_ids) == 0 ? [for o in local.cloudfront_policies : "${local.arn_prefix}:cloudfront::${local.acct}:${o}"] : flatten([
+      for o in ["origin-access-control", "cache-policy", "response-headers-policy"] : [for id in var.edge_policy_ids : "${local.arn_prefix}:cloudfront::${local.acct}:${o}/${id}"]
+    ])
   }
 
   statement {
@@ -595,7 +728,7 @@ data "aws_iam_policy_document" "deploy" {
   statement {
     sid       = "ReconcileSchedule"
     actions   = ["scheduler:*"]
-    resources = ["${local.arn_prefix}:scheduler:${local.region}:${local.acct}:schedule/default/${var.name}-*"]
+    resources = local.schedules
   }
 
   # A new key has no ARN yet: it may be created (and tagged at creation) only with the stack's
@@ -612,12 +745,19 @@ data "aws_iam_policy_document" "deploy" {
       variable = "aws:RequestTag/service"
       values   = [var.name]
     }
+
+    # Only the stack's own tag keys: no key of another team's attribute-based access control.
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.tag_keys
+    }
   }
 
   statement {
     sid       = "ServiceKeyAlias"
     actions   = ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"]
-    resources = ["${local.arn_prefix}:kms:${local.region}:${local.acct}:${local.stack_key_aliases}", "${local.arn_prefix}:kms:us-east-1:${local.acct}:${local.stack_key_aliases}"]
+    resources = flatten([for r in distinct([local.region, "us-east-1"]) : [for a in local.stack_key_aliases : "${local.arn_prefix}:kms:${r}:${local.acct}:${a}"]])
   }
 
   statement {

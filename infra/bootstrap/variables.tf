@@ -4,8 +4,8 @@ variable "name" {
   default     = "llm-catalogue"
 
   validation {
-    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name))
-    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter."
+    condition     = can(regex("^[a-z][a-z0-9-]{2,30}$", var.name)) && !endswith(var.name, "-pipeline")
+    error_message = "name must be 3-31 characters of lower-case letters, digits and hyphens, starting with a letter, and must not end in -pipeline (the pipeline roles of a stack <x> live on the path /<x>-pipeline/, which would be the service-role path of a stack named <x>-pipeline)."
   }
 }
 
@@ -65,4 +65,27 @@ variable "deploy_ref" {
   description = "The only git ref whose runs may assume the deploy role."
   type        = string
   default     = "refs/heads/main"
+}
+
+variable "site_bucket_name" {
+  description = "The main stack's site bucket (its var.site_bucket_name). Empty: `<name>-site-<account id>`."
+  type        = string
+  default     = ""
+}
+
+variable "extra_tag_keys" {
+  description = "Keys of the main stack's var.tags: with service and managed_by, the only tag keys the deploy role may set on a key or a distribution."
+  type        = list(string)
+  default     = []
+}
+
+variable "edge_policy_ids" {
+  description = "IDs of the main stack's CloudFront origin access controls, cache policy and response headers policy (terraform state of infra/, after its first apply). Set, the deploy role may change or delete only these; empty, any of the account's (another team's CSP or HSTS among them)."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.edge_policy_ids : can(regex("^[A-Za-z0-9-]{1,64}$", id))])
+    error_message = "edge_policy_ids must be CloudFront IDs (letters, digits, hyphens)."
+  }
 }

@@ -9,6 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from publisher.core import text
 from publisher.core.heartbeat import HEARTBEAT_KEY
 
 MAX_NAME_LEN = 256
@@ -19,7 +20,6 @@ MAX_BENCHMARK_NAME_LEN = 64
 MAX_CONTEXT_WINDOW = 1_000_000_000
 MAX_TIMESTAMP_LEN = 40
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SLUG_STRIP = re.compile(r"[^a-z0-9]+")
 
 # Field order of a published model object; the PoC's four fields come first, unchanged.
@@ -68,8 +68,9 @@ def _text(item: dict[str, Any], field: str, key: str | None, max_len: int, requi
         raise InvalidItem(key, f"{field} is empty")
     if len(value) > max_len:
         raise InvalidItem(key, f"{field} is longer than {max_len} characters")
-    if _CONTROL.search(value):
-        raise InvalidItem(key, f"{field} contains control characters")
+    refused = text.reason(field, value)
+    if refused:
+        raise InvalidItem(key, refused)
     return value
 
 
@@ -142,8 +143,9 @@ def to_record(item: dict[str, Any]) -> dict[str, Any]:
         for bench_name in sorted(benchmarks):
             if not isinstance(bench_name, str) or not bench_name or len(bench_name) > MAX_BENCHMARK_NAME_LEN:
                 raise InvalidItem(key, f"benchmark names must be 1..{MAX_BENCHMARK_NAME_LEN} characters")
-            if _CONTROL.search(bench_name):
-                raise InvalidItem(key, "benchmark names must not contain control characters")
+            refused = text.reason("benchmark names", bench_name)
+            if refused:
+                raise InvalidItem(key, refused)
             cleaned[bench_name] = _as_json_number(
                 _number(benchmarks[bench_name], f"benchmarks.{bench_name}", key)
             )

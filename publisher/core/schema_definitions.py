@@ -16,13 +16,14 @@ from publisher.core.model import (
     MAX_TIMESTAMP_LEN,
     MAX_VERSION_LEN,
 )
+from publisher.core.text import FORBIDDEN_CLASS
 
 SCHEMA_VERSION = 1
 TRACKED_FIELDS = ("provider", "context_window", "score", "version", "release_date")
 EVENT_KINDS = ("added", "removed", "changed", "reconciled")
-# Text the model refuses: C0 controls and DEL; a name must also hold a visible character.
-_TEXT = "^[^\\u0000-\\u001f\\u007f]*$"
-_NAME = "^(?=.*\\S)[^\\u0000-\\u001f\\u007f]+$"
+# Text the model refuses (publisher/core/text.py); a name must also hold a visible character.
+_TEXT = f"^[^{FORBIDDEN_CLASS}]*$"
+_NAME = f"^(?=.*\\S)[^{FORBIDDEN_CLASS}]+$"
 
 Ref = Callable[[str], dict[str, str]]
 

@@ -5,6 +5,7 @@ cache and compression are their own modules."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -96,10 +97,19 @@ class Edge:
             return self._json(404, NOT_FOUND)
         try:
             cached = await self.objects.fetch(key)
-        except OriginError:
-            log.warning("origin error for %s", key, exc_info=True)
+        except OriginError as exc:
+            log.warning("origin error for %s: %s", key, exc)
             if origin == edge_contract.FAILOVER:
-                return await self._invoke(request, raw_query="")
+                if exc.stale is None:
+                    return await self._invoke(request, raw_query="")
+                # The secondary origin gets the same origin timeout; past it, or on its 5xx, the copy.
+                with contextlib.suppress(TimeoutError):
+                    failover = await asyncio.wait_for(self._invoke(request, raw_query=""),
+                                                      self.objects.origin_timeout)
+                    if failover.status < 500:
+                        return failover
+            if exc.stale is not None:  # stale-if-error: the last copy, when both origins failed
+                return self._from_cache(request, exc.stale, path in SNAPSHOT_PATHS)
             return self._json(502, error_document("origin_unavailable", "origin unavailable"))
         if cached is None:
             if origin == edge_contract.FAILOVER:
@@ -157,7 +167,7 @@ class Edge:
                 del out[name]
             return web.Response(status=304, headers=out)
         if request.method == "HEAD":
-            out.pop("Content-Length", None)
+            # The function's Content-Length is GET's (publisher/read/http.py); aiohttp would send 0.
             return web.Response(status=status, headers=out)
         return web.Response(status=status, body=body, headers=out)
 

@@ -9,7 +9,8 @@ parameter (AlarmName, AlarmRule, AlarmDescription, ActionsEnabled, AlarmActions,
 the action is routed to it. And moto checks an S3 PUT's If-Match / If-None-Match, then writes, with
 no lock between: two racing conditional PUTs can both succeed, which S3 never allows and which the
 publisher's races rely on. Each PUT of an object is made atomic (`fill_gaps`; the in-process
-`mock_aws` of the tests calls it too).
+`mock_aws` of the tests calls it too). The server also carries the local stack's fault switches
+(`install_faults`, local/faults.py): S3 and DynamoDB answer as they always do until a game day sets one.
 """
 
 from __future__ import annotations
@@ -136,10 +137,29 @@ def fill_gaps() -> None:
         S3Response.put_object = atomic_put_object  # type: ignore[method-assign]
 
 
+def install_faults() -> None:
+    """Route every request of the server through the fault switches (local/faults.py, all off until
+    set at /_local/faults); idempotent."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    from publisher.local.faults import faulty
+
+    if getattr(DomainDispatcherApplication.__call__, "faulty", False):
+        return
+    original = DomainDispatcherApplication.__call__
+
+    def dispatch(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        return faulty(lambda e, s: original(self, e, s))(environ, start_response)
+
+    dispatch.faulty = True  # type: ignore[attr-defined]
+    DomainDispatcherApplication.__call__ = dispatch  # type: ignore[method-assign]
+
+
 def main(argv: list[str] | None = None) -> None:
     from moto.server import main as moto_main
 
     fill_gaps()
+    install_faults()
     moto_main(argv if argv is not None else sys.argv[1:])
 
 

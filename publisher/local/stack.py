@@ -16,6 +16,7 @@ from typing import Any
 from publisher.core.config import DEFAULT_TABLE_NAME, ENV_REVALIDATE_SECONDS, ENV_SITE_BUCKET, ENV_TABLE_NAME
 from publisher.local.edge import Edge
 from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
+from publisher.local.faults import FaultSwitch, wrap_publisher, wrap_read
 from publisher.local.poller import StreamPoller
 from publisher.local.resources import (
     ensure_bucket,
@@ -105,14 +106,15 @@ class LocalStack:
             self.out(f"trigger: {info['batchSize']} records ({entry['requestContext']['condition']}) "
                      f"sent to the dead-letter queue {dlq_url}")
 
+        switch = FaultSwitch(self.emulator.endpoint)  # game-day fault switches (local/faults.py)
         self.poller = StreamPoller(
-            aws.client("dynamodbstreams"), stream_arn, publish_handler.handler,
+            aws.client("dynamodbstreams"), stream_arn, wrap_publisher(publish_handler.handler, switch),
             batch_size=opts.batch_size, window=opts.window, dead_letter=dead_letter, on_batch=on_batch,
             max_record_age=opts.max_record_age if opts.max_record_age is not None
             else trigger_settings().max_record_age_seconds, enabled=self._trigger_switch(),
         )
         self.poller.start()
-        self.edge = Edge(aws.client("s3"), opts.bucket, read_handler=self._read_handler(),
+        self.edge = Edge(aws.client("s3"), opts.bucket, read_handler=wrap_read(self._read_handler(), switch),
                          max_ttl=opts.edge_ttl)
         self.edge.start(opts.host, opts.edge_port)
 

@@ -14,6 +14,8 @@ REBUILD_REQUEST = {"action": "rebuild"}
 LAMBDA_MAX_TIMEOUT_SECONDS = 900
 # Time beyond the function's timeout to wait for its answer: a cold start, the network, the queue.
 INVOKE_MARGIN_SECONDS = 30
+# Exit status of a rebuild refused because publishing is paused.
+PAUSED = 3
 
 
 def add_target_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +34,8 @@ def add_parser(sub: Any) -> None:
     parser = sub.add_parser("rebuild", help="full scan and republish (ops rebuild)")
     add_target_arguments(parser)
     parser.add_argument("--reason", default="ops")
+    parser.add_argument("--while-paused", action="store_true",
+                        help="rebuild even though publishing is paused (it publishes the table, undoing a restore)")
     parser.set_defaults(func=main)
 
 
@@ -61,32 +65,46 @@ def function_timeout(function: str) -> int:
         return LAMBDA_MAX_TIMEOUT_SECONDS
 
 
-def invoke(function: str, payload: dict[str, Any]) -> int:
-    """Invoke the deployed publisher once, synchronously, and print its answer. 0 on success."""
+def call(function: str, payload: dict[str, Any]) -> tuple[int, str]:
+    """Invoke the deployed publisher once, synchronously: (0 on success, its answer)."""
     from botocore.exceptions import HTTPClientError
 
+    what = str(payload.get("action", "invoke"))
     wait = invoke_read_timeout(function_timeout(function))
     try:
         response = lambda_client(wait).invoke(FunctionName=function, InvocationType="RequestResponse",
                                               Payload=json.dumps(payload).encode())
     except HTTPClientError as exc:  # a read timeout or a dropped connection: the invoke may have started
-        print(f"rebuild: no complete answer from {function} within {wait} s ({type(exc).__name__}); it may "
-              "still be running. Check its log group for the 'rebuild' line before starting another.",
+        print(f"{what}: no complete answer from {function} within {wait} s ({type(exc).__name__}); it may "
+              f"still be running. Check its log group for the '{what}' line before starting another.",
               file=sys.stderr)
-        return 2
-    print(response["Payload"].read().decode())
+        return 2, ""
+    answer = response["Payload"].read().decode()
     if response.get("FunctionError"):
-        print(f"rebuild failed in {function}: {response['FunctionError']}", file=sys.stderr)
-        return 1
-    return 0
+        print(answer)
+        print(f"{what} failed in {function}: {response['FunctionError']}", file=sys.stderr)
+        return 1, answer
+    return 0, answer
+
+
+def invoke(function: str, payload: dict[str, Any]) -> int:
+    """Invoke the deployed publisher once, synchronously, and print its answer. 0 on success."""
+    code, answer = call(function, payload)
+    if code == 0:
+        print(answer)
+    return code
 
 
 def run_here(endpoint: str, table: str, bucket: str, reason: str) -> dict[str, Any]:
     """The publisher handler's rebuild in this process, against `endpoint` ('' for real AWS)."""
+    return run_event(endpoint, table, bucket, {**REBUILD_REQUEST, "reason": reason})
+
+
+def run_event(endpoint: str, table: str, bucket: str, event: dict[str, Any]) -> dict[str, Any]:
+    """The publisher handler run on `event` in this process, against `endpoint` ('' for real AWS)."""
     from publisher.core.config import ENV_SITE_BUCKET, ENV_TABLE_NAME
     from publisher.local.emulator import local_aws_env
     from publisher.local.lambda_shapes import LambdaContext
-    from publisher.publish import handler as publish
 
     if endpoint:
         os.environ.update(local_aws_env(endpoint))
@@ -94,15 +112,29 @@ def run_here(endpoint: str, table: str, bucket: str, reason: str) -> dict[str, A
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    # Before the handler's import: its logger takes the level when it is built.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from publisher.publish import handler as publish
+
     os.environ[ENV_TABLE_NAME] = table
     os.environ[ENV_SITE_BUCKET] = bucket
     publish.reset()
-    return dict(publish.handler({**REBUILD_REQUEST, "reason": reason}, LambdaContext()))
+    return dict(publish.handler(event, LambdaContext()))
 
 
 def rebuild(args: argparse.Namespace, reason: str) -> int:
-    """Rebuild where the target arguments say; 0 on success."""
+    """Rebuild where the target arguments say; 0 on success, 3 when publishing is paused (a DLQ redrive
+    is a rebuild too) unless args.while_paused."""
+    from publisher.ops import trigger
+
+    if not getattr(args, "while_paused", False) and (args.function or args.endpoint):
+        states = trigger.paths(args)
+        if not any(s.publishing for s in states):
+            # A pause holds a restore in place; a rebuild publishes the table over it.
+            print(trigger.describe(states), file=sys.stderr)
+            print(f"{reason}: refused: publishing is paused, and a rebuild would publish the table now (undoing "
+                  "a restore). Resume with `trigger enable` (it rebuilds), or pass --while-paused.", file=sys.stderr)
+            return PAUSED
     if args.function:
         return invoke(args.function, {**REBUILD_REQUEST, "reason": reason})
     print(json.dumps(run_here(args.endpoint, args.table, args.bucket, reason)))

@@ -1,110 +1,113 @@
-"""`python -m publisher restore --version N`: put the site back as it was at snapshot version N, from S3 versions.
+"""`python -m publisher restore --version N`: publish version N's catalogue again, as a new version.
 
-Every public object (not the private state, not the canary's health.json, not the per-model history,
-which records what was published, the bad publish included) gets back the newest of its versions
-that belongs to snapshot version N or earlier, `llms.json` last as the publisher writes it. A
-restored object carries its old snapshot version, so the next publish overwrites it: disable the
-trigger first, fix the cause, enable it again.
+The publisher does the work (publisher/publish/restore.py: version N rebuilt from the version log,
+published through its committed path, provider documents N did not have removed), invoked with
+{"action": "restore"} when deployed (--function) or run in this process against the emulator
+(--endpoint). It refuses while any path still publishes (`trigger disable` first): the next
+reconcile would publish the table over the restore.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import json
 import sys
-from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from publisher.core.config import PRIVATE_PREFIX
-from publisher.core.documents import VERSION_META
-from publisher.core.heartbeat import HEALTH_KEY
-from publisher.ops.rebuild import add_target_arguments
-
-NOT_RESTORED = (PRIVATE_PREFIX, "history/", HEALTH_KEY)
-LAST = "llms.json"
-
-
-@dataclass(frozen=True)
-class Step:
-    key: str
-    version_id: str
-    from_version: int | None  # snapshot version the key shows now (None: deleted)
-    to_version: int
-
-
-def _snapshot_version(s3: Any, bucket: str, key: str, version_id: str) -> int:
-    head = s3.head_object(Bucket=bucket, Key=key, VersionId=version_id)
-    raw = head.get("Metadata", {}).get(VERSION_META, "-1")
-    return int(raw) if raw.lstrip("-").isdigit() else -1
-
-
-def plan(s3: Any, bucket: str, target: int) -> tuple[list[Step], list[str]]:
-    """The copies that bring each public key back to snapshot `target`, and the keys left as they are."""
-    history: dict[str, list[dict[str, Any]]] = {}
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-        for entry in page.get("Versions", []):
-            history.setdefault(entry["Key"], []).append({**entry, "marker": False})
-        for entry in page.get("DeleteMarkers", []):
-            history.setdefault(entry["Key"], []).append({**entry, "marker": True})
-    steps: list[Step] = []
-    kept: list[str] = []
-    for key in sorted(history):
-        if key.startswith(NOT_RESTORED):
-            continue
-        # Newest first, as S3 lists one key's versions; ties in LastModified keep that order.
-        entries = sorted(history[key], key=lambda e: e["LastModified"], reverse=True)
-        latest = next((e for e in entries if e.get("IsLatest")), entries[0])
-        current = None if latest["marker"] else _snapshot_version(s3, bucket, key, latest["VersionId"])
-        if current is not None and current <= target:
-            continue  # already as it was at the target (or older: the publisher never rewrote it)
-        chosen = next(((e, v) for e in entries if not e["marker"]
-                       for v in [_snapshot_version(s3, bucket, key, e["VersionId"])] if v <= target), None)
-        if chosen is None:
-            kept.append(key)  # did not exist at the target version
-            continue
-        if not latest["marker"] and chosen[0]["ETag"] == latest["ETag"]:
-            continue  # the same bytes: rewritten by later publishes, never changed
-        steps.append(Step(key, chosen[0]["VersionId"], current, chosen[1]))
-    steps.sort(key=lambda step: (step.key == LAST, step.key))
-    return steps, kept
-
-
-def apply(s3: Any, bucket: str, steps: list[Step]) -> None:
-    for step in steps:
-        s3.copy_object(Bucket=bucket, Key=step.key, MetadataDirective="COPY",
-                       CopySource={"Bucket": bucket, "Key": step.key, "VersionId": step.version_id})
+RESTORE_ACTION = "restore"
+REFUSED = 3
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("restore", help="put every public object back to a snapshot version (S3 versions)")
-    parser.add_argument("--version", type=int, required=True, help="the snapshot version to go back to")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan, copy nothing")
-    # --function (deployed: real AWS) or --endpoint (local), as for every ops command; --bucket names the site.
+    from publisher.ops.rebuild import add_target_arguments
+
+    parser = sub.add_parser("restore", help="publish snapshot version N's catalogue again (from the version log)")
+    parser.add_argument("--version", type=int, required=True, help="the snapshot version to put back")
+    parser.add_argument("--dry-run", action="store_true", help="say what it would do, write nothing")
+    parser.add_argument("--even-if-publishing", action="store_true",
+                        help="restore although publishing is not paused (the next publish may undo it)")
+    parser.add_argument("--name", help="the stack's name, to find its schedules (see `trigger --help`)")
+    parser.add_argument("--table-plan", type=Path, metavar="FILE",
+                        help="also write version N's records the table lacks to FILE (for scripts/seed_data.py "
+                             "--file) and list the keys to delete: what the table must hold before resuming")
+    # --function (deployed: real AWS) or --endpoint (local), as for every ops command.
     add_target_arguments(parser)
     parser.set_defaults(func=main)
 
 
+def _names(entry: dict[str, Any]) -> str:
+    shown = ", ".join(entry["names"])
+    more = entry["count"] - len(entry["names"])
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def summary(answer: dict[str, Any]) -> str:
+    """The report in words: from/to versions, the models it put back, the keys written and removed."""
+    target, old, new = answer["restored_version"], answer["from_version"], answer["to_version"]
+    if answer["nothing_to_do"]:
+        return (f"restore: nothing to do: the site already shows version {target}'s catalogue "
+                f"(as version {old}); no object written or removed")
+    would = "would be " if answer["dry_run"] else ""
+    if new == old:
+        head = f"restore: the catalogue already equals version {target}'s (version {old})"
+    elif answer["dry_run"]:
+        head = f"restore (dry run): would publish version {target}'s catalogue as version {new} (now version {old})"
+    else:
+        head = f"restore: version {target}'s catalogue published as version {new} (was version {old})"
+    lines = [head]
+    for kind in ("added", "removed", "changed"):
+        entry = answer[f"models_{kind}"]
+        if entry["count"]:
+            lines.append(f"  models {kind} back: {entry['count']} ({_names(entry)})")
+    if answer["keys_written"]:
+        lines.append(f"  keys {would}written: {', '.join(answer['keys_written'])}")
+    if answer["keys_removed"]:
+        lines.append(f"  keys {would}removed (version {target} did not have them): "
+                     f"{', '.join(answer['keys_removed'])}")
+    return "\n".join(lines)
+
+
 def main(args: argparse.Namespace) -> int:
+    from publisher.ops import rebuild, trigger
+
+    states = trigger.paths(args)
+    publishing = [s for s in states if s.publishing]
+    if publishing and not args.dry_run:
+        print(trigger.describe(states), file=sys.stderr)
+        if not args.even_if_publishing:
+            print("restore: refused: publishing is not paused, so the next publish would undo the restore. "
+                  "Run `python -m publisher trigger disable` first (or pass --even-if-publishing).", file=sys.stderr)
+            return REFUSED
+        print("restore: WARNING: publishing is not paused; the next publish may undo this restore", file=sys.stderr)
+    event = {"action": RESTORE_ACTION, "version": args.version, "dry_run": args.dry_run}
+    if args.function:
+        code, text = rebuild.call(args.function, event)
+        if code:
+            return code
+        answer = json.loads(text)
+    else:
+        answer = rebuild.run_event(args.endpoint, args.table, args.bucket, event)
+    if "error" in answer:
+        print(f"restore: refused: {answer['error']}", file=sys.stderr)
+        return 1
+    print(summary(answer))
+    if args.table_plan:
+        print(table_plan(args))
+    if not args.dry_run and not answer["nothing_to_do"]:
+        print("Publishing stays paused. Make the table hold what should be published (the runbook), then "
+              "`python -m publisher trigger enable`: it resumes every path and rebuilds from the table.")
+    return 0
+
+
+def table_plan(args: argparse.Namespace) -> str:
+    """The table plan, read with this process's credentials (the emulator's with --endpoint)."""
     import boto3
 
-    if args.endpoint and not args.function:
-        from publisher.local.emulator import local_aws_env
+    from publisher.local.stack import LOCAL_BUCKET
+    from publisher.ops import table_plan as tables
 
-        os.environ.update(local_aws_env(args.endpoint))
-    bucket = args.bucket
-    s3 = boto3.client("s3")
-    steps, kept = plan(s3, bucket, args.version)
-    if not steps:
-        print(f"restore: nothing in s3://{bucket} is newer than snapshot version {args.version}", file=sys.stderr)
-        return 1 if not kept else 0
-    for step in steps:
-        was = "deleted" if step.from_version is None else f"version {step.from_version}"
-        print(f"{step.key}: {was} -> version {step.to_version} ({step.version_id})")
-    for key in kept:
-        print(f"{key}: left as is (it did not exist at version {args.version})")
-    if args.dry_run:
-        return 0
-    apply(s3, bucket, steps)
-    print(f"restore: {len(steps)} object(s) back at snapshot version {args.version}. The next publish "
-          "overwrites them: keep the trigger disabled until the cause is fixed.")
-    return 0
+    if args.function and args.bucket == LOCAL_BUCKET:
+        return "restore: --table-plan needs the deployed bucket: pass --bucket (terraform output site_bucket)"
+    found = tables.plan(boto3.client("s3"), boto3.client("dynamodb"), args.bucket, args.table, args.version)
+    return tables.write(found, args.table_plan, args.table, args.version)

@@ -1,4 +1,4 @@
-"""Publisher Lambda: DynamoDB Stream batches and ops rebuilds in, snapshot objects in S3 out."""
+"""Publisher Lambda: DynamoDB Stream batches, ops rebuilds and restores in, snapshot objects in S3 out."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service="publisher")
 tracer = Tracer(service="publisher")
 
 REBUILD_ACTION = "rebuild"
+# {"action": "restore", "version": N, "dry_run": false}: publish version N's catalogue again (restore.py).
+RESTORE_ACTION = "restore"
 # Failed records named in one log line at most; the line also carries the full count and the
 # sequence range, which is what the DLQ's on-failure records name.
 MAX_LOGGED_RECORDS = 100
@@ -150,6 +152,24 @@ def handle_rebuild(pub: Publisher, cfg: Config, reason: str) -> dict[str, Any]:
             "invalid": len(result.rejected)}
 
 
+def handle_restore(pub: Publisher, event: dict[str, Any]) -> dict[str, Any]:
+    from publisher.publish.restore import RestoreError, restore
+
+    version = event.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError('a restore needs "version": the snapshot version to publish again (an integer)')
+    try:
+        report = restore(pub, version, dry_run=event.get("dry_run") is True)
+    except RestoreError as exc:
+        logger.error("restore refused", extra={"restored_version": version, "reason": str(exc)})
+        return {"error": str(exc)}
+    answer = report.as_dict()
+    logger.info(f"restore of version {version}: version {report.from_version} -> {report.to_version}",
+                extra={k: answer[k] for k in ("restored_version", "from_version", "to_version", "dry_run",
+                                              "keys_removed")})
+    return answer
+
+
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -159,6 +179,9 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if event.get("action") == REBUILD_ACTION:
         reason = str(event.get("reason", "ops"))[:64]
         return handle_rebuild(publisher(), config(), reason)
+    if event.get("action") == RESTORE_ACTION:
+        return handle_restore(publisher(), event)
     if "Records" in event:
         return handle_stream(event, publisher())
-    raise ValueError('unknown event: expected DynamoDB Stream "Records" or {"action": "rebuild"}')
+    raise ValueError('unknown event: expected DynamoDB Stream "Records", {"action": "rebuild"} or '
+                     '{"action": "restore", "version": N}')

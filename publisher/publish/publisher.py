@@ -114,6 +114,10 @@ class Publisher:
             hook()
         return result
 
+    def restore(self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]]) -> PublishResult:
+        """Publish a catalogue an operator put back (publish/restore.py): a new version, the site rewritten."""
+        return self._transact(mutate, force_render=True)
+
     def _transact(
         self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool,
         sweep: bool = False,

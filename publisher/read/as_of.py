@@ -9,15 +9,14 @@ replay moves forward from the newest state already built at or before the versio
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.core import version_log
 from publisher.core.documents import log_key
 from publisher.read.catalogue import RESPONSE_CACHE_BYTES, Catalogue
 from publisher.read.errors import BadRequest, Unavailable
@@ -61,14 +60,9 @@ def parse_instant(raw: str, window: Callable[[], str] | None = None) -> datetime
         return datetime.fromisoformat(text).astimezone(UTC)
     except ValueError:
         raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is not a valid date and time{where}", AS_OF) from None
-
-
-@dataclass(frozen=True)
-class _Logged:
-    version: int
-    committed_at: datetime
-    committed_text: str
-    changes: list[dict[str, Any]]
+    except OverflowError:  # a valid local time whose offset moves it past year 1 or 9999 in UTC
+        raise BadRequest("invalid_as_of", f"{AS_OF} {raw!r} is outside the years 1 to 9999 in UTC{where}",
+                         AS_OF) from None
 
 
 class VersionLog:
@@ -77,7 +71,7 @@ class VersionLog:
     def __init__(self, fetch: Callable[[str], bytes | None], now: Callable[[], datetime]) -> None:
         self._fetch = fetch
         self._now = now
-        self._logs: list[_Logged] = []
+        self._logs: list[version_log.LoggedVersion] = []
         self._lock = threading.Lock()
         self._states: OrderedDict[int, dict[str, dict[str, Any]]] = OrderedDict()
         self._catalogues: OrderedDict[int, Catalogue] = OrderedDict()
@@ -89,9 +83,7 @@ class VersionLog:
             if body is None:
                 raise Unavailable("history_unavailable", f"the log of version {wanted} cannot be read; "
                                   "retry shortly")
-            document = json.loads(body)
-            committed = datetime.fromisoformat(document["committed_at"].replace("Z", "+00:00"))
-            self._logs.append(_Logged(wanted, committed, document["committed_at"], document["changes"]))
+            self._logs.append(version_log.parse_bytes(body))
 
     def available(self, current_version: int) -> tuple[datetime, datetime] | None:
         """The range of instants answerable: the first commit to now; None before the first version."""
@@ -142,13 +134,7 @@ class VersionLog:
                 return kept
             self._load_through(version)
             base = max((v for v in self._states if v <= version), default=0)
-            models = dict(self._states[base]) if base else {}
-            for logged in self._logs[base:version]:
-                for change in logged.changes:
-                    if change["new"] is None:
-                        models.pop(change["model_name"], None)
-                    else:
-                        models[change["model_name"]] = change["new"]
+            models = version_log.replay(dict(self._states[base]) if base else {}, self._logs[base:version])
             self._states[version] = models
             while len(self._states) > CATALOGUES_KEPT:
                 self._states.popitem(last=False)

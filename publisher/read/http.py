@@ -64,7 +64,7 @@ def error_response(error: ApiError, method: str = "GET") -> Response:
     if error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
     body = json.dumps(error.document(), ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(error.status, b"" if method == "HEAD" else body, headers)
+    return _answer(error.status, method, body, headers)
 
 
 def internal_error() -> Response:
@@ -94,4 +94,11 @@ def ok(request: Request, content: Rendered, catalogue: Catalogue | None,
     if etag_matches(request.headers.get("if-none-match"), content.etag):
         del headers["Content-Type"]
         return Response(304, b"", headers, source)
-    return Response(200, b"" if request.method == "HEAD" else content.body, headers, source)
+    return _answer(200, request.method, content.body, headers, source)
+
+
+def _answer(status: int, method: str, body: bytes, headers: dict[str, str], source: str | None = None) -> Response:
+    """HEAD sends GET's header fields without its body, Content-Length included (RFC 9110 9.3.2)."""
+    if method == "HEAD":
+        return Response(status, b"", {**headers, "Content-Length": str(len(body))}, source)
+    return Response(status, body, headers, source)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from publisher.core import edge_contract, schemas
+from publisher.core import edge_contract, schemas, text
 from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
 from publisher.read.as_of import AS_OF, MAX_AS_OF_LEN
 from publisher.read.http import ALLOWED_METHODS
@@ -22,10 +22,10 @@ from publisher.read.query import (
 )
 
 API_VERSION = "1.0.0"
-# Printable text: the API refuses C0/C1 control characters in every parameter.
-_PRINTABLE = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"
-# A model name as a path segment: no separators, no '..', not '.', no control characters.
-_MODEL_NAME = "^(?!.*\\.\\.)(?!\\.$)[^/\\\\\\u0000-\\u001f\\u007f-\\u009f]+$"
+# Printable text: the API refuses control, bidi and zero-width characters in every parameter.
+_PRINTABLE = f"^[^{text.FORBIDDEN_CLASS}]*$"
+# A model name as a path segment: no separators, no '..', not '.', none of those characters.
+_MODEL_NAME = f"^(?!.*\\.\\.)(?!\\.$)[^/\\\\{text.FORBIDDEN_CLASS}]+$"
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -79,8 +79,11 @@ def _methods(operation_id: str, summary: str, responses: dict[str, Any],
         get["parameters"] = in_query
     head = {**get, "operationId": f"{operation_id}Head", "summary": f"{summary} (headers only)",
             "responses": {status: {"description": answer["description"]} for status, answer in responses.items()}}
-    options = {"operationId": f"{operation_id}Preflight", "summary": "CORS preflight (any origin)",
-               "responses": {"204": {"description": "The CORS headers; no body."}}}
+    options: dict[str, Any] = {"operationId": f"{operation_id}Preflight", "summary": "CORS preflight (any origin)",
+                               "responses": {"204": {"description": "The CORS headers; no body."}}}
+    if in_path:
+        # A preflight is answered from the contract alone, for any value (as S3's CORS rule does).
+        options["parameters"] = [{**p, "schema": {"type": "string"}} for p in in_path]
     by_method = {"get": get, "head": head, "options": options}
     item: dict[str, Any] = {"parameters": in_path} if in_path else {}
     item.update({method.lower(): by_method[method.lower()] for method in ALLOWED_METHODS})

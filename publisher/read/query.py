@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote_plus
 
+from publisher.core import text
 from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_PROVIDER_LEN
 from publisher.read.errors import BadRequest
 
@@ -27,7 +28,6 @@ LIST_PARAMETERS = ("provider", "q", "min_score", "max_score", "min_context", "so
                    "as_of")
 REPEATABLE = frozenset({"provider"})
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Plain decimal notation only: float() would also take "nan", "inf", "1_0" and surrounding spaces.
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _INTEGER = re.compile(r"\d{1,12}")
@@ -53,8 +53,10 @@ class ListQuery:
 
 
 def check_text(value: str, parameter: str) -> None:
-    if _CONTROL.search(value):
-        raise BadRequest("control_characters", f"{parameter} must not contain control characters", parameter)
+    """Ingest's rule (publisher/core/text.py): a name ingest refuses is a 400 here, never a silent miss."""
+    refused = text.reason(parameter, value)
+    if refused:
+        raise BadRequest("control_characters", refused, parameter)
 
 
 def parse_pairs(raw_query: str) -> list[tuple[str, str]]:
@@ -71,9 +73,9 @@ def parse_pairs(raw_query: str) -> list[tuple[str, str]]:
             key = unquote_plus(raw_key, errors="strict")
         except UnicodeDecodeError:
             raise BadRequest("invalid_encoding", "a parameter name is not valid UTF-8", "query") from None
-        if _CONTROL.search(key) or len(key) > 64:
+        if text.forbidden_character(key) or len(key) > 64:
             raise BadRequest("invalid_parameter_name",
-                             "parameter names must be at most 64 characters without control characters",
+                             f"parameter names must be at most 64 characters without {text.RULE}",
                              "query")
         try:
             value = unquote_plus(raw_value, errors="strict")

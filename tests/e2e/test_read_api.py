@@ -74,6 +74,9 @@ def test_bad_input_is_a_json_400_naming_the_parameter(local_stack: RunningStack)
         ("/api/llms?cursor=bogus", "cursor"),
         ("/api/llms/..%2F..%2Fetc", "model_name"),
         ("/api/llms/a%0Ab", "model_name"),
+        ("/api/llms/GPT%E2%80%AE-4", "model_name"),
+        ("/api/llms?as_of=0001-01-01T00:00%2B23:59", "as_of"),
+        ("/api/llms?as_of=9999-12-31T23:59:59-23:59", "as_of"),
     ]:
         status, _, body = local_stack.get(target)
         assert status == 400, target
@@ -119,13 +122,20 @@ def test_health_reports_the_snapshot(local_stack: RunningStack) -> None:
     assert health["status"] == "ok" and health["version"] >= 1 and health["count"] > 0
 
 
-def test_head_has_no_body(local_stack: RunningStack) -> None:
+def test_head_has_no_body_and_the_content_length_of_the_get(local_stack: RunningStack) -> None:
+    import urllib.error
     import urllib.request
 
-    for path in ("/llms.json", "/api/llms"):
+    for path in ("/llms.json", "/api/llms", "/api/llms/GPT-4", "/api/llms/No%20Such%20Model"):
+        _, _, full = local_stack.get(path)
         request = urllib.request.Request(local_stack.edge + path, method="HEAD")
-        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
-            assert response.status == 200 and response.read() == b"" and response.headers["ETag"]
+        try:
+            response = urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+        except urllib.error.HTTPError as error:
+            response = error
+        with response:
+            assert response.read() == b"" and response.headers["Content-Length"] == str(len(full)), path
+            assert response.status == 404 or response.headers["ETag"], path
 
 
 def test_deleting_the_snapshot_fails_over_to_the_read_api(local_stack: RunningStack) -> None:

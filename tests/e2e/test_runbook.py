@@ -95,7 +95,8 @@ def test_a_stall_pages_on_freshness_and_its_parked_records_are_redriven(stack: R
     code, out = shell("resume-publishing")
     assert code == 0, out
     assert "Enabled" in out and "canary passed" in out, out
-    assert not {"Stalled One", "Stalled Two"} & set(names(stack)), "aged records are dropped, not applied"
+    # The trigger drops the aged records (to the DLQ, below); the resume's rebuild publishes the table.
+    assert '"drift": 2' in out and {"Stalled One", "Stalled Two"} <= set(names(stack)), out
 
     # The DLQ's other shape, as Lambda sends it for a failed asynchronous invocation (the hourly
     # reconcile timing out), and a message that is neither: the runbook says it stays in the queue.
@@ -119,7 +120,7 @@ def test_a_stall_pages_on_freshness_and_its_parked_records_are_redriven(stack: R
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=left["ReceiptHandle"])
 
 
-def test_a_bad_publish_is_rolled_back_from_s3_versions_then_fixed(stack: RunningStack, shell: object) -> None:
+def test_a_bad_publish_is_rolled_back_from_the_version_log_then_fixed(stack: RunningStack, shell: object) -> None:
     assert shell("canary")[0] == 0
     good = stack.get_json("/llms.json")["version"]
     put(stack, "GPT-4", "1")  # the bad write
@@ -130,18 +131,20 @@ def test_a_bad_publish_is_rolled_back_from_s3_versions_then_fixed(stack: Running
 
     code, out = shell("rollback", GOOD=str(good))
     assert code == 0, out
-    assert f"llms.json: version {bad} -> version {good}" in out, out
-    stack.wait_for(lambda: stack.get_json("/llms.json")["version"] == good, timeout=10)
+    assert "publishing: paused" in out and f"would publish version {good}'s catalogue as version {bad + 1}" in out
+    assert f"version {good}'s catalogue published as version {bad + 1} (was version {bad})" in out, out
+    assert "models changed back: 1 (GPT-4)" in out, out
+    stack.wait_for(lambda: stack.get_json("/llms.json")["version"] == bad + 1, timeout=10)
     assert names(stack)["GPT-4"] == 95.5
-    # As the runbook says: while rolled back, the canary reports the version going backward.
+    # As the runbook says: while paused, the canary's heartbeat is not published.
     code, out = shell("canary")
-    assert code != 0 and f"version went backward: /llms.json is version {good}" in out, out
+    assert code != 0 and "freshness: heartbeat not visible" in out, out
 
-    put(stack, "GPT-4", "95.5")  # the fix, published when the trigger is back
+    put(stack, "GPT-4", "95.5")  # the fix, in the table, before publishing resumes
     code, out = shell("resume-publishing")
-    assert code == 0 and "canary passed" in out, out
+    assert code == 0 and "canary passed" in out and '"drift": ' in out, out
     doc = stack.get_json("/llms.json")
-    assert doc["version"] > bad and names(stack)["GPT-4"] == 95.5
+    assert doc["version"] >= bad + 1 and names(stack)["GPT-4"] == 95.5
 
 
 def test_a_rebuild_reports_no_drift_on_a_healthy_stack(stack: RunningStack, shell: object) -> None:

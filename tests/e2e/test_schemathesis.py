@@ -8,7 +8,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.checks import CHECKS, load_all_checks, positive_data_acceptance
 
 from publisher.read.openapi import document
 from tests.e2e.conftest import RunningStack
@@ -20,6 +20,9 @@ pytestmark = pytest.mark.e2e
 MAX_EXAMPLES = {"GET": 30, "HEAD": 10, "OPTIONS": 5}
 # The operations are known without a server (the document is built in code), so each is its own test;
 # the schema itself is fetched from the running edge, as a client would.
+load_all_checks()
+# Every built-in check, named explicitly (the CLI's `--checks all`), not whatever the default set is.
+ALL_CHECKS = list(CHECKS.get_all())
 OPERATIONS = [(method.upper(), path) for path, item in document()["paths"].items() for method in item
               if method.upper() in MAX_EXAMPLES]
 
@@ -52,6 +55,6 @@ def test_api_conforms_to_its_own_openapi(
         # Likewise an as_of instant: any date-time is well-formed, but only one inside the retained
         # history (first version to now) can be read; outside it the 400 names the range.
         excluded = [positive_data_acceptance] if {"cursor", "as_of"} & set(case.query or {}) else []
-        case.call_and_validate(base_url=local_stack.edge, timeout=10, excluded_checks=excluded)
+        case.call_and_validate(base_url=local_stack.edge, timeout=10, checks=ALL_CHECKS, excluded_checks=excluded)
 
     check()

@@ -88,8 +88,9 @@ def _condition_holds(operator: str, key: str, wanted: Any, context: Mapping[str,
         raise ValueError(f"unsupported condition operator {operator}")
     test = _STRING[base]
     if present is None:
-        # A missing key satisfies IfExists and negated operators, nothing else.
-        return if_exists or negated
+        # A missing key satisfies IfExists, negated operators and ForAllValues (every one of no
+        # values matches), nothing else.
+        return if_exists or negated or qualifier == "ForAllValues"
     if qualifier == "ForAllValues":
         return all(any(test(p, v) for p in patterns) != negated for v in present)
     matched = any(test(p, v) for p in patterns for v in present)

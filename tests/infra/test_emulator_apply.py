@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from publisher.core import edge_contract
 from publisher.local.trigger_settings import trigger_settings
 
 from . import iam_check
@@ -257,25 +258,40 @@ def test_distribution_has_two_origins_and_a_failover_group(local_stack: LocalSta
     assert config["WebACLId"].startswith("arn:aws:wafv2:us-east-1:")
 
 
-def test_waf_rules_reputation_bad_inputs_and_three_rate_limits(local_stack: LocalStack) -> None:
+def test_waf_rules_reputation_bad_inputs_and_rate_limits_on_every_path_that_runs_code(local_stack: LocalStack) -> None:
     waf = local_stack.client("wafv2")
     (summary,) = waf.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
     acl = waf.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])["WebACL"]
     rules = {r["Name"]: r for r in acl["Rules"]}
     assert set(rules) == {"aws-ip-reputation", "aws-known-bad-inputs", "rate-limit-per-ip",
-                          "api-rate-limit-per-ip", "api-rate-limit-total"}
+                          "function-paths-rate-limit-per-ip", "failover-paths-rate-limit-per-ip"}
     managed = {r["Statement"]["ManagedRuleGroupStatement"]["Name"] for r in rules.values()
                if "ManagedRuleGroupStatement" in r["Statement"]}
     assert managed == {"AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesKnownBadInputsRuleSet"}
     everywhere = rules["rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
     assert (everywhere["Limit"], everywhere["AggregateKeyType"]) == (variable_default("waf_rate_limit"), "IP")
-    for name, key, limit in [("api-rate-limit-per-ip", "IP", "waf_api_rate_limit"),
-                             ("api-rate-limit-total", "CONSTANT", "waf_api_total_rate_limit")]:
-        rate = rules[name]["Statement"]["RateBasedStatement"]
-        assert (rate["AggregateKeyType"], rate["Limit"]) == (key, variable_default(limit)), name
-        match = rate["ScopeDownStatement"]["ByteMatchStatement"]
-        assert match["PositionalConstraint"] == "STARTS_WITH" and match["FieldToMatch"] == {"UriPath": {}}
-        assert match["SearchString"] in (b"/api/", "/api/")
+    # No all-clients (CONSTANT) limit: it would count cache hits, and one client could trip it for all.
+    assert all(r["Statement"].get("RateBasedStatement", {}).get("AggregateKeyType") in (None, "IP")
+               for r in rules.values())
+    for origin, limit in [(edge_contract.FUNCTION, "waf_api_rate_limit"),
+                          (edge_contract.FAILOVER, "waf_failover_rate_limit")]:
+        rate = rules[f"{origin}-paths-rate-limit-per-ip"]["Statement"]["RateBasedStatement"]
+        assert (rate["AggregateKeyType"], rate["Limit"]) == ("IP", variable_default(limit)), origin
+        matches = [s["ByteMatchStatement"] for s in rate["ScopeDownStatement"]["OrStatement"]["Statements"]]
+        covered = set()
+        for match in matches:
+            assert match["FieldToMatch"] == {"UriPath": {}}
+            # Matched on the path the CDN routes: percent-decoded, then normalised (//, ./, ../).
+            steps = sorted(match["TextTransformations"], key=lambda t: t["Priority"])
+            assert [t["Type"] for t in steps] == ["URL_DECODE", "NORMALIZE_PATH"]
+            search = match["SearchString"]
+            search = search.decode() if isinstance(search, bytes) else search
+            covered.add((match["PositionalConstraint"], search))
+        # Every behaviour of this origin, as the edge contract routes it (cdn.tf derives the same).
+        expected = {("STARTS_WITH", p.removesuffix("*")) if p.endswith("/*") else ("EXACTLY", p)
+                    for p in edge_contract.path_patterns(origin)}
+        assert covered == expected, origin
+    assert {p for _, p in covered} >= {"/providers/", "/llms"}
 
 
 def test_waf_logs_keep_only_blocked_requests_redacted_and_encrypted(local_stack: LocalStack) -> None:

@@ -54,24 +54,32 @@ provider "aws" {
 
 
 @pytest.fixture(scope="module")
-def policies(terraform: str, tf_env: dict[str, str], moto_endpoint: str,
-             scratch_copy: Callable[[Path], Path]) -> dict[str, Any]:
-    """Every policy document of infra/bootstrap as `terraform plan` renders it."""
+def bootstrap(terraform: str, tf_env: dict[str, str], moto_endpoint: str,
+              scratch_copy: Callable[[Path], Path]) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """`terraform <args>` in an initialised scratch copy of infra/bootstrap (against moto)."""
     workdir = scratch_copy(REPO / "infra" / "bootstrap")
     (workdir / "providers_override.tf").write_text(OVERRIDE % {"endpoint": moto_endpoint})
     env = {**tf_env, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
            "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}
     env.pop("AWS_PROFILE", None)
 
-    def run(*args: str) -> str:
+    def run(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run([terraform, *args], cwd=workdir, env=env, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, f"terraform {args[0]} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
-        return proc.stdout
+        assert proc.returncode == 0 or not check, \
+            f"terraform {args[0]} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
+        return proc
 
     run("init", "-backend=false", "-input=false", "-no-color", "-lockfile=readonly")
-    run("plan", "-input=false", "-no-color", "-refresh=false", "-out=plan.bin",
-        f"-var=github_repository={REPOSITORY}")
-    plan = json.loads(run("show", "-json", "plan.bin"))
+    return run
+
+
+def planned_policies(run: Callable[..., subprocess.CompletedProcess[str]], name: str = NAME,
+                     *variables: str) -> dict[str, Any]:
+    """Every policy document of infra/bootstrap for a stack called `name`, as `terraform plan` renders it."""
+    out = f"{name}-{len(variables)}.bin"
+    run("plan", "-input=false", "-no-color", "-refresh=false", f"-out={out}",
+        f"-var=github_repository={REPOSITORY}", f"-var=name={name}", *(f"-var={v}" for v in variables))
+    plan = json.loads(run("show", "-json", out).stdout)
     values = {r["address"]: r.get("values", {}) for r in plan["planned_values"]["root_module"]["resources"]}
     return {
         "deploy": json.loads(values["aws_iam_role_policy.deploy"]["policy"]),
@@ -82,6 +90,11 @@ def policies(terraform: str, tf_env: dict[str, str], moto_endpoint: str,
         "pipeline_boundary": json.loads(values["aws_iam_policy.pipeline_boundary"]["policy"]),
         "roles": {a: v for a, v in values.items() if a.startswith("aws_iam_role.")},
     }
+
+
+@pytest.fixture(scope="module")
+def policies(bootstrap: Callable[..., subprocess.CompletedProcess[str]]) -> dict[str, Any]:
+    return planned_policies(bootstrap)
 
 
 def deploy_may(policies: dict[str, Any], action: str, resource: str, **context: str) -> str:
@@ -196,14 +209,16 @@ def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str,
 @pytest.mark.parametrize(("action", "resource", "context"), [
     ("iam:CreateRole", SERVICE_ROLE, {"iam:PermissionsBoundary": SERVICE_BOUNDARY}),
     ("iam:PutRolePolicy", SERVICE_ROLE, {"iam:PermissionsBoundary": SERVICE_BOUNDARY}),
-    ("iam:UpdateAssumeRolePolicy", SERVICE_ROLE, {}),
     ("iam:GetRole", SERVICE_ROLE, {}),
     ("lambda:CreateFunction", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", {}),
     ("lambda:CreateEventSourceMapping", "*", {"lambda:FunctionArn": f"{LAMBDA}:function:{NAME}-publisher"}),
     ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate", {}),
     ("s3:PutBucketPolicy", f"arn:aws:s3:::{NAME}-site-{ACCOUNT}", {}),
     ("dynamodb:UpdateTable", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/llm_scores", {}),
-    ("cloudfront:UpdateDistribution", f"arn:aws:cloudfront::{ACCOUNT}:distribution/E123", {}),
+    ("cloudfront:UpdateDistribution", f"arn:aws:cloudfront::{ACCOUNT}:distribution/E123",
+     {"aws:ResourceTag/service": NAME}),
+    ("cloudfront:CreateDistributionWithTags", f"arn:aws:cloudfront::{ACCOUNT}:distribution/new",
+     {"aws:RequestTag/service": NAME, "aws:TagKeys": ["service", "managed_by"]}),
     ("cloudfront:CreateCachePolicy", f"arn:aws:cloudfront::{ACCOUNT}:cache-policy/abc", {}),
     ("cloudfront:CreateResponseHeadersPolicy", f"arn:aws:cloudfront::{ACCOUNT}:response-headers-policy/abc", {}),
     ("cloudfront:UpdateResponseHeadersPolicy", f"arn:aws:cloudfront::{ACCOUNT}:response-headers-policy/abc", {}),
@@ -216,6 +231,7 @@ def test_deploy_role_cannot_open_a_public_path_to_a_function(policies: dict[str,
     ("lambda:PutFunctionEventInvokeConfig", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-canary", {}),
     ("scheduler:CreateSchedule", f"arn:aws:scheduler:us-east-1:{ACCOUNT}:schedule/default/{NAME}-canary", {}),
     ("sns:CreateTopic", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-tickets", {}),
+    ("sns:Unsubscribe", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms:0f1e2d3c", {}),
 ])
 def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action: str, resource: str,
                                                context: dict[str, str]) -> None:
@@ -224,7 +240,9 @@ def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action:
 
 @pytest.mark.parametrize(("action", "resource", "expected"), [
     ("s3:GetObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate", True),
-    ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate.tflock", True),
+    # A pull request's plan runs with -lock=false: it cannot take or break a running apply's lock.
+    ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate.tflock", False),
+    ("s3:DeleteObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate.tflock", False),
     ("s3:PutObject", f"{STATE_BUCKET}/llm-catalogue/terraform.tfstate", False),
     ("s3:GetObject", f"{STATE_BUCKET}/someone-else/terraform.tfstate", False),
     ("dynamodb:DescribeTable", f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/llm_scores", True),
@@ -241,6 +259,9 @@ def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action:
     ("iam:GetRole", SERVICE_ROLE, True),
     ("secretsmanager:GetSecretValue", "*", False),
     ("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", False),
+    # An e-mail subscription's ARN is its topic's and an ID.
+    ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms:0f1e2d3c", True),
+    ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-prod-alarms:0f1e2d3c", False),
 ])
 def test_plan_role_reads_only_this_stack(policies: dict[str, Any], action: str, resource: str,
                                          expected: bool) -> None:
@@ -293,7 +314,10 @@ def refused(made: list[tf_calls.Call], policies: dict[str, Any], role: str, role
         key_policy = None
         if request.action.startswith("kms:") and ":key/" in request.resource:
             key_policy = json.loads(kms.get_key_policy(KeyId=request.resource, PolicyName="default")["Policy"])
-        request = Request(request.action, request.resource, request.context, {"AWS": role_arn})
+        # Every resource of the applied stack carries its tag (the provider's default_tags); a call
+        # that creates one has none yet.
+        tagged = {} if request.action.split(":")[1].startswith("Create") else {"aws:ResourceTag/service": NAME}
+        request = Request(request.action, request.resource, {**tagged, **request.context}, {"AWS": role_arn})
         return evaluate(request, identity=[policies[role]], boundary=policies["pipeline_boundary"],
                         resource=key_policy)
 
@@ -381,6 +405,22 @@ def test_workflow_and_trust_agree_on_the_environment() -> None:
     assert "refs/heads/main" in workflow
 
 
+def test_pull_requests_plan_without_the_lock_and_deploy_checks_its_plan_before_applying_it() -> None:
+    """The plan role may not write the lock, so CI's plan must not take it; and `make deploy` applies
+    only the plan tests/infra/planned_policies.py passed."""
+    workflow = (REPO / ".github" / "workflows" / "ci.yml").read_text()
+    plan_job = workflow.split("\n  plan:\n", 1)[1].split("\n  deploy:\n", 1)[0]
+    assert "make plan NO_LOCK=1" in plan_job
+    makefile = (REPO / "Makefile").read_text()
+    plan_recipe = makefile.split("\nplan:", 1)[1].split("\n\n", 1)[0]
+    assert "$(if $(NO_LOCK),-lock=false,)" in plan_recipe
+    deploy = makefile.split("\ndeploy:", 1)[1].split("\n\n", 1)[0]
+    steps = [line.strip() for line in deploy.splitlines()[1:]]
+    check = next(i for i, s in enumerate(steps) if "tests.infra.planned_policies infra/tfplan.json" in s)
+    apply = next(i for i, s in enumerate(steps) if s.startswith("terraform -chdir=infra apply"))
+    assert check < apply and steps[apply].endswith(" tfplan"), steps
+
+
 def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: dict[str, Any],
                                                                      local_stack: LocalStack) -> None:
     """Every grant of each role the main stack deploys is also allowed by the service boundary."""
@@ -407,3 +447,194 @@ def test_deployed_service_roles_carry_the_boundary_and_fit_inside_it(policies: d
                         context = {"kms:ResourceAliases": aliases(resource)} if action.startswith("kms:") else {}
                         assert decide(policies["service_boundary"], Request(action, concrete, context)) == ALLOW, (
                             role["RoleName"], action, resource)
+
+
+# --- what the pipeline must never do: destroy the data, or let anyone outside the account in -----
+
+TABLE = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/llm_scores"
+SITE = f"arn:aws:s3:::{NAME}-site-{ACCOUNT}"
+KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+
+
+@pytest.mark.parametrize(("action", "resource"), [
+    ("dynamodb:DeleteTable", TABLE),
+    ("dynamodb:DeleteBackup", f"{TABLE}/backup/01700000000000-abcdef12"),
+    ("kms:ScheduleKeyDeletion", KEY),
+    ("kms:DeleteImportedKeyMaterial", KEY),
+    ("s3:DeleteObjectVersion", f"{SITE}/llms.json"),
+    ("s3:DeleteBucket", SITE),
+])
+@pytest.mark.parametrize("role", ["deploy", "plan"])
+def test_pipeline_roles_cannot_destroy_the_table_backups_key_or_object_versions(
+    policies: dict[str, Any], role: str, action: str, resource: str
+) -> None:
+    """Explicit denies: they hold whatever the key policy (which names the deploy role) or a
+    policy attached by mistake allows."""
+    everything = {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    request = Request(action, resource, {"aws:ResourceTag/service": NAME}, {"AWS": DEPLOY_ROLE})
+    assert evaluate(request, identity=[policies[role]], boundary=policies["pipeline_boundary"],
+                    resource=everything) == DENY
+    assert evaluate(request, identity=[everything], boundary=policies["pipeline_boundary"]) == DENY
+
+
+@pytest.mark.parametrize(("action", "resource", "context"), [
+    ("dynamodb:PutResourcePolicy", TABLE, {}),
+    ("dynamodb:DeleteResourcePolicy", TABLE, {}),
+    ("kms:PutKeyPolicy", KEY, {}),
+    ("kms:CreateGrant", KEY, {"kms:GranteePrincipal": "arn:aws:iam::999999999999:root"}),
+    ("kms:CreateGrant", KEY, {"kms:GrantIsForAWSResource": "false"}),
+    ("s3:PutBucketAcl", SITE, {}),
+    ("s3:PutObjectAcl", f"{SITE}/llms.json", {}),
+    ("s3:CreateAccessPoint", f"arn:aws:s3:us-east-1:{ACCOUNT}:accesspoint/out", {}),
+    ("s3:PutAccountPublicAccessBlock", "*", {}),
+    ("sqs:AddPermission", f"arn:aws:sqs:us-east-1:{ACCOUNT}:{NAME}-publisher-dlq", {}),
+    ("sns:AddPermission", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms", {}),
+    ("iam:UpdateAssumeRolePolicy", SERVICE_ROLE, {}),
+    # Deleting a service role to create it anew with another trust.
+    ("iam:DeleteRole", SERVICE_ROLE, {}),
+])
+def test_deploy_role_cannot_let_a_principal_outside_the_account_in(
+    policies: dict[str, Any], action: str, resource: str, context: dict[str, str]
+) -> None:
+    assert deploy_may(policies, action, resource, **context) == DENY
+
+
+def test_key_grants_only_for_aws_services_acting_for_the_stack(policies: dict[str, Any]) -> None:
+    """DynamoDB and Lambda create grants on the key for the table and functions: allowed through the
+    key policy; a grant the role asks for itself is denied."""
+    key_policy = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": DEPLOY_ROLE}, "Action": "kms:*",
+                                 "Resource": "*"}]}
+    for via_service, expected in (("true", ALLOW), ("false", DENY)):
+        request = Request("kms:CreateGrant", KEY, {"kms:GrantIsForAWSResource": via_service}, {"AWS": DEPLOY_ROLE})
+        assert evaluate(request, identity=[policies["deploy"]], boundary=policies["pipeline_boundary"],
+                        resource=key_policy) == expected
+
+
+def test_deploy_role_creates_only_the_stacks_named_service_roles(policies: dict[str, Any]) -> None:
+    """A role of the pipeline's own naming (on the service path, with the boundary, trusting anyone)
+    would be a way back in; only the five roles infra/ declares may be created."""
+    context = {"iam:PermissionsBoundary": SERVICE_BOUNDARY}
+    assert deploy_may(policies, "iam:CreateRole", SERVICE_ROLE, **context) == ALLOW
+    for name in ("backdoor", f"{NAME}-read-api-role-2", f"{NAME}-prod-read-api-role"):
+        assert deploy_may(policies, "iam:CreateRole", f"{IAM}:role/{NAME}/{name}", **context) != ALLOW, name
+
+
+@pytest.mark.parametrize(("keys", "expected"), [
+    (["service"], ALLOW), (["service", "managed_by"], ALLOW), (["service", "team-abac"], IMPLICIT),
+])
+def test_kms_and_distribution_tags_only_with_the_stacks_keys(policies: dict[str, Any], keys: list[str],
+                                                               expected: str) -> None:
+    """aws:TagKeys: the deploy role may not set another tag key (another team's attribute-based access)."""
+    context = {"aws:RequestTag/service": NAME, "aws:TagKeys": keys}
+    for action, resource in (("kms:TagResource", KEY), ("kms:CreateKey", "*"),
+                             ("cloudfront:TagResource", f"arn:aws:cloudfront::{ACCOUNT}:distribution/E1")):
+        assert deploy_may(policies, action, resource, **context) == expected, action
+
+
+@pytest.mark.parametrize(("tag", "expected"), [(NAME, ALLOW), ("payments", DENY), (None, IMPLICIT)])
+def test_deploy_and_plan_roles_reach_only_the_stacks_distribution(policies: dict[str, Any], tag: str | None,
+                                                                  expected: str) -> None:
+    distribution = f"arn:aws:cloudfront::{ACCOUNT}:distribution/EOTHERTEAM"
+    context = {} if tag is None else {"aws:ResourceTag/service": tag}
+    for action in ("cloudfront:UpdateDistribution", "cloudfront:DeleteDistribution", "cloudfront:UntagResource"):
+        assert deploy_may(policies, action, distribution, **context) == expected, action
+    plan = evaluate(Request("cloudfront:GetDistributionConfig", distribution, context),
+                    identity=[policies["plan"]], boundary=policies["pipeline_boundary"])
+    assert plan == expected
+
+
+# --- look-alike stack names: `x` and `x-prod`, `x` and `x-pipeline` ------------------------------
+
+def resources_of(stack: str, region: str = "us-east-1") -> dict[str, str]:
+    """One resource of each kind the deploy role manages, as the main stack names them for `stack`."""
+    fn = f"arn:aws:lambda:{region}:{ACCOUNT}:function:{stack}"
+    return {
+        "lambda:UpdateFunctionCode": f"{fn}-publisher",
+        "lambda:DeleteFunction": f"{fn}-read-api",
+        "lambda:AddPermission": f"{fn}-canary",
+        "logs:DeleteLogGroup": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/aws/lambda/{stack}-publisher",
+        "logs:PutRetentionPolicy": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:aws-waf-logs-{stack}",
+        "sqs:SetQueueAttributes": f"arn:aws:sqs:{region}:{ACCOUNT}:{stack}-publisher-dlq",
+        "sns:SetTopicAttributes": f"arn:aws:sns:{region}:{ACCOUNT}:{stack}-alarms",
+        "sns:Subscribe": f"arn:aws:sns:us-east-1:{ACCOUNT}:{stack}-edge-tickets",
+        "scheduler:UpdateSchedule": f"arn:aws:scheduler:{region}:{ACCOUNT}:schedule/default/{stack}-reconcile",
+        "kms:UpdateAlias": f"arn:aws:kms:{region}:{ACCOUNT}:alias/{stack}",
+        "s3:PutBucketPolicy": f"arn:aws:s3:::{stack}-site-{ACCOUNT}",
+        "s3:PutObject": f"arn:aws:s3:::{stack}-site-{ACCOUNT}/llms.json",
+        "iam:PutRolePolicy": f"{IAM}:role/{stack}/{stack}-publisher-role",
+        "iam:PassRole": f"{IAM}:role/{stack}/{stack}-read-api-role",
+        "cloudwatch:DeleteAlarms": f"arn:aws:cloudwatch:{region}:{ACCOUNT}:alarm:{stack}-publisher-errors",
+        "cloudwatch:DeleteDashboards": f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/{stack}",
+        "wafv2:UpdateWebACL": f"arn:aws:wafv2:us-east-1:{ACCOUNT}:global/webacl/{stack}-edge/abc",
+        "cloudfront:UpdateDistribution": f"arn:aws:cloudfront::{ACCOUNT}:distribution/E{len(stack)}",
+    }
+
+
+def lookalike_context(action: str, stack: str) -> dict[str, Any]:
+    """What the request carries: the resource's stack tag (every resource has it), and what its action tests."""
+    context: dict[str, Any] = {"aws:ResourceTag/service": stack}
+    if action == "lambda:AddPermission":
+        context["lambda:Principal"] = "cloudfront.amazonaws.com"
+    if action in ("iam:PutRolePolicy",):
+        context["iam:PermissionsBoundary"] = SERVICE_BOUNDARY.replace(NAME, stack)
+    if action == "iam:PassRole":
+        context["iam:PassedToService"] = "lambda.amazonaws.com"
+    return context
+
+
+@pytest.fixture(scope="module")
+def twin_policies(bootstrap: Callable[..., subprocess.CompletedProcess[str]]) -> dict[str, Any]:
+    return planned_policies(bootstrap, f"{NAME}-prod")
+
+
+def test_the_deploy_role_manages_every_kind_of_its_own_stacks_resource(policies: dict[str, Any]) -> None:
+    """The look-alike test below means something only if each of these is allowed for the stack itself."""
+    for action, resource in resources_of(NAME).items():
+        assert deploy_may(policies, action, resource, **lookalike_context(action, NAME)) == ALLOW, action
+
+
+@pytest.mark.parametrize("tagged", [True, False], ids=["tagged", "untagged"])
+def test_stacks_named_x_and_x_prod_cannot_touch_each_others_resources(
+    policies: dict[str, Any], twin_policies: dict[str, Any], tagged: bool
+) -> None:
+    """Exact names (or patterns closed by a delimiter) keep `llm-catalogue` off `llm-catalogue-prod-*`
+    and back; an alarm (named from a map, `<name>-*`) is told apart by its stack tag."""
+    for mine, theirs, stack_policies in ((NAME, f"{NAME}-prod", policies), (f"{NAME}-prod", NAME, twin_policies)):
+        for action, resource in resources_of(theirs).items():
+            context = lookalike_context(action, theirs)
+            if not tagged:
+                context.pop("aws:ResourceTag/service")
+                if action.startswith("cloudwatch:DeleteAlarms") and mine == NAME:
+                    continue  # `llm-catalogue-*` names it: only the tag tells (the tagged case)
+            decision = evaluate(Request(action, resource, context), identity=[stack_policies["deploy"]],
+                                boundary=stack_policies["pipeline_boundary"])
+            assert decision != ALLOW, (mine, action, resource)
+
+
+def test_no_stack_may_be_named_like_another_stacks_pipeline(
+    bootstrap: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """The pipeline roles of `x` live on /x-pipeline/, which is the service-role path a stack named
+    `x-pipeline` would get iam:* on: both stacks refuse such a name."""
+    proc = bootstrap("plan", "-input=false", "-no-color", "-refresh=false", f"-var=github_repository={REPOSITORY}",
+                     f"-var=name={NAME}-pipeline", check=False)
+    assert proc.returncode != 0 and "must not end in -pipeline" in proc.stderr + proc.stdout
+    main_variables = (REPO / "infra" / "variables.tf").read_text()
+    assert '!endswith(var.name, "-pipeline")' in main_variables
+
+
+def test_named_edge_policies_pin_changes_to_the_stacks_own(
+    policies: dict[str, Any], bootstrap: Callable[..., subprocess.CompletedProcess[str]]
+) -> None:
+    """Cache and response headers policies take no tags: once the administrator names the stack's
+    (var.edge_policy_ids), another team's CSP or HSTS policy is out of reach; creating stays open."""
+    ours, theirs = "1a2b3c4d-0000-4000-8000-000000000001", "9f9f9f9f-0000-4000-8000-000000000002"
+    pinned = planned_policies(bootstrap, NAME, f'edge_policy_ids=["{ours}"]')
+    policy = f"arn:aws:cloudfront::{ACCOUNT}:response-headers-policy"
+    for action in ("cloudfront:UpdateResponseHeadersPolicy", "cloudfront:DeleteResponseHeadersPolicy"):
+        assert deploy_may(pinned, action, f"{policy}/{ours}") == ALLOW, action
+        assert deploy_may(pinned, action, f"{policy}/{theirs}") != ALLOW, action
+        assert deploy_may(policies, action, f"{policy}/{theirs}") == ALLOW, "unpinned until named"
+    assert deploy_may(pinned, "cloudfront:CreateResponseHeadersPolicy", f"{policy}/new") == ALLOW
+    assert deploy_may(pinned, "cloudfront:UpdateCachePolicy",
+                      f"arn:aws:cloudfront::{ACCOUNT}:cache-policy/{theirs}") != ALLOW

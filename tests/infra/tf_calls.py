@@ -186,6 +186,9 @@ def context(call: Call, resource: str, boundary_of: Callable[[str], str | None])
         tags = json.loads(call.body).get("Tags", [])
         return {**{f"aws:RequestTag/{t['TagKey']}": t["TagValue"] for t in tags},
                 "aws:TagKeys": [t["TagKey"] for t in tags]}
+    if call.action in ("cloudfront:CreateDistributionWithTags", "cloudfront:TagResource"):
+        tags = re.findall(r"<Tag><Key>([^<]*)</Key>(?:<Value>([^<]*)</Value>)?</Tag>", call.body)
+        return {**{f"aws:RequestTag/{k}": v for k, v in tags}, "aws:TagKeys": [k for k, _ in tags]}
     return {}
 
 

@@ -89,6 +89,29 @@ def test_invalid_items_are_left_out_logged_and_counted(
         "logs must not dump events"
 
 
+def test_names_with_bidi_overrides_or_zero_width_characters_are_left_out_logged_and_counted(
+    bucket: str, lambda_context: Any, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A name that spoofs another on the page ("GPT-4" reversed by U+202E, or with an invisible
+    U+200B) is refused at ingest with its reason, counted in InvalidRecords, and blocks no other."""
+    event = load_event("stream_invalid_items")
+    template = event["Records"][0]
+    names = ["Evil \u202e4-TPG", "GPT\u200b-4", "Isolated \u2066x\u2069", "Fine Model"]
+    records = []
+    for sequence, name in enumerate(names, start=100):
+        record = json.loads(json.dumps(template))
+        image = {"model_name": {"S": name}, "provider": {"S": "P"}, "score": {"N": "50"}}
+        record["dynamodb"].update(Keys={"model_name": {"S": name}}, NewImage=image, SequenceNumber=f"{sequence:021d}")
+        record["eventID"] = f"evt-{sequence}"
+        records.append(record)
+    assert publish.handler({"Records": records}, lambda_context) == {"batchItemFailures": []}
+    assert [m["model_name"] for m in read_site_json("llms.json")["models"]] == ["Fine Model"]
+    assert emf_metrics(capsys.readouterr().out)["InvalidRecords"] == 3
+    reasons = {r.model_name: r.reason for r in caplog.records if "invalid item" in r.getMessage()}
+    assert "U+202E" in reasons[names[0]] and "U+200B" in reasons[names[1]] and "U+2066" in reasons[names[2]]
+    assert all("bidi" in reason for reason in reasons.values())
+
+
 def test_malformed_record_is_reported_and_does_not_block_the_others(bucket: str, lambda_context: Any) -> None:
     response = publish.handler(load_event("stream_malformed"), lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "000000000000000000031"}]}

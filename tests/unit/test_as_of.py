@@ -71,6 +71,15 @@ def test_malformed_instants_are_400s_naming_as_of(raw: str) -> None:
     assert raised.value.parameter == "as_of" and raised.value.code == "invalid_as_of"
 
 
+@pytest.mark.parametrize("raw", ["0001-01-01T00:00+23:59", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00.5+00:01"])
+def test_instants_that_overflow_in_utc_are_400s_naming_as_of_not_500s(raw: str) -> None:
+    """Valid local times whose offset moves them outside datetime's range raised OverflowError (a 500)."""
+    with pytest.raises(BadRequest) as raised:
+        parse_instant(raw)
+    assert raised.value.parameter == "as_of" and raised.value.code == "invalid_as_of"
+    assert "9999" in raised.value.message
+
+
 def test_instants_with_offsets_and_fine_fractions_are_the_same_moment() -> None:
     assert parse_instant("2026-03-01T13:00:00.123456789+01:00") == START + timedelta(microseconds=123456)
     assert parse_instant("2026-03-01T12:00Z") == START

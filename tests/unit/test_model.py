@@ -75,3 +75,30 @@ def test_published_order_is_score_descending_then_name() -> None:
                                             ("xAI", "xai"), ("../../etc", "etc"), ("???", "unnamed")])
 def test_slugify_is_url_safe(name: str, slug: str) -> None:
     assert slugify(name) == slug
+
+
+# Each class the shared rule (publisher/core/text.py) names: C1, the bidi embeddings, overrides,
+# isolates and marks, the zero-width characters and the byte-order mark.
+UNSAFE = ["\x85", "\x9b", "\u202a", "\u202e", "\u2066", "\u2069", "\u200e", "\u200f", "\u061c",
+          "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u2028"]
+
+
+@pytest.mark.parametrize("char", UNSAFE, ids=[f"U+{ord(c):04X}" for c in UNSAFE])
+@pytest.mark.parametrize("field", ["model_name", "provider", "version"])
+def test_names_with_bidi_zero_width_or_c1_characters_are_refused_naming_the_code_point(char: str,
+                                                                                       field: str) -> None:
+    item = {"model_name": "GPT-4", "provider": "OpenAI", "score": 95, field: f"GPT{char}-4"}
+    with pytest.raises(InvalidItem) as caught:
+        to_record(item)
+    assert field in caught.value.reason and f"U+{ord(char):04X}" in caught.value.reason
+
+
+def test_a_bidi_override_in_a_benchmark_name_is_refused() -> None:
+    with pytest.raises(InvalidItem, match="U\\+202E"):
+        to_record({"model_name": "A", "provider": "P", "score": 1, "benchmarks": {"mmlu\u202e": 1}})
+
+
+def test_letters_and_marks_of_other_scripts_stay_valid() -> None:
+    """The rule refuses invisible and reordering characters, not non-Latin names."""
+    for name in ("Qwen 通义千问", "Jais عربي", "Ünïcödé", "Ελληνικά 7B", "Llama 🦙"):
+        assert to_record({"model_name": name, "provider": "P", "score": 1})["model_name"] == name

@@ -150,6 +150,15 @@ def test_head_answers_headers_only() -> None:
     assert response.status == 200 and response.body == b"" and response.headers["ETag"]
 
 
+@pytest.mark.parametrize("path", ["/api/llms", "/api/llms/GPT-4", "/api/providers", "/api/llms/Nope",
+                                  "/api/llms?limit=0"])
+def test_head_carries_the_content_length_of_the_get(path: str) -> None:
+    """RFC 9110 9.3.2: HEAD sends the header fields GET would, Content-Length included."""
+    full, head = get(path), get(path, method="HEAD")
+    assert head.status == full.status and head.body == b""
+    assert head.headers["Content-Length"] == str(len(full.body)) != "0"
+
+
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "TRACE"])
 def test_other_methods_are_405_with_allow(method: str) -> None:
     response = get("/api/llms", method=method)
@@ -199,6 +208,27 @@ def test_model_names_that_could_escape_are_400(raw: str) -> None:
         "invalid_model_name" if raw not in ("%00", "a%0Ab") else "control_characters",
         "model_name",
     )
+
+
+@pytest.mark.parametrize("char", ["%E2%80%AE", "%E2%81%A6", "%E2%80%8B", "%EF%BB%BF", "%C2%85"])
+def test_names_ingest_refuses_are_400_in_a_path_under_the_same_rule(char: str) -> None:
+    """One rule (publisher/core/text.py): a name ingest would refuse is a 400 naming the parameter."""
+    from urllib.parse import unquote
+
+    from publisher.core.model import InvalidItem, to_record
+
+    with pytest.raises(InvalidItem):
+        to_record({"model_name": unquote(f"GPT{char}4"), "provider": "P", "score": 1})
+    for path, parameter in ((f"/api/llms/GPT{char}4", "model_name"), (f"/providers/Open{char}AI.json", "provider"),
+                            (f"/api/llms?q=a{char}", "q")):
+        response = get(path)
+        assert response.status == 400, path
+        assert json.loads(response.body)["error"]["parameter"] == parameter, path
+
+
+@pytest.mark.parametrize("instant", ["0001-01-01T00:00%2B23:59", "9999-12-31T23:59:59-23:59"])
+def test_as_of_instants_past_the_calendar_are_400s_naming_as_of(instant: str) -> None:
+    assert_error(get(f"/api/llms?as_of={instant}"), 400, "invalid_as_of", "as_of")
 
 
 def test_bad_filters_are_400_naming_the_parameter_without_touching_the_source() -> None:

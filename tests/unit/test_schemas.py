@@ -20,6 +20,7 @@ from publisher.core.documents import catalogue_document
 from publisher.core.history_shards import split
 from publisher.core.identity import HISTORY_SHARD_PREFIX, history_key
 from publisher.core.model import to_record
+from publisher.core.text import forbidden_character
 from publisher.publish import feed
 from publisher.publish.render import render_site
 from publisher.publish.state import Change, State
@@ -132,11 +133,13 @@ def test_the_event_schema_tracks_the_fields_the_feed_tracks() -> None:
     assert schema_definitions.TRACKED_FIELDS == feed.TRACKED
 
 
-text = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(str.strip)
+# Valid text: anything the shared rule (publisher/core/text.py) lets through.
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
+    lambda v: v.strip() and forbidden_character(v) is None)
 items = st.fixed_dictionaries(
     {"model_name": text, "provider": text, "score": st.floats(0, 100, allow_nan=False)},
     optional={"context_window": st.integers(1, 10**9), "version": st.text(max_size=64).filter(
-        lambda v: not any(ord(c) < 32 or ord(c) == 127 for c in v)),
+        lambda v: forbidden_character(v) is None),
               "release_date": st.dates().map(lambda d: d.isoformat()).filter(lambda d: len(d) == 10),
               "benchmarks": st.dictionaries(st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1,
                                                     max_size=10), st.floats(-1e9, 1e9), max_size=5)},
