@@ -27,9 +27,9 @@ from cost.items import (  # noqa: E402
     LineItem,
     Traffic,
     cheapest_plan,
-    monitoring_edge_requests,
     evaluate,
     free_tier_credits,
+    monitoring_edge_requests,
     synthetics_equivalent,
 )
 from cost.prices import PRICES_PATH, FlatRatePlan, PriceDataError, Prices, fmt_qty, to_cents  # noqa: E402

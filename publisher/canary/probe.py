@@ -13,7 +13,7 @@ from typing import Any
 from publisher.core.heartbeat import HEALTH_KEY, HEARTBEAT_KEY, heartbeat_item, written_at
 from publisher.core.slo import FRESHNESS_TARGET_SECONDS
 
-# path -> (HTTP status, decoded body, headers by lower-case name). Raises OSError when the edge cannot be reached at all.
+# path -> (HTTP status, decoded body, headers by lower-case name); OSError when the edge is unreachable.
 Fetch = Callable[[str], tuple[int, bytes, dict[str, str]]]
 PutHeartbeat = Callable[[dict[str, Any]], None]
 

@@ -245,7 +245,7 @@ SCENARIOS: dict[str, tuple[Failure, dict[str, int], set[str]]] = {
     "waf-blocking": (waf_blocking, {"canary-checks": 15, "freshness-fast-burn": 15},
                      {"edge-availability-fast-burn"}),
     "canary-silent": (canary_silent, {"canary-not-running": 11}, {"freshness-fast-burn"}),
-    "freshness-slow": (freshness_slow, {"freshness-fast-burn": 30, "freshness-slow-burn": 240},
+    "freshness-slow": (freshness_slow, {"freshness-fast-burn": 40, "freshness-slow-burn": 240},
                        {"canary-checks"}),
 }
 
