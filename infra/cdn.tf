@@ -123,6 +123,13 @@ resource "aws_cloudfront_response_headers_policy" "edge" {
   }
 }
 
+# The one policy became the "site" one of two (the API's behaviours got their own, without
+# X-Snapshot-Source): the deployed policy keeps its identity (and its name, which is unique).
+moved {
+  from = aws_cloudfront_response_headers_policy.edge[0]
+  to   = aws_cloudfront_response_headers_policy.edge["site"]
+}
+
 # The read API reads its path and query string, nothing else: the query string is the cache key
 # and all CloudFront forwards. No viewer header or cookie reaches the function (there is no origin
 # request policy), and the Host stays the function URL's own, which its routing and the OAC's

@@ -62,10 +62,3 @@ moved {
   from = aws_lambda_function.canary
   to   = module.canary.aws_lambda_function.this
 }
-
-# The one response headers policy became the "site" one of two (the API's behaviours got their own,
-# without X-Snapshot-Source): the existing policy keeps its identity.
-moved {
-  from = aws_cloudfront_response_headers_policy.edge[0]
-  to   = aws_cloudfront_response_headers_policy.edge["site"]
-}

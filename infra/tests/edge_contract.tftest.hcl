@@ -74,8 +74,8 @@ run "the_edge_sends_the_contracts_cors_and_csp_on_every_behaviour" {
   command = apply
 
   assert {
-    condition     = length(aws_cloudfront_response_headers_policy.edge) == 1
-    error_message = "production creates the custom response headers policy"
+    condition     = length(aws_cloudfront_response_headers_policy.edge) == 2
+    error_message = "production creates the custom response headers policies (the site's and the API's)"
   }
 
   assert {
