@@ -119,7 +119,7 @@ def main() -> int:
     print(f"  (trigger batching window {window:g} s as in infra/variables.tf, edge cache 0.5 s, read API "
           "revalidation 0.25 s; a name the API does not know yet makes it look at S3 again)")
     print(f"canary over {CANARY_RUNS} runs: median {statistics.median(canary):.2f} s, worst {max(canary):.2f} s "
-          f"(SLO 60 s; polled every {ProbeSettings().poll_interval} s)")
+          f"(SLO 60 s; polled at {list(ProbeSettings().polls())} s after the write)")
     edge = stats(seen["llms.json"])
     save("freshness", {
         "canary": {"runs": CANARY_RUNS, **stats(canary), "all_s": canary},
