@@ -295,6 +295,20 @@ def test_metrics_are_embedded_metric_format_in_lambda(
     assert (metric["service"], metric["FallbackAnswers"]) == ("read-api", 1)
 
 
+def test_the_local_stack_sees_the_read_functions_metric(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside Lambda the EMF line is written only when metrics are enabled outright (`make run`)."""
+    from publisher.read.handler import _metrics_enabled
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    assert not _metrics_enabled()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    assert _metrics_enabled()
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "read-api")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    assert not _metrics_enabled()
+
+
 def test_answers_from_the_snapshot_emit_no_custom_metric(capsys: pytest.CaptureFixture[str]) -> None:
     from publisher.read.catalogue import SOURCE_S3
     from publisher.read.handler import emit_metrics
