@@ -225,6 +225,7 @@ def render_text(scenarios: Sequence[Scenario], inputs: Inputs) -> str:
     for s in scenarios:
         lines.append(f"=== {s.label}: {fmt_qty(s.requests)} requests/month ===")
         plan = "no published plan covers it" if s.plan is None else f"{s.plan.name} plan ${s.plan.usd:,}/month"
+        plan += f", holding the canary's {fmt_qty(s.monitoring_edge_requests)} requests too"
         for title, items in (("PoC: HTTP API -> Lambda x86 -> DynamoDB Scan", s.poc),
                              (f"CDN pay-as-you-go with WAF (flat-rate alternative: {plan})", s.cdn_payg),
                              ("Origin and operations of this design", s.origin),
