@@ -21,9 +21,8 @@ locals {
     site = { snapshot_source = "s3", name = "${var.name}-edge" }
     api  = { snapshot_source = null, name = "${var.name}-edge-api" }
   } : {}
-  response_headers_policy_ids = {
-    for kind in ["site", "api"] : kind => var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge[kind].id : local.response_headers_policy_managed_cors_security
-  }
+  site_response_headers_policy_id = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge["site"].id : local.response_headers_policy_managed_cors_security
+  api_response_headers_policy_id  = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge["api"].id : local.response_headers_policy_managed_cors_security
   # Every behaviour answers the methods of the edge contract (GET, HEAD, OPTIONS) but caches only
   # GET and HEAD. The cache key carries no Origin or Access-Control-Request-* header, so a cached
   # preflight answer would be served to every preflight of that URL: one malformed OPTIONS (S3
@@ -243,7 +242,7 @@ resource "aws_cloudfront_distribution" "this" {
     compress                   = true
     cache_policy_id            = local.cache_policy_caching_optimized
     origin_request_policy_id   = local.origin_request_policy_cors_s3
-    response_headers_policy_id = local.response_headers_policy_ids["site"]
+    response_headers_policy_id = local.site_response_headers_policy_id
   }
 
   # The read API, and the per-model histories it serves from their private shards
@@ -259,7 +258,7 @@ resource "aws_cloudfront_distribution" "this" {
       cached_methods             = local.edge_cached_methods
       compress                   = true
       cache_policy_id            = local.api_cache_policy_id
-      response_headers_policy_id = local.response_headers_policy_ids["api"]
+      response_headers_policy_id = local.api_response_headers_policy_id
     }
   }
 
@@ -277,7 +276,7 @@ resource "aws_cloudfront_distribution" "this" {
       compress                   = true
       cache_policy_id            = local.cache_policy_caching_optimized
       origin_request_policy_id   = local.origin_request_policy_cors_s3
-      response_headers_policy_id = local.response_headers_policy_ids["site"]
+      response_headers_policy_id = local.site_response_headers_policy_id
     }
   }
 
