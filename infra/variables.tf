@@ -279,9 +279,9 @@ variable "enable_canary_schedule" {
 }
 
 variable "canary_schedule_expression" {
-  description = "EventBridge Scheduler expression of the freshness canary. Every minute gives the burn-rate alarms' 5-minute window five samples."
+  description = "EventBridge Scheduler expression of the freshness canary. Every 5 minutes: 8,760 runs a month of at most 11 CloudFront requests each (infra/slo.json edge_requests_per_run), under 10% of the Free plan's 1M, and the freshness SLO's 99% still allows 87 bad runs a month; each burn-rate window of 5 minutes holds one run (tests/infra/test_alert_table.py)."
   type        = string
-  default     = "rate(1 minute)"
+  default     = "rate(5 minutes)"
 
   validation {
     condition     = can(regex("^(rate|cron)\\(.+\\)$", var.canary_schedule_expression))

@@ -274,6 +274,12 @@ def free_tier_credits(items: Sequence[LineItem], prices: Prices) -> list[LineIte
     return credits
 
 
+def monitoring_edge_requests(inputs: Inputs) -> Decimal:
+    """The canary's CloudFront requests a month: a plan's allowance must hold them beside the traffic."""
+    return inputs.canary_runs_per_month * inputs.canary_edge_requests
+
+
 def cheapest_plan(traffic: Traffic, plans: Sequence[FlatRatePlan]) -> FlatRatePlan | None:
-    fitting = [p for p in plans if p.requests >= traffic.requests and p.data_transfer_gb >= traffic.transfer_gb]
+    requests = traffic.requests + monitoring_edge_requests(traffic.inputs)
+    fitting = [p for p in plans if p.requests >= requests and p.data_transfer_gb >= traffic.transfer_gb]
     return min(fitting, key=lambda p: p.usd) if fitting else None

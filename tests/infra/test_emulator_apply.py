@@ -64,7 +64,7 @@ def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, 
     assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] >= 1
 
 
-def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stack: LocalStack) -> None:
+def test_the_canary_runs_every_5_minutes_against_the_cdn_without_retries(local_stack: LocalStack) -> None:
     lam = local_stack.client("lambda")
     name = local_stack.outputs["canary_function"]
     config = lam.get_function_configuration(FunctionName=name)
@@ -78,7 +78,7 @@ def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stac
     invoke = lam.get_function_event_invoke_config(FunctionName=name)
     assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (0, 60)
     schedule = local_stack.client("scheduler").get_schedule(Name="llm-catalogue-canary")
-    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert schedule["Target"]["Arn"] == config["FunctionArn"]
     assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
@@ -442,8 +442,8 @@ def test_the_canary_has_its_own_cause_alarms(local_stack: LocalStack) -> None:
     assert (silent["MetricName"], silent["ComparisonOperator"], silent["TreatMissingData"]) == (
         SLO["canary"]["metrics"]["probes"], "LessThanThreshold", "breaching")
     checks = metric["llm-catalogue-canary-checks"]
-    assert (checks["MetricName"], checks["EvaluationPeriods"], checks["DatapointsToAlarm"]) == (
-        SLO["canary"]["metrics"]["check_failures"], 3, 3)
+    assert (checks["MetricName"], checks["Period"], checks["EvaluationPeriods"], checks["DatapointsToAlarm"]) == (
+        SLO["canary"]["metrics"]["check_failures"], 300, 2, 2)
     for alarm in (silent, checks):
         assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]]
 
