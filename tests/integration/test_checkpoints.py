@@ -1,0 +1,106 @@
+"""Checkpoints of the committed catalogue equal the log replayed from empty, whatever failed on the way;
+the catalogue at every version, read from them, equals that version's llms.json; catch-up by version
+(/api/changes) brings any older llms.json to the current one exactly."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from publisher.core import replay
+from publisher.core.documents import log_key
+from publisher.publish import checkpoints
+from publisher.publish.feed import install as install_feed
+from publisher.publish.publisher import Publisher
+from publisher.read import versions
+from tests.integration.test_feed_properties import Delivery, FlakyStore, Table, plain_site, publish_all, scenario
+
+__all__ = ["plain_site"]  # the fixture, used by name
+EVERY = 3  # small, so short histories cross several checkpoints
+_buckets = itertools.count()
+FAILS = [None, replay.CHECKPOINT_PREFIX, replay.CHECKPOINT_INDEX_KEY, "llms.json"]
+
+
+def _replayed(get: Any, version: int) -> dict[str, dict[str, Any]]:
+    models: dict[str, dict[str, Any]] = {}
+    for v in range(1, version + 1):
+        replay.apply(models, json.loads(get(log_key(v)))["changes"])
+    return models
+
+
+def _llms_by_version(s3: Any, bucket: str) -> dict[int, dict[str, Any]]:
+    """Every version of llms.json the bucket kept (it is versioned), by snapshot version."""
+    found = {}
+    for entry in s3.list_object_versions(Bucket=bucket, Prefix="llms.json").get("Versions", []):
+        body = s3.get_object(Bucket=bucket, Key="llms.json", VersionId=entry["VersionId"])["Body"].read()
+        document = json.loads(body)
+        found[document["version"]] = document
+    return found
+
+
+@pytest.fixture
+def every(monkeypatch: pytest.MonkeyPatch) -> int:
+    for module in (replay, checkpoints, versions):
+        monkeypatch.setattr(module, "CHECKPOINT_EVERY", EVERY)
+    return EVERY
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                  HealthCheck.too_slow])
+@given(scenario(), st.lists(st.sampled_from(FAILS), min_size=8, max_size=8))
+def test_checkpoints_equal_the_replayed_log_and_every_version_reads_exactly(
+    mocked_aws: None, plain_site: None, every: int, case: tuple[list[Any], list[Delivery], set[int]],
+    fails: list[str | None]
+) -> None:
+    from publisher.core import aws
+    from publisher.local.resources import ensure_bucket
+
+    writes, deliveries, lost = case
+    for delivery, fail in zip(deliveries, fails, strict=False):
+        delivery.fail_once = fail or delivery.fail_once
+    s3 = aws.client("s3")
+    bucket = f"checkpoint-property-{next(_buckets)}"
+    ensure_bucket(s3, bucket)
+    store = FlakyStore(s3, bucket)
+    pub = Publisher(store=store, sleep=lambda _: None)
+    install_feed(pub, changes_limit=10_000, history_limit=10_000, base_url="")
+    checkpoints.install(pub)
+    table = Table()
+    changes = [table.apply(op, key, args, sequence) for sequence, (op, key, args) in enumerate(writes)]
+    publish_all(pub, store, table, changes, deliveries, lost)
+
+    current = json.loads(store.get_bytes("llms.json") or b'{"version": 0}')["version"]
+    entries, first = replay.parse_index(store.get_bytes(replay.CHECKPOINT_INDEX_KEY))
+    assert [e.version for e in entries] == list(range(every, current + 1, every))
+    for entry in entries:
+        head, models = replay.parse_checkpoint(store.get_bytes(replay.checkpoint_key(entry.version)) or b"")
+        assert models == _replayed(store.get_bytes, entry.version)
+        assert head == entry
+        assert head.committed_text == json.loads(store.get_bytes(log_key(entry.version)) or b"")["committed_at"]
+    if entries:
+        assert first == json.loads(store.get_bytes(log_key(1)) or b"")["committed_at"]
+
+    published = _llms_by_version(s3, bucket)
+    assert current in published or current == 0
+    reads: list[str] = []
+
+    def fetch(key: str) -> bytes | None:
+        reads.append(key)
+        return store.get_bytes(key)
+
+    log = versions.VersionLog(fetch, lambda: datetime.now(UTC) + timedelta(seconds=1))
+    for version in range(current + 1):
+        want = {m["model_name"]: m for m in published[version]["models"]} if version in published else \
+            _replayed(store.get_bytes, version)
+        cold = versions.VersionLog(fetch, lambda: datetime.now(UTC))
+        reads.clear()
+        assert cold.models(version) == want, version
+        # A cold read: the index, at most one checkpoint and fewer logs than a checkpoint's span.
+        assert len([k for k in reads if k.startswith("internal/log/")]) < every, reads
+        assert log.models(version) == want, version
