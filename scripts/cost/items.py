@@ -110,6 +110,17 @@ def snapshot_copies(t: Traffic, infrequent: bool) -> int:
     return moved if infrequent else days - moved
 
 
+def history_versions(t: Traffic) -> Decimal:
+    """Versions in the log a year in: one per publish with changes (writes), over the days held."""
+    return t.inputs.writes_per_month / DAYS_PER_MONTH * t.inputs.history_days_kept
+
+
+def history_checkpoints(t: Traffic) -> int:
+    from publisher.core.replay import CHECKPOINT_EVERY
+
+    return int(history_versions(t)) // CHECKPOINT_EVERY
+
+
 # (service, item, price key, quantity, working) -- the quantity and its working from the traffic.
 Spec = tuple[str, str, str, Callable[[Traffic], Decimal], Callable[[Traffic], str]]
 _ = fmt_qty
@@ -183,6 +194,14 @@ ORIGIN: Sequence[Spec] = (
                f"{snapshot_bytes(t):,} B"),
     ("S3", "dated snapshot and index PUTs (one day each)", "s3_put_requests", lambda t: 2 * DAYS_PER_MONTH,
      lambda t: "2 x 730/24 days"),
+    ("S3", "version log, a year in (STANDARD)", "s3_standard_storage",
+     lambda t: t.gb(history_versions(t), t.inputs.log_version_bytes),
+     lambda t: f"{_(history_versions(t))} versions x {t.inputs.log_version_bytes:,} B"),
+    ("S3", "version checkpoints, a year in (STANDARD)", "s3_standard_storage",
+     lambda t: t.gb(Decimal(history_checkpoints(t)), snapshot_bytes(t)),
+     lambda t: f"{history_checkpoints(t):,} checkpoints (1 per 32 versions) x {snapshot_bytes(t):,} B"),
+    ("S3", "checkpoint and index PUTs (1 version in 32)", "s3_put_requests",
+     lambda t: 2 * t.inputs.writes_per_month / 32, lambda t: f"2 x {_(t.inputs.writes_per_month)} / 32"),
     ("DynamoDB", "reconcile Scan read units (paginated)", "dynamodb_on_demand_rru",
      lambda t: t.inputs.reconciles_per_month * scan_read_units(t.inputs.table_bytes, single_page=False),
      lambda t: f"{_(t.inputs.reconciles_per_month)} x ceil({t.inputs.table_bytes:,} B / 4 KB) x 0.5"),
