@@ -18,8 +18,12 @@ from publisher.core.documents import log_key
 from publisher.publish import checkpoints
 from publisher.publish.feed import install as install_feed
 from publisher.publish.publisher import Publisher
-from publisher.read import versions
+from publisher.read import openapi, versions
+from publisher.read.api import ReadApi
+from publisher.read.catalogue import SOURCE_S3, Catalogue
+from publisher.read.http import Request
 from tests.integration.test_feed_properties import Delivery, FlakyStore, Table, plain_site, publish_all, scenario
+from tests.unit.test_read_api import FakeSource
 
 __all__ = ["plain_site"]  # the fixture, used by name
 EVERY = 3  # small, so short histories cross several checkpoints
@@ -104,3 +108,45 @@ def test_checkpoints_equal_the_replayed_log_and_every_version_reads_exactly(
         # A cold read: the index, at most one checkpoint and fewer logs than a checkpoint's span.
         assert len([k for k in reads if k.startswith("internal/log/")]) < every, reads
         assert log.models(version) == want, version
+
+    # Catch-up: llms.json as published at any version, plus /api/changes since it (small pages, so
+    # the cursor is crossed), gives the current llms.json's models exactly.
+    if current:
+        api = _api(store)
+        for version, document in published.items():
+            held = {m["model_name"]: m for m in document["models"]}
+            query, seen = f"since={version}&limit=2", 0
+            while query:
+                response = api.handle(Request("GET", "/api/changes", query))
+                assert response.status == 200, response.body
+                page = json.loads(response.body)
+                assert page["version"] == current and [c["version"] for c in page["changes"]] == sorted(
+                    c["version"] for c in page["changes"]) and all(c["version"] > version for c in page["changes"])
+                for change in page["changes"]:
+                    seen += 1
+                    if change["record"] is None:
+                        held.pop(change["model_name"])
+                    else:
+                        held[change["model_name"]] = change["record"]
+                query = page["next"] and f"since={version}&limit=2&cursor={page['next']}"
+            assert held == {m["model_name"]: m for m in published[current]["models"]}, version
+            assert seen == sum(len(json.loads(store.get_bytes(log_key(v)) or b"")["changes"])
+                               for v in range(version + 1, current + 1))
+
+
+def _api(store: FlakyStore) -> ReadApi:
+    """The read API over the bucket as the publisher left it (its current llms.json and private objects)."""
+    source = FakeSource(Catalogue.from_document(store.get_bytes("llms.json") or b"", SOURCE_S3, '"x"'),
+                        _Objects(store))
+    return ReadApi(source, openapi.document_bytes)  # type: ignore[arg-type]
+
+
+class _Objects(dict):  # type: ignore[type-arg]
+    """The bucket's objects as FakeSource reads them (never empty: FakeSource takes `objects or {}`)."""
+
+    def __init__(self, store: FlakyStore) -> None:
+        super().__init__({"": b""})
+        self.store = store
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.store.get_bytes(key)
