@@ -30,6 +30,8 @@ CHECKPOINT_SCHEMA = 1
 # Parallel GETs of one read: a cold read fetches one checkpoint and up to CHECKPOINT_EVERY - 1 logs
 # in about one round trip instead of one after the other.
 FETCH_WORKERS = CHECKPOINT_EVERY
+_MODELS_OPEN = b'"models":['
+_BOUNDARY = b'},{"model_name":'
 _HEAD = re.compile(rb'^\{"checkpoint_schema":(\d+),"version":(\d+),"committed_at":"([^"]+)"')
 
 Models = dict[str, dict[str, Any]]
@@ -105,12 +107,21 @@ def checkpoint_header(body: bytes) -> Indexed:
     return Indexed(int(found.group(2)), parse_time(text), text)
 
 
-def parse_checkpoint(body: bytes) -> tuple[Indexed, Models]:
-    document = json.loads(body)
-    if document.get("checkpoint_schema") != CHECKPOINT_SCHEMA:
-        raise ValueError(f"unknown checkpoint schema {document.get('checkpoint_schema')!r}")
-    head = Indexed(document["version"], parse_time(document["committed_at"]), document["committed_at"])
-    return head, {m["model_name"]: m for m in document["models"]}
+def split_checkpoint(body: bytes) -> tuple[Indexed, list[bytes]]:
+    """A checkpoint's header and each model's bytes, unparsed (records are joined by `BOUNDARY`, which
+    nothing inside a record can look like: every quote in a string is escaped)."""
+    head = checkpoint_header(body)
+    opening = body.find(_MODELS_OPEN)
+    if opening < 0 or not body.endswith(b"]}"):
+        raise ValueError("not a checkpoint: no models list")
+    first, last = opening + len(_MODELS_OPEN), len(body) - 2
+    pieces: list[bytes] = []
+    while first < last:
+        cut = body.find(_BOUNDARY, first, last)
+        end = last if cut < 0 else cut + 1
+        pieces.append(body[first:end])
+        first = end + 1
+    return head, pieces
 
 
 def parse_log(version: int, body: bytes) -> Logged:

@@ -12,12 +12,15 @@ committed less than that long ago is certainly still there, so the answerable ra
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from publisher.core.documents import log_key
+from publisher.core.documents import dumps, log_key
+from publisher.core.model import sort_key
 from publisher.core.replay import (
     CHECKPOINT_EVERY,
     CHECKPOINT_INDEX_KEY,
@@ -29,11 +32,12 @@ from publisher.core.replay import (
     apply,
     checkpoint_key,
     fetch_all,
-    parse_checkpoint,
     parse_index,
     parse_log,
     parse_time,
+    split_checkpoint,
 )
+from publisher.read import records
 from publisher.read.as_of import (
     _NOTHING_YET,
     AS_OF,
@@ -69,6 +73,9 @@ class VersionLog:
         self._first: datetime | None = None
         self._states: OrderedDict[int, Models] = OrderedDict()
         self._catalogues: OrderedDict[int, Catalogue] = OrderedDict()
+        # Each name's newest record seen and its bytes as the publisher encodes it: a catalogue built
+        # from a checkpoint re-encodes only the records the logs after it changed.
+        self._encoded: dict[str, tuple[dict[str, Any], bytes]] = {}
 
     def _refresh_index(self, current: int) -> None:
         """Read the index again when a checkpoint newer than the ones listed may exist for `current`."""
@@ -170,7 +177,7 @@ class VersionLog:
                     prefetch = base if start == base + 1 and base and base not in self._states else 0
                     _, body = self._load(unknown, prefetch)
                     if body is not None:
-                        self._keep_state(*parse_checkpoint(body))
+                        self._keep_state(*self._parse_checkpoint(body))
                 for version in versions:
                     if self._times[version][0] > instant:
                         return found
@@ -192,7 +199,7 @@ class VersionLog:
         for candidate in listed:
             body = self._fetch(checkpoint_key(candidate))
             if body is not None:  # else indexed but its write is still in flight: the one before it
-                self._keep_state(*parse_checkpoint(body))
+                self._keep_state(*self._parse_checkpoint(body))
                 return candidate, dict(self._states[candidate])
         if kept >= 0:
             return kept, dict(self._states[kept])
@@ -233,12 +240,32 @@ class VersionLog:
                 return kept
             models = self._models(version)
             committed = self._times[version][1] if version else "1970-01-01T00:00:00Z"
-            built = Catalogue.from_records(version, committed, list(models.values()), SOURCE_LOG,
-                                           response_budget=AS_OF_RESPONSE_BYTES)
+            built = Catalogue(version, committed, self._records(models), SOURCE_LOG,
+                              response_budget=AS_OF_RESPONSE_BYTES)
             self._catalogues[version] = built
             while len(self._catalogues) > CATALOGUES_KEPT:
                 self._catalogues.popitem(last=False)
             return built
+
+    def _parse_checkpoint(self, body: bytes) -> tuple[Indexed, Models]:
+        """A checkpoint's models, each record's bytes kept as they stand in it (no re-encoding later)."""
+        head, pieces = split_checkpoint(body)
+        models: Models = {}
+        for piece in pieces:
+            record = json.loads(piece)
+            models[record["model_name"]] = record
+            self._encoded[record["model_name"]] = (record, piece)
+        return head, models
+
+    def _records(self, models: Models) -> records.Records:
+        ordered = sorted(models.values(), key=sort_key)
+        pieces = []
+        for record in ordered:
+            known = self._encoded.get(record["model_name"])
+            if known is None or known[0] is not record:
+                known = self._encoded[record["model_name"]] = (record, dumps(record))
+            pieces.append(known[1])
+        return records.from_records(ordered, pieces)
 
     def logs(self, first: int, last: int) -> list[Logged]:
         """The logs of versions first..last (fetched side by side), oldest first."""

@@ -83,7 +83,10 @@ def test_checkpoints_equal_the_replayed_log_and_every_version_reads_exactly(
     entries, first = replay.parse_index(store.get_bytes(replay.CHECKPOINT_INDEX_KEY))
     assert [e.version for e in entries] == list(range(every, current + 1, every))
     for entry in entries:
-        head, models = replay.parse_checkpoint(store.get_bytes(replay.checkpoint_key(entry.version)) or b"")
+        body = store.get_bytes(replay.checkpoint_key(entry.version)) or b""
+        head, pieces = replay.split_checkpoint(body)
+        models = {m["model_name"]: m for m in json.loads(body)["models"]}
+        assert [json.loads(p) for p in pieces] == list(models.values())
         assert models == _replayed(store.get_bytes, entry.version)
         assert head == entry
         assert head.committed_text == json.loads(store.get_bytes(log_key(entry.version)) or b"")["committed_at"]
@@ -108,6 +111,8 @@ def test_checkpoints_equal_the_replayed_log_and_every_version_reads_exactly(
         # A cold read: the index, at most one checkpoint and fewer logs than a checkpoint's span.
         assert len([k for k in reads if k.startswith("internal/log/")]) < every, reads
         assert log.models(version) == want, version
+        if version in published:  # the as-of catalogue holds the published records, in the published order
+            assert json.loads(cold.catalogue(version).document_bytes())["models"] == published[version]["models"]
 
     # Catch-up: llms.json as published at any version, plus /api/changes since it (small pages, so
     # the cursor is crossed), gives the current llms.json's models exactly.
