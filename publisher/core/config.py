@@ -40,6 +40,9 @@ API_CACHE_CONTROL = (
     f"public, max-age=0, s-maxage={S_MAXAGE}, "
     f"stale-while-revalidate={STALE_WHILE_REVALIDATE}, stale-if-error={STALE_IF_ERROR}"
 )
+# An as-of answer of a version a later version followed: the instant can never read anything else
+# (commit times never change), so browsers keep it a day and the CDN a year (SOLUTION.md, section 13).
+AS_OF_SETTLED_CACHE_CONTROL = "public, max-age=86400, s-maxage=31536000, immutable"
 # A CORS preflight's answer depends on nothing but the contract: browsers and the CDN may keep it.
 PREFLIGHT_CACHE_CONTROL = "public, max-age=86400"
 # Static assets are named by the hash of their bytes, so they never change under a name.

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from publisher.core import edge_contract, identity
-from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.config import API_CACHE_CONTROL, AS_OF_SETTLED_CACHE_CONTROL, JSON_CACHE_CONTROL
 from publisher.core.documents import content_digest
 from publisher.core.history_shards import find_document
-from publisher.read.as_of import split_as_of
+from publisher.read.as_of import SOURCE_LOG, split_as_of
 from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.changes import changes_page, parse_changes_query
 from publisher.read.cursor import StaleCursor
@@ -142,7 +142,7 @@ class ReadApi:
                 raise BadRequest("cursor_mismatch", f"cursor comes from a later snapshot than version "
                                  f"{catalogue.version}, which as_of reads; page with the cursors of as-of "
                                  "answers, or start from the first page", "cursor") from None
-            return ok(request, content, catalogue)
+            return ok(request, content, catalogue, self._lifetime(catalogue))
         catalogue = self._current(min_version(request.raw_query))
         try:
             content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
@@ -190,8 +190,13 @@ class ReadApi:
         catalogue, name, loose = self._find(request, params["model_name"], as_of=True)
         position = catalogue.by_name[name]
         content = catalogue.cached(("model", name), lambda: rendered(catalogue.record_bytes[position]))
-        return ok(request, content, catalogue, by_identity(loose, API_CACHE_CONTROL),
+        return ok(request, content, catalogue, by_identity(loose, self._lifetime(catalogue)),
                   extra={"Link": f'<{identity.model_path(name)}>; rel="canonical"'})
+
+    def _lifetime(self, catalogue: Catalogue) -> str:
+        """An as-of answer of a version a later one followed never changes (commit times do not): long."""
+        settled = catalogue.source == SOURCE_LOG and catalogue.cursor_version < self.source.current().cursor_version
+        return AS_OF_SETTLED_CACHE_CONTROL if settled else API_CACHE_CONTROL
 
     def _history(self, request: Request, catalogue: Catalogue, name: str, cache_control: str) -> Response:
         shard = identity.history_shard_key(name)

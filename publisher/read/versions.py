@@ -3,8 +3,8 @@
 A cold read fetches the checkpoint index, one checkpoint and at most CHECKPOINT_EVERY - 1 logs, the
 latter two side by side (publisher/core/replay.py), so its cost is bounded however long the history.
 What was fetched is kept within bounds: the commit time of every version seen (a few bytes each), the
-parsed logs up to LOG_CHANGES_KEPT changes, and the models and catalogues of the last CATALOGUES_KEPT
-versions asked for, replayed forward from the nearest one.
+parsed logs up to LOG_CHANGES_KEPT changes, the models of the last STATES_KEPT versions and the
+catalogues of the last CATALOGUES_KEPT versions asked for, replayed forward from the nearest one.
 Retention (infra/data.tf expires logs and checkpoints after `retention_days`): an object whose version
 committed less than that long ago is certainly still there, so the answerable range starts at version
 1 while it is that young, else at the oldest checkpoint that is.
@@ -53,6 +53,9 @@ from publisher.read.errors import BadRequest, Unavailable
 # Parsed log changes kept between reads (a change with both records is about 1 KB parsed): a bulk
 # seed's log of 10k adds fits, and the memory stays a small part of the function's.
 LOG_CHANGES_KEPT = 20_000
+# Replayed models kept, by version: each one from another checkpoint is 10k parsed records (about
+# 15 MB at 10k models), so fewer than the catalogues (their records are bytes, not dicts).
+STATES_KEPT = 4
 
 
 class VersionLog:
@@ -187,7 +190,7 @@ class VersionLog:
     def _keep_state(self, head: Indexed, models: Models) -> None:
         self._states[head.version] = models
         self._times.setdefault(head.version, (head.committed_at, head.committed_text))
-        while len(self._states) > CATALOGUES_KEPT:
+        while len(self._states) > STATES_KEPT:
             self._states.popitem(last=False)
 
     def _base(self, version: int) -> tuple[int, Models]:
@@ -227,7 +230,7 @@ class VersionLog:
             for v in versions:
                 apply(models, logs[v].changes)
         self._states[version] = models
-        while len(self._states) > CATALOGUES_KEPT:
+        while len(self._states) > STATES_KEPT:
             self._states.popitem(last=False)
         return models
 

@@ -53,8 +53,10 @@ def test_since_a_version_answers_exactly_the_change_made_after_it(local_stack: A
 
     # As-of reads between the steps still read exactly (checkpoints or not).
     for instant, score in ((at_50, 50), (at_61, 61)):
-        status, _, body = local_stack.get(f"/api/llms/{quote(MODEL, safe='')}?as_of={quote(instant)}")
+        status, headers, body = local_stack.get(f"/api/llms/{quote(MODEL, safe='')}?as_of={quote(instant)}")
         assert status == 200 and json.loads(body)["score"] == score
+        # Version v was followed by another: that instant's answer can never change, so it is kept long.
+        assert ("immutable" in _header(headers, "cache-control")) == (score == 50)
 
 
 def _snippet() -> str:

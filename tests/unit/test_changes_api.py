@@ -130,3 +130,17 @@ def test_a_since_before_the_retained_log_is_a_410_that_says_to_reload() -> None:
     assert status == 410 and body["error"]["parameter"] == "since" and "llms.json" in body["error"]["message"]
     status, body, _ = _get(api, "since=3")
     assert status == 200 and [c["model_name"] for c in body["changes"]] == ["A", "C"]
+
+
+def test_an_as_of_answer_of_a_version_another_followed_is_cached_long_and_the_newest_is_not() -> None:
+    from publisher.core.config import API_CACHE_CONTROL, AS_OF_SETTLED_CACHE_CONTROL
+
+    api = _api(_logs(STEPS))
+    settled = api.handle(Request("GET", "/api/llms", "as_of=2026-01-01T00:00:02.500Z"))
+    assert settled.status == 200 and settled.headers["X-Snapshot-Version"] == "2"
+    assert settled.headers["Cache-Control"] == AS_OF_SETTLED_CACHE_CONTROL
+    model = api.handle(Request("GET", "/api/llms/A", "as_of=2026-01-01T00:00:02.500Z"))
+    assert model.status == 200 and model.headers["Cache-Control"] == AS_OF_SETTLED_CACHE_CONTROL
+    # The current version may still be followed by one committed at or before the instant: short.
+    newest = api.handle(Request("GET", "/api/llms", "as_of=2026-01-01T00:00:30Z"))
+    assert newest.headers["X-Snapshot-Version"] == "4" and newest.headers["Cache-Control"] == API_CACHE_CONTROL
