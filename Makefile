@@ -56,7 +56,7 @@ test-fast: $(STAMP) ## Unit and integration tests only
 lint: $(STAMP) ## ruff over the code
 	$(PYTHON) -m ruff check publisher scripts tests benchmarks
 
-bench: $(STAMP) ## Benchmarks, about 4 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, page size, cost inputs, as-of reads
+bench: $(STAMP) ## Benchmarks, about 7 min (ARGS=--full adds the publisher at 100k and more samples): publish, full batches, bulk seed, freshness, read latency and memory, cold start, page size, cost inputs, as-of reads at 20,000 versions (bench-as-of alone)
 	$(PYTHON) benchmarks/bench_publish.py $(ARGS)
 	$(PYTHON) benchmarks/bench_batches.py $(ARGS)
 	$(PYTHON) benchmarks/bench_bulk.py
