@@ -155,3 +155,48 @@ class _Objects(dict):  # type: ignore[type-arg]
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.store.get_bytes(key)
+
+
+def test_racing_and_retried_checkpoint_writes_keep_one_object_and_every_index_entry(bucket: str) -> None:
+    """8 publishers write the checkpoints of versions 32, 64, 96 and 128 (each twice: a retry) at once:
+    each checkpoint is written once with its only bytes, and the index lists each exactly once."""
+    import threading
+
+    from publisher.core import aws
+    from publisher.publish.changelog import entry as log_entry
+    from publisher.publish.feed import LOG_PENDING_KEY
+    from publisher.publish.state import Change, State
+    from publisher.publish.store import SiteStore
+
+    store = SiteStore(aws.client("s3"), bucket)
+    stamp = "2026-03-01T00:00:00.000Z"
+
+    def state(version: int) -> State:
+        models = {f"M{i}": {"model_name": f"M{i}", "provider": "P", "score": float(i)} for i in range(version // 32)}
+        change = Change("M0", None, models["M0"], stamp, str(version), "stream")
+        return State(version=version, models=models, extra={LOG_PENDING_KEY: [log_entry(version, [change], stamp)]})
+
+    barrier = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def run(worker: int) -> None:
+        barrier.wait()
+        try:
+            for version in [32 * (1 + (worker + k) % 4) for k in range(8)]:
+                store.publish(checkpoints.render(state(version), [], store), version)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(w,)) for w in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    entries, first = replay.parse_index(store.get_bytes(replay.CHECKPOINT_INDEX_KEY))
+    assert [e.version for e in entries] == [32, 64, 96, 128]
+    for version in (32, 64, 96, 128):
+        expected = checkpoints.checkpoint_object(state(version))
+        assert expected is not None and store.get_bytes(replay.checkpoint_key(version)) == expected.body
+        key = replay.checkpoint_key(version)
+        assert len(aws.client("s3").list_object_versions(Bucket=bucket, Prefix=key)["Versions"]) == 1
