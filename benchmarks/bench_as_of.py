@@ -21,6 +21,7 @@ child's peak RSS is the read function's, and each figure includes everything a c
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
@@ -109,6 +110,28 @@ def build(root: Path, wanted: set[int]) -> dict[str, Any]:
     return {"log_bytes": log_bytes, "llms_json_bytes": len(llms), "previous_llms_json_bytes": len(before)}
 
 
+def checkpoint_render() -> tuple[float, int]:
+    """What a checkpoint costs the publish that owes it: the publisher's own rendering (median of 5
+    runs, milliseconds) and the object's size, at MODELS models."""
+    from publisher.core.model import to_record
+    from publisher.publish.changelog import entry
+    from publisher.publish.checkpoints import checkpoint_object
+    from publisher.publish.feed import LOG_PENDING_KEY
+    from publisher.publish.state import Change, State
+
+    models = {r["model_name"]: r for r in (to_record(i) for i in synthetic_items(MODELS))}
+    name = next(iter(models))
+    change = Change(name, models[name], models[name], _stamp(START), "1", "stream")
+    state = State(version=64, models=models, extra={LOG_PENDING_KEY: [entry(64, [change], _stamp(START))]})
+    timings, size = [], 0
+    for _ in range(5):
+        started = time.perf_counter()
+        rendered = checkpoint_object(state)
+        timings.append((time.perf_counter() - started) * 1000)
+        size = len(rendered.body) if rendered else 0
+    return summary(timings)["median"], size
+
+
 def main() -> None:
     from publisher.core.replay import CHECKPOINT_EVERY
 
@@ -117,6 +140,7 @@ def main() -> None:
     warm_versions = [rng.randint(1, VERSIONS) for _ in range(WARM_READS)]
     wanted = {v - v % CHECKPOINT_EVERY for v in cold_versions + warm_versions}
     print(f"as-of reads: {MODELS} models, {VERSIONS} versions, S3 latency {S3_LATENCY_MS} ms per request")
+    load = round(os.getloadavg()[0], 2)  # the machine is shared: the figures are read against it
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-as-of-") as tmp:
         facts = build(Path(tmp), wanted)
@@ -127,6 +151,7 @@ def main() -> None:
         child = subprocess.run([sys.executable, str(BENCH / "as_of_reader.py")], input=json.dumps(plan),
                                capture_output=True, text=True, check=True)
     measured = json.loads(child.stdout.strip().splitlines()[-1])
+    render_ms, checkpoint_size = checkpoint_render()
     cold, warm, same = measured["cold_ms"], measured["warm_ms"], measured["same_ms"]
     results = {
         "models": MODELS, "versions": VERSIONS, "s3_latency_ms": S3_LATENCY_MS, "checkpoint_every": CHECKPOINT_EVERY,
@@ -141,6 +166,8 @@ def main() -> None:
         "catch_up_gzip_bytes": measured["catch_up_gzip_bytes"],
         "llms_json_gzip_bytes": measured["llms_json_gzip_bytes"],
         "catch_up_s3_requests": measured["catch_up_requests"],
+        "checkpoint_render_ms": round(render_ms, 1), "checkpoint_bytes": checkpoint_size,
+        "load_average_1m_at_start": load,
         "build_seconds": round(built_s, 1),
         "notes": "cold/warm: GET /api/llms?as_of through ReadApi in a child process, fake S3 sleeping "
                  "s3_latency_ms per request; cold_s3_requests is the most any cold read made (llms.json, "
@@ -157,6 +184,8 @@ def main() -> None:
     print(f"  catch-up on one changed model: /api/changes {results['catch_up_wire_bytes']} B on the wire "
           f"({results['catch_up_gzip_bytes']} B gzipped) against llms.json {facts['llms_json_bytes']} B "
           f"({results['llms_json_gzip_bytes']} B gzipped)")
+    print(f"  a checkpoint ({checkpoint_size:,} B) renders in {results['checkpoint_render_ms']} ms in the publish "
+          f"that owes it, one publish in {CHECKPOINT_EVERY}; load average at start {load}")
     print(f"  -> {path.relative_to(BENCH.parent)}")
     print(json.dumps({k: v for k, v in results.items() if k != "notes"}, sort_keys=True))
 
