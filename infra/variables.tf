@@ -70,6 +70,17 @@ variable "snapshot_transition_days" {
   }
 }
 
+variable "history_retention_days" {
+  description = "Days the log of versions (internal/log/) and its checkpoints (internal/checkpoint/) are kept: as-of reads and GET /api/changes answer within them (the read API is told the same number), older ones get a 400 naming the range or a 410. Default: a year back and a month to spare."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.history_retention_days >= 30 && var.history_retention_days <= 3650
+    error_message = "history_retention_days must be between 30 and 3650."
+  }
+}
+
 variable "kms_deletion_window_days" {
   description = "Waiting period before the service's KMS key is deleted after `terraform destroy`."
   type        = number

@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cost.inputs import BENCH_JSON, COST_INPUTS_JSON, FLAGS, Inputs, default_inputs  # noqa: E402
 from cost.items import (  # noqa: E402
     CDN_PAYG,
-    MONITORING,
     ORIGIN,
     POC,
     SECONDS_PER_MONTH,
@@ -29,9 +28,8 @@ from cost.items import (  # noqa: E402
     cheapest_plan,
     evaluate,
     free_tier_credits,
-    monitoring_edge_requests,
-    synthetics_equivalent,
 )
+from cost.monitoring import MONITORING, monitoring_edge_requests, synthetics_equivalent  # noqa: E402
 from cost.prices import PRICES_PATH, FlatRatePlan, PriceDataError, Prices, fmt_qty, to_cents  # noqa: E402
 
 DEFAULT_REQUESTS = ("1M", "10M", "100M", "1B")

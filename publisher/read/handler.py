@@ -37,7 +37,7 @@ def api() -> ReadApi:
         table=cfg.table_name,
         revalidate_seconds=cfg.revalidate_seconds,
     )
-    return ReadApi(source, openapi.document_bytes)
+    return ReadApi(source, openapi.document_bytes, cfg.history_retention_days)
 
 
 def reset() -> None:

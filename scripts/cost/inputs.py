@@ -76,6 +76,10 @@ class Inputs:
                                            "month the bill is for (estimate: a year in)", 365)
     snapshot_transition_days: int = _in("count", "days before a dated snapshot moves to STANDARD_IA "
                                                  "(infra/variables.tf default)", 30)
+    history_days_kept: int = _in("count", "days of the log of versions and its checkpoints held: a year in, "
+                                          "under infra/variables.tf history_retention_days (400)", 365)
+    log_version_bytes: int = _in("count", "bytes of one version's log, 1 to 5 changes (benchmarks/results/"
+                                          "as_of.json log_bytes / versions)", 1_374)
     free_tier: bool = _in("bool", "apply the always-free allowances to each design", False)
     sources: tuple[str, ...] = ()
 

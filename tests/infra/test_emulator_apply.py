@@ -185,6 +185,25 @@ def test_dated_snapshots_move_to_infrequent_access_after_30_days(local_stack: Lo
     assert all("Transitions" not in r for r in rules if r is not rule)
 
 
+def test_the_version_log_and_its_checkpoints_expire_after_the_retention_the_read_api_is_told(
+        local_stack: LocalStack) -> None:
+    from publisher.core.config import DEFAULT_HISTORY_RETENTION_DAYS
+    from publisher.core.documents import LOG_PREFIX
+    from publisher.core.replay import CHECKPOINT_INDEX_KEY, CHECKPOINT_PREFIX
+
+    rules = local_stack.client("s3").get_bucket_lifecycle_configuration(
+        Bucket=local_stack.outputs["site_bucket"])["Rules"]
+    expiring = {r["Filter"]["Prefix"]: r for r in rules if "Expiration" in r}
+    assert set(expiring) == {LOG_PREFIX, CHECKPOINT_PREFIX}
+    for rule in expiring.values():
+        assert rule["Status"] == "Enabled"
+        assert rule["Expiration"] == {"Days": DEFAULT_HISTORY_RETENTION_DAYS}
+    # The index is rewritten, never expired: it lies outside both prefixes.
+    assert not any(CHECKPOINT_INDEX_KEY.startswith(prefix) for prefix in expiring)
+    read = local_stack.client("lambda").get_function_configuration(FunctionName=local_stack.outputs["read_function"])
+    assert read["Environment"]["Variables"]["HISTORY_RETENTION_DAYS"] == str(DEFAULT_HISTORY_RETENTION_DAYS)
+
+
 def test_site_bucket_answers_cors_preflights_from_the_edge_contract(local_stack: LocalStack) -> None:
     from publisher.core import edge_contract
 

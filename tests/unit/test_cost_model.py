@@ -112,6 +112,20 @@ def test_dated_snapshots_are_billed_by_storage_class_hand_computed():
     assert _line(items, "dated snapshot and index PUTs").quantity == 2 * (Decimal(730) / 24)
 
 
+def test_the_version_history_a_year_in_is_billed_hand_computed():
+    # 10,000 writes a month = 10,000 / (730/24) a day; a year (365 days) of them is 120,000 versions:
+    # logs of 1,374 B each, and one checkpoint (a copy of llms.json, 1,540,200 B) per 32 versions.
+    inputs = dataclasses.replace(DEFAULTS, table_items=10_000, snapshot_model_bytes=154, history_days_kept=365,
+                                 log_version_bytes=1_374, writes_per_month=Decimal(10_000))
+    items = evaluate(ORIGIN, _traffic(1_000_000, inputs), PRICES)
+    versions = Decimal(10_000) / (Decimal(730) / 24) * 365
+    assert round(versions) == 120_000
+    assert _line(items, "version log, a year in").quantity == versions * 1_374 / GIB
+    assert _line(items, "version checkpoints, a year in").quantity == Decimal(3_750 * 1_540_200) / GIB
+    assert _line(items, "version checkpoints, a year in").usd == Decimal(3_750 * 1_540_200) / GIB * Decimal("0.023")
+    assert _line(items, "checkpoint and index PUTs").quantity == 2 * Decimal(10_000) / 32
+
+
 def test_small_dated_snapshots_stay_in_standard():
     # 29 models: 4,666 B a copy, under S3's 128 KB floor for transitions, so nothing moves to IA.
     inputs = dataclasses.replace(DEFAULTS, table_items=29, snapshot_model_bytes=154, snapshot_days_kept=365)
