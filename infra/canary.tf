@@ -1,7 +1,8 @@
 # The freshness canary: a scheduled Lambda that writes the reserved heartbeat item through the table
-# (as every writer does), times it to the edge (health.json through CloudFront), checks /llms.json
+# (as every writer does), times it to the edge (health.json through CloudFront, read as a browser
+# reads it, at sparse polls), checks /llms.json
 # and /api/health, and publishes the SLI as EMF metrics. A scheduled Lambda, not CloudWatch
-# Synthetics: Synthetics bills every run (about $0.0012, so ~$52/month at one run a minute) on top of
+# Synthetics: Synthetics bills every run (about $0.0012, so ~$10/month at one run every 5 minutes) on top of
 # its own Lambda; this costs a few cents of Lambda time a month (scripts/cost_model.py).
 
 locals {
@@ -71,7 +72,7 @@ module "canary" {
   }
 }
 
-# A late or failed run is not retried: each run is one sample of the SLI at its own minute.
+# A late or failed run is not retried: each run is one sample of the SLI at its own time.
 resource "aws_lambda_function_event_invoke_config" "canary" {
   function_name                = module.canary.function_name
   maximum_retry_attempts       = 0
@@ -119,7 +120,7 @@ resource "aws_scheduler_schedule" "canary" {
   schedule_expression_timezone = "UTC"
   kms_key_arn                  = aws_kms_key.this.arn
 
-  # Exact times: the burn-rate alarms' 5-minute window expects five samples.
+  # Exact times: each burn-rate alarm's 5-minute window expects one sample.
   flexible_time_window {
     mode = "OFF"
   }

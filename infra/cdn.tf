@@ -12,7 +12,17 @@ locals {
   # CORS-with-preflight-and-SecurityHeadersPolicy: only for the emulator, which cannot create the
   # policy below; it has CORS and the security headers but no CSP.
   response_headers_policy_managed_cors_security = "eaab4381-ed33-4a86-88ca-d9558dc6cd63"
-  response_headers_policy_id                    = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge[0].id : local.response_headers_policy_managed_cors_security
+  # Two custom policies, alike but for one header: the behaviours whose first origin is S3 ("site")
+  # also say which origin answered, `X-Snapshot-Source: s3`, as the local edge does
+  # (publisher/local/edge.py), without overriding the value the read function sends when
+  # CloudFront fails over to it (`memory` for its copy, `dynamodb` for its table scan); the read
+  # API's behaviours ("api") leave the header to the function.
+  response_headers_policies = var.custom_response_headers_policy ? {
+    site = { snapshot_source = "s3", name = "${var.name}-edge" }
+    api  = { snapshot_source = null, name = "${var.name}-edge-api" }
+  } : {}
+  site_response_headers_policy_id = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge["site"].id : local.response_headers_policy_managed_cors_security
+  api_response_headers_policy_id  = var.custom_response_headers_policy ? aws_cloudfront_response_headers_policy.edge["api"].id : local.response_headers_policy_managed_cors_security
   # Every behaviour answers the methods of the edge contract (GET, HEAD, OPTIONS) but caches only
   # GET and HEAD. The cache key carries no Origin or Access-Control-Request-* header, so a cached
   # preflight answer would be served to every preflight of that URL: one malformed OPTIONS (S3
@@ -46,10 +56,21 @@ locals {
 # resource with `terraform test` and a mocked provider instead.
 resource "aws_cloudfront_response_headers_policy" "edge" {
   # checkov:skip=CKV_AWS_259:HSTS max-age (1 year), includeSubDomains and override come from the edge contract through jsondecode, which checkov cannot evaluate (infra/tests/edge_contract.tftest.hcl asserts them); preload is a request to browsers' built-in lists that only a custom domain's owner can make (hstspreload.org), meaningless for *.cloudfront.net.
-  count = var.custom_response_headers_policy ? 1 : 0
+  for_each = local.response_headers_policies
 
-  name    = "${var.name}-edge"
-  comment = "CORS (any origin, preflight), CSP and security headers from the edge contract."
+  name    = each.value.name
+  comment = "CORS (any origin, preflight), CSP and security headers from the edge contract${each.value.snapshot_source == null ? "" : "; X-Snapshot-Source unless the origin sent one"}."
+
+  dynamic "custom_headers_config" {
+    for_each = each.value.snapshot_source == null ? [] : [each.value.snapshot_source]
+    content {
+      items {
+        header   = "X-Snapshot-Source"
+        value    = custom_headers_config.value
+        override = false
+      }
+    }
+  }
 
   cors_config {
     access_control_allow_credentials = local.edge_contract.cors.allow_credentials
@@ -99,6 +120,13 @@ resource "aws_cloudfront_response_headers_policy" "edge" {
       override   = true
     }
   }
+}
+
+# The one policy became the "site" one of two (the API's behaviours got their own, without
+# X-Snapshot-Source): the deployed policy keeps its identity (and its name, which is unique).
+moved {
+  from = aws_cloudfront_response_headers_policy.edge[0]
+  to   = aws_cloudfront_response_headers_policy.edge["site"]
 }
 
 # The read API reads its path and query string, nothing else: the query string is the cache key
@@ -214,7 +242,7 @@ resource "aws_cloudfront_distribution" "this" {
     compress                   = true
     cache_policy_id            = local.cache_policy_caching_optimized
     origin_request_policy_id   = local.origin_request_policy_cors_s3
-    response_headers_policy_id = local.response_headers_policy_id
+    response_headers_policy_id = local.site_response_headers_policy_id
   }
 
   # The read API, and the per-model histories it serves from their private shards
@@ -230,7 +258,7 @@ resource "aws_cloudfront_distribution" "this" {
       cached_methods             = local.edge_cached_methods
       compress                   = true
       cache_policy_id            = local.api_cache_policy_id
-      response_headers_policy_id = local.response_headers_policy_id
+      response_headers_policy_id = local.api_response_headers_policy_id
     }
   }
 
@@ -248,7 +276,7 @@ resource "aws_cloudfront_distribution" "this" {
       compress                   = true
       cache_policy_id            = local.cache_policy_caching_optimized
       origin_request_policy_id   = local.origin_request_policy_cors_s3
-      response_headers_policy_id = local.response_headers_policy_id
+      response_headers_policy_id = local.site_response_headers_policy_id
     }
   }
 

@@ -121,6 +121,27 @@ resource "aws_s3_bucket_lifecycle_configuration" "site" {
     }
   }
 
+  # The log of versions and its checkpoints (publisher/core/replay.py) are kept history_retention_days
+  # and then expire; the read API, told the same number, answers only inside it (an object whose
+  # version committed less than that long ago is certainly still there). The checkpoint index
+  # (internal/checkpoint-index.json) is outside both prefixes: rewritten, never expired.
+  dynamic "rule" {
+    for_each = { "expire-version-log" = "internal/log/", "expire-version-checkpoints" = "internal/checkpoint/" }
+
+    content {
+      id     = rule.key
+      status = "Enabled"
+
+      filter {
+        prefix = rule.value
+      }
+
+      expiration {
+        days = var.history_retention_days
+      }
+    }
+  }
+
   depends_on = [aws_s3_bucket_versioning.site]
 }
 

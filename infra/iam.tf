@@ -115,12 +115,12 @@ data "aws_iam_policy_document" "read" {
   }
 
   # The snapshot, the list object's version metadata and content hash, the history shards it
-  # serves per-model histories from, and the log of versions as-of reads replay; nothing else (in
-  # particular not the state).
+  # serves per-model histories from, and the log of versions as-of reads and /api/changes replay
+  # with its checkpoints and their index; nothing else (in particular not the state).
   statement {
     sid       = "ReadSnapshot"
     actions   = ["s3:GetObject"]
-    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/internal/history/*", "${aws_s3_bucket.site.arn}/internal/log/*"]
+    resources = ["${aws_s3_bucket.site.arn}/llms.json", "${aws_s3_bucket.site.arn}/llms", "${aws_s3_bucket.site.arn}/internal/history/*", "${aws_s3_bucket.site.arn}/internal/log/*", "${aws_s3_bucket.site.arn}/internal/checkpoint/*", "${aws_s3_bucket.site.arn}/internal/checkpoint-index.json"]
   }
 
   # A cold instance that finds llms.json deleted labels its DynamoDB fallback with the newest

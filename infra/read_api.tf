@@ -37,6 +37,7 @@ module "read" {
   environment = merge(local.common_environment, {
     PUBLIC_BASE_URL             = var.public_base_url
     SNAPSHOT_REVALIDATE_SECONDS = tostring(var.snapshot_revalidate_seconds)
+    HISTORY_RETENTION_DAYS      = tostring(var.history_retention_days)
     POWERTOOLS_SERVICE_NAME     = "read-api"
   })
 }

@@ -251,18 +251,19 @@ resource "aws_cloudwatch_metric_alarm" "canary_not_running" {
   ok_actions          = [local.page_topic]
 }
 
-# The canary's other checks: /llms.json invalid or not 200, the version going back, /api/health
-# down, the heartbeat in the catalogue. Three runs in a row, so one slow request is not a page.
+# The canary's other checks: /llms.json invalid, not 200 or not from S3 (the failover answering: the
+# object is missing), the version going back, /api/health down, the heartbeat in the catalogue.
+# Two runs in a row (one every 5 minutes), so one slow request is not a page.
 resource "aws_cloudwatch_metric_alarm" "canary_checks" {
   alarm_name          = "${var.name}-canary-checks"
-  alarm_description   = "PAGE: three canary runs in a row failed a check other than freshness (the canary's log names it). Runbook: SOLUTION.md, \"Runbook\"."
+  alarm_description   = "PAGE: two canary runs in a row failed a check other than freshness (the canary's log names it). Runbook: SOLUTION.md, \"Runbook\"."
   namespace           = local.canary.namespace
   metric_name         = local.canary.metrics.check_failures
   dimensions          = { service = local.canary.service }
   statistic           = "Sum"
-  period              = 60
-  evaluation_periods  = 3
-  datapoints_to_alarm = 3
+  period              = 300
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"

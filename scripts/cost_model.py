@@ -20,7 +20,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cost.inputs import BENCH_JSON, COST_INPUTS_JSON, FLAGS, Inputs, default_inputs  # noqa: E402
 from cost.items import (  # noqa: E402
     CDN_PAYG,
-    MONITORING,
     ORIGIN,
     POC,
     SECONDS_PER_MONTH,
@@ -29,8 +28,8 @@ from cost.items import (  # noqa: E402
     cheapest_plan,
     evaluate,
     free_tier_credits,
-    synthetics_equivalent,
 )
+from cost.monitoring import MONITORING, monitoring_edge_requests, synthetics_equivalent  # noqa: E402
 from cost.prices import PRICES_PATH, FlatRatePlan, PriceDataError, Prices, fmt_qty, to_cents  # noqa: E402
 
 DEFAULT_REQUESTS = ("1M", "10M", "100M", "1B")
@@ -49,6 +48,8 @@ class Scenario:
     # The SLO monitoring (canary and burn-rate alerts): the same every month whatever the traffic.
     monitoring: tuple[LineItem, ...] = ()
     synthetics_usd: Decimal = Decimal(0)
+    # The canary's CloudFront requests: the plan picked holds them beside the traffic.
+    monitoring_edge_requests: Decimal = Decimal(0)
 
     @staticmethod
     def total(items: Sequence[LineItem]) -> Decimal:
@@ -89,7 +90,9 @@ class Scenario:
             "cdn_choice": self.cdn_choice,
             "cdn_payg_usd_month": float(to_cents(self.cdn_payg_usd)),
             "cdn_flat_rate_plan": None if self.plan is None else {"name": self.plan.name,
-                                                                  "usd_month": float(self.plan.usd)},
+                                                                  "usd_month": float(self.plan.usd),
+                                                                  "requests_allowance": int(self.plan.requests)},
+            "monitoring_edge_requests_month": int(self.monitoring_edge_requests),
             "savings_usd_month": float(poc - new),
             "slo_monitoring_usd_month": float(to_cents(self.monitoring_usd)),
             "new_with_slo_monitoring_usd_month": float(to_cents(self.new_usd + self.monitoring_usd)),
@@ -109,7 +112,8 @@ def build_scenario(label: str, requests: Decimal, inputs: Inputs, prices: Prices
         cdn += free_tier_credits(cdn, prices)
         origin += free_tier_credits(origin, prices)
     return Scenario(label, requests, tuple(poc), tuple(cdn), tuple(origin), cheapest_plan(traffic, prices.plans),
-                    tuple(monitoring), synthetics_equivalent(inputs.canary_runs_per_month, prices))
+                    tuple(monitoring), synthetics_equivalent(inputs.canary_runs_per_month, prices),
+                    monitoring_edge_requests(inputs))
 
 
 def parse_count(text: str) -> Decimal:
@@ -219,6 +223,7 @@ def render_text(scenarios: Sequence[Scenario], inputs: Inputs) -> str:
     for s in scenarios:
         lines.append(f"=== {s.label}: {fmt_qty(s.requests)} requests/month ===")
         plan = "no published plan covers it" if s.plan is None else f"{s.plan.name} plan ${s.plan.usd:,}/month"
+        plan += f", holding the canary's {fmt_qty(s.monitoring_edge_requests)} requests too"
         for title, items in (("PoC: HTTP API -> Lambda x86 -> DynamoDB Scan", s.poc),
                              (f"CDN pay-as-you-go with WAF (flat-rate alternative: {plan})", s.cdn_payg),
                              ("Origin and operations of this design", s.origin),

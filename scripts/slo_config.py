@@ -35,6 +35,8 @@ def document() -> dict[str, object]:
                         "freshness": canary.METRIC_FRESHNESS, "check_failures": canary.METRIC_CHECK_FAILURES},
             # How long one run waits for its heartbeat: the Lambda timeout is derived from it.
             "timeout_seconds": int(ProbeSettings().timeout),
+            # The most CloudFront requests one run sends: the cost model counts them.
+            "edge_requests_per_run": ProbeSettings().edge_requests,
         },
     }
 

@@ -74,51 +74,66 @@ run "the_edge_sends_the_contracts_cors_and_csp_on_every_behaviour" {
   command = apply
 
   assert {
-    condition     = length(aws_cloudfront_response_headers_policy.edge) == 1
-    error_message = "production creates the custom response headers policy"
+    condition     = length(aws_cloudfront_response_headers_policy.edge) == 2
+    error_message = "production creates the custom response headers policies (the site's and the API's)"
   }
 
   assert {
-    condition     = aws_cloudfront_response_headers_policy.edge[0].cors_config[0].access_control_allow_origins[0].items == toset(local.edge_contract.cors.allow_origins) && contains(local.edge_contract.cors.allow_origins, "*")
+    condition     = aws_cloudfront_response_headers_policy.edge["site"].cors_config[0].access_control_allow_origins[0].items == toset(local.edge_contract.cors.allow_origins) && contains(local.edge_contract.cors.allow_origins, "*")
     error_message = "CORS allows any origin, as the contract says"
   }
 
   assert {
-    condition     = aws_cloudfront_response_headers_policy.edge[0].cors_config[0].access_control_allow_methods[0].items == toset(["GET", "HEAD", "OPTIONS"])
+    condition     = aws_cloudfront_response_headers_policy.edge["site"].cors_config[0].access_control_allow_methods[0].items == toset(["GET", "HEAD", "OPTIONS"])
     error_message = "preflight answers GET, HEAD and OPTIONS"
   }
 
   assert {
-    condition     = aws_cloudfront_response_headers_policy.edge[0].cors_config[0].access_control_expose_headers[0].items == toset(local.edge_contract.cors.expose_headers) && contains(local.edge_contract.cors.expose_headers, "ETag")
+    condition     = aws_cloudfront_response_headers_policy.edge["site"].cors_config[0].access_control_expose_headers[0].items == toset(local.edge_contract.cors.expose_headers) && contains(local.edge_contract.cors.expose_headers, "ETag")
     error_message = "ETag and the snapshot headers are readable cross-origin"
   }
 
   assert {
-    condition     = aws_cloudfront_response_headers_policy.edge[0].cors_config[0].access_control_allow_credentials == false && aws_cloudfront_response_headers_policy.edge[0].cors_config[0].origin_override
+    condition     = aws_cloudfront_response_headers_policy.edge["site"].cors_config[0].access_control_allow_credentials == false && aws_cloudfront_response_headers_policy.edge["site"].cors_config[0].origin_override
     error_message = "no credentials; the policy overrides the origin's CORS headers"
   }
 
   assert {
-    condition     = aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].content_security_policy[0].content_security_policy == join("; ", local.edge_contract.security.content_security_policy)
+    condition     = aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].content_security_policy[0].content_security_policy == join("; ", local.edge_contract.security.content_security_policy)
     error_message = "the CSP is the contract's"
   }
 
   assert {
-    condition     = strcontains(aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].content_security_policy[0].content_security_policy, "script-src 'self'") && !strcontains(aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].content_security_policy[0].content_security_policy, "unsafe-inline")
+    condition     = strcontains(aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].content_security_policy[0].content_security_policy, "script-src 'self'") && !strcontains(aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].content_security_policy[0].content_security_policy, "unsafe-inline")
     error_message = "scripts only from the site itself, never inline"
   }
 
   assert {
-    condition     = aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].frame_options[0].frame_option == "DENY" && aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].strict_transport_security[0].access_control_max_age_sec >= 31536000 && aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].strict_transport_security[0].include_subdomains && aws_cloudfront_response_headers_policy.edge[0].security_headers_config[0].content_type_options[0].override
+    condition     = aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].frame_options[0].frame_option == "DENY" && aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].strict_transport_security[0].access_control_max_age_sec >= 31536000 && aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].strict_transport_security[0].include_subdomains && aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].content_type_options[0].override
     error_message = "the other security headers stay"
   }
 
   assert {
     condition = alltrue([
       for behaviour in concat(aws_cloudfront_distribution.this.default_cache_behavior, aws_cloudfront_distribution.this.ordered_cache_behavior) :
-      behaviour.response_headers_policy_id == aws_cloudfront_response_headers_policy.edge[0].id
+      behaviour.response_headers_policy_id == aws_cloudfront_response_headers_policy.edge[behaviour.target_origin_id == "read-api" ? "api" : "site"].id
     ])
-    error_message = "every behaviour attaches the policy"
+    error_message = "every behaviour attaches a policy: the API's own, the others the site's"
+  }
+
+  assert {
+    condition     = length(aws_cloudfront_response_headers_policy.edge) == 2 && aws_cloudfront_response_headers_policy.edge["api"].cors_config[0].access_control_allow_origins[0].items == aws_cloudfront_response_headers_policy.edge["site"].cors_config[0].access_control_allow_origins[0].items && aws_cloudfront_response_headers_policy.edge["api"].security_headers_config[0].content_security_policy[0].content_security_policy == aws_cloudfront_response_headers_policy.edge["site"].security_headers_config[0].content_security_policy[0].content_security_policy
+    error_message = "the API's policy has the same CORS and CSP"
+  }
+
+  assert {
+    condition     = one(one(aws_cloudfront_response_headers_policy.edge["site"].custom_headers_config).items).header == "X-Snapshot-Source" && one(one(aws_cloudfront_response_headers_policy.edge["site"].custom_headers_config).items).value == "s3" && one(one(aws_cloudfront_response_headers_policy.edge["site"].custom_headers_config).items).override == false
+    error_message = "answers of the S3-first behaviours say X-Snapshot-Source: s3, as the local edge does, without overriding the read function's own value on failover"
+  }
+
+  assert {
+    condition     = length(aws_cloudfront_response_headers_policy.edge["api"].custom_headers_config) == 0
+    error_message = "the read API's answers carry only the function's own X-Snapshot-Source"
   }
 
   assert {
@@ -169,7 +184,7 @@ run "the_emulator_references_the_managed_policy_instead" {
   }
 
   assert {
-    condition     = length(aws_cloudfront_response_headers_policy.edge) == 0 && aws_cloudfront_distribution.this.default_cache_behavior[0].response_headers_policy_id == "eaab4381-ed33-4a86-88ca-d9558dc6cd63"
+    condition     = length(aws_cloudfront_response_headers_policy.edge) == 0 && alltrue([for behaviour in concat(aws_cloudfront_distribution.this.default_cache_behavior, aws_cloudfront_distribution.this.ordered_cache_behavior) : behaviour.response_headers_policy_id == "eaab4381-ed33-4a86-88ca-d9558dc6cd63"])
     error_message = "without the policy API the managed CORS-with-preflight-and-SecurityHeadersPolicy is attached"
   }
 }

@@ -9,10 +9,11 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from publisher.canary.probe import Fetch, Probe, ProbeResult, ProbeSettings
+from publisher.canary.probe import SNAPSHOT_PATH, Fetch, Probe, ProbeResult, ProbeSettings
 from publisher.core import aws
 from publisher.core.config import DEFAULT_TABLE_NAME, ENV_TABLE_NAME, METRICS_NAMESPACE, ConfigError
 
@@ -22,6 +23,12 @@ ENV_BASE_URL = "CANARY_BASE_URL"
 ENV_TIMEOUT = "CANARY_TIMEOUT_SECONDS"
 USER_AGENT = "llm-catalogue-canary/1"
 HTTP_TIMEOUT_SECONDS = 10
+# What a browser sends (Chrome, Firefox): CloudFront keys its cache on the normalized header, so the
+# canary reads the same cached copy browsers read. Without a brotli decoder (the Lambda runtime has
+# none) the snapshot, the one document large enough to be compressed, is read as curl --compressed
+# and HTTP libraries ask for it: the gzip copy.
+BROWSER_ACCEPT_ENCODING = "gzip, deflate, br, zstd"
+GZIP_ACCEPT_ENCODING = "gzip, deflate"
 # The metrics the burn-rate alarms read (infra/slo.json carries these names to Terraform).
 METRIC_PROBES = "CanaryProbes"
 METRIC_BREACHES = "CanaryFreshnessBreaches"
@@ -48,16 +55,52 @@ class CanaryConfig:
         return cls(base, os.environ.get(ENV_TABLE_NAME) or DEFAULT_TABLE_NAME, timeout)
 
 
-def url_fetch(base_url: str, timeout: float = HTTP_TIMEOUT_SECONDS) -> Fetch:
-    """GET `base_url + path` as any reader would (no cache-busting): (status, body); OSError if unreachable."""
+def _brotli() -> Any:
+    try:
+        import brotli  # the local stack has it; the canary's zip does not
+    except ImportError:
+        return None
+    return brotli
 
-    def fetch(path: str) -> tuple[int, bytes]:
-        request = urllib.request.Request(base_url + path, headers={"User-Agent": USER_AGENT})  # noqa: S310
+
+def decode(body: bytes, encoding: str | None) -> bytes:
+    """The body as sent before Content-Encoding; ValueError for a coding it cannot undo."""
+    coding = (encoding or "identity").strip().lower()
+    try:
+        if coding == "gzip":
+            return zlib.decompress(body, 16 + zlib.MAX_WBITS)
+        if coding == "deflate":
+            return zlib.decompress(body)
+    except zlib.error as exc:
+        raise ValueError(f"undecodable {coding} body: {exc}") from exc
+    if coding == "br" and _brotli() is not None:
+        return _brotli().decompress(body)
+    if coding != "identity":
+        raise ValueError(f"cannot decode Content-Encoding {coding}")
+    return body
+
+
+def accept_encoding(path: str) -> str:
+    return BROWSER_ACCEPT_ENCODING if path != SNAPSHOT_PATH or _brotli() is not None else GZIP_ACCEPT_ENCODING
+
+
+def url_fetch(base_url: str, timeout: float = HTTP_TIMEOUT_SECONDS) -> Fetch:
+    """GET `base_url + path` as a reader would (no cache-busting, a browser's Accept-Encoding):
+    (status, decoded body, headers with lower-case names); OSError if unreachable or undecodable."""
+
+    def fetch(path: str) -> tuple[int, bytes, dict[str, str]]:
+        request = urllib.request.Request(base_url + path, headers={  # noqa: S310 - our own site
+            "User-Agent": USER_AGENT, "Accept-Encoding": accept_encoding(path)})
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - our own site
-                return response.status, response.read()
+                status, body, raw = response.status, response.read(), response.headers.items()
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
+            status, body, raw = exc.code, exc.read(), exc.headers.items()
+        headers = {name.lower(): value for name, value in raw}
+        try:
+            return status, decode(body, headers.get("content-encoding")), headers
+        except ValueError as exc:
+            raise OSError(f"{path}: {exc}") from exc
 
     return fetch
 

@@ -13,20 +13,37 @@ from typing import Any
 from publisher.core.heartbeat import HEALTH_KEY, HEARTBEAT_KEY, heartbeat_item, written_at
 from publisher.core.slo import FRESHNESS_TARGET_SECONDS
 
-# path -> (HTTP status, body). Raises OSError when the edge cannot be reached at all.
-Fetch = Callable[[str], tuple[int, bytes]]
+# path -> (HTTP status, decoded body, headers by lower-case name); OSError when the edge is unreachable.
+Fetch = Callable[[str], tuple[int, bytes, dict[str, str]]]
 PutHeartbeat = Callable[[dict[str, Any]], None]
 
 SNAPSHOT_PATH = "/llms.json"
 HEALTH_PATH = f"/{HEALTH_KEY}"
 API_HEALTH_PATH = "/api/health"
+SOURCE_HEADER = "X-Snapshot-Source"
+SOURCE_S3 = "s3"  # the edge answered from the published object, not the read function's failover
+# When the run reads health.json after its heartbeat write (seconds). Sparse, not a tight loop: a
+# poll every 0.5 s kept the edge's copy revalidated the moment it expired, a warmth a reader arriving
+# after a quiet spell never sees; each poll here is one reader's request. The SLI is read at 60 s.
+POLL_AT_SECONDS = (1.0, 3.0, 8.0, 20.0, 40.0, float(FRESHNESS_TARGET_SECONDS), 2.0 * FRESHNESS_TARGET_SECONDS)
+# The reads of a run besides the polls: /llms.json twice, the previous health.json, /api/health.
+CHECK_REQUESTS = 4
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
     max_freshness: float = FRESHNESS_TARGET_SECONDS  # the run fails above this
     timeout: float = 2 * FRESHNESS_TARGET_SECONDS  # stop waiting for the heartbeat after this
-    poll_interval: float = 0.5
+    poll_at: tuple[float, ...] = POLL_AT_SECONDS
+
+    def polls(self) -> list[float]:
+        """The poll times of a run: those before the timeout, then the timeout itself."""
+        return sorted({*(t for t in self.poll_at if t < self.timeout), self.timeout})
+
+    @property
+    def edge_requests(self) -> int:
+        """The most requests one run sends to the edge (the cost model and slo.json count them)."""
+        return CHECK_REQUESTS + len(self.polls())
 
 
 @dataclass(frozen=True)
@@ -93,7 +110,7 @@ def snapshot_problem(body: bytes) -> tuple[int | None, str | None]:
 def previous_heartbeat(fetch: Fetch) -> dict[str, Any] | None:
     """The heartbeat health.json shows now (None when there is none yet or it cannot be read)."""
     try:
-        status, body = fetch(HEALTH_PATH)
+        status, body, _ = fetch(HEALTH_PATH)
         if status != 200:
             return None
         beat = json.loads(body).get("heartbeat")
@@ -137,7 +154,7 @@ class Probe:
 
     def _snapshot(self, record: bool = True) -> int | None:
         try:
-            status, body = self.fetch(SNAPSHOT_PATH)
+            status, body, headers = self.fetch(SNAPSHOT_PATH)
         except OSError as exc:
             if record:
                 self._check("snapshot", False, f"{SNAPSHOT_PATH} unreachable: {exc}")
@@ -147,6 +164,10 @@ class Probe:
                 self._check("snapshot", False, f"{SNAPSHOT_PATH} answered {status}")
             return None
         version, problem = snapshot_problem(body)
+        source = headers.get(SOURCE_HEADER.lower())
+        if problem is None and source != SOURCE_S3:
+            # CloudFront failed over to the read function: llms.json is missing or unreadable in S3.
+            problem = f"answered by the read function ({SOURCE_HEADER}: {source}), not the published object"
         if record:
             self._check("snapshot", problem is None,
                         f"{SNAPSHOT_PATH} 200, version {version}" if problem is None
@@ -167,7 +188,7 @@ class Probe:
 
     def _api_health(self) -> None:
         try:
-            status, body = self.fetch(API_HEALTH_PATH)
+            status, body, _ = self.fetch(API_HEALTH_PATH)
             answer = json.loads(body) if status == 200 else {}
         except OSError as exc:
             self._check("api-health", False, f"{API_HEALTH_PATH} unreachable: {exc}")
@@ -188,9 +209,10 @@ class Probe:
             self._check("freshness", False, f"writing the heartbeat failed: {type(exc).__name__}: {exc}")
             return
         last_seen = "nothing"
-        while True:
+        for poll in settings.polls():
+            self.sleep(max(0.0, poll - (self.clock() - started)))
             try:
-                status, body = self.fetch(HEALTH_PATH)
+                status, body, _ = self.fetch(HEALTH_PATH)
                 beat = json.loads(body).get("heartbeat") if status == 200 else None
                 last_seen = f"{status}" if beat is None else f"the heartbeat written at {beat.get('written_at')}"
                 # A later run's heartbeat (same key, written after ours) proves ours went through too.
@@ -199,11 +221,10 @@ class Probe:
                     break
             except (OSError, ValueError, AttributeError) as exc:
                 last_seen = f"an error ({type(exc).__name__})"
-            if self.clock() - started >= settings.timeout:
-                self._check("freshness", False, f"heartbeat not visible at the edge within {settings.timeout:g} s "
-                            f"({HEALTH_PATH} last showed {last_seen})")
-                return
-            self.sleep(settings.poll_interval)
+        if result.freshness is None:
+            self._check("freshness", False, f"heartbeat not visible at the edge within {settings.timeout:g} s "
+                        f"({HEALTH_PATH} last showed {last_seen})")
+            return
         if result.freshness > settings.max_freshness:
             self._check("freshness", False,
                         f"freshness {result.freshness:.3f} s exceeded the maximum of {settings.max_freshness:g} s")

@@ -11,6 +11,10 @@ ENV_PUBLIC_BASE_URL = "PUBLIC_BASE_URL"
 ENV_CHANGES_LIMIT = "CHANGES_LIMIT"
 ENV_HISTORY_LIMIT = "HISTORY_LIMIT"
 ENV_REVALIDATE_SECONDS = "SNAPSHOT_REVALIDATE_SECONDS"
+ENV_HISTORY_RETENTION_DAYS = "HISTORY_RETENTION_DAYS"
+# How long the log of versions and its checkpoints are kept (infra/data.tf expires them after this;
+# the read API answers as-of reads and /api/changes within it): a year back, and a month to spare.
+DEFAULT_HISTORY_RETENTION_DAYS = 400
 
 DEFAULT_TABLE_NAME = "llm_scores"
 TABLE_HASH_KEY = "model_name"
@@ -36,6 +40,9 @@ API_CACHE_CONTROL = (
     f"public, max-age=0, s-maxage={S_MAXAGE}, "
     f"stale-while-revalidate={STALE_WHILE_REVALIDATE}, stale-if-error={STALE_IF_ERROR}"
 )
+# An as-of answer of a version a later version followed: the instant can never read anything else
+# (commit times never change), so browsers keep it a day and the CDN a year (SOLUTION.md, section 13).
+AS_OF_SETTLED_CACHE_CONTROL = "public, max-age=86400, s-maxage=31536000, immutable"
 # A CORS preflight's answer depends on nothing but the contract: browsers and the CDN may keep it.
 PREFLIGHT_CACHE_CONTROL = "public, max-age=86400"
 # Static assets are named by the hash of their bytes, so they never change under a name.
@@ -83,6 +90,7 @@ class Config:
     changes_limit: int = 200
     history_limit: int = 500
     revalidate_seconds: float = 1.0
+    history_retention_days: int = DEFAULT_HISTORY_RETENTION_DAYS
 
     @classmethod
     def from_env(cls) -> Config:
@@ -96,4 +104,5 @@ class Config:
             changes_limit=_int_env(ENV_CHANGES_LIMIT, 200, 1, 10000),
             history_limit=_int_env(ENV_HISTORY_LIMIT, 500, 1, 100000),
             revalidate_seconds=_float_env(ENV_REVALIDATE_SECONDS, 1.0, 0.0, 3600.0),
+            history_retention_days=_int_env(ENV_HISTORY_RETENTION_DAYS, DEFAULT_HISTORY_RETENTION_DAYS, 1, 36500),
         )

@@ -155,6 +155,37 @@ def definitions(ref: Ref) -> dict[str, dict[str, Any]]:
             "count": {"type": "integer", "minimum": 0},
             "events": {"type": "array", "items": ref("Event")},
         }, ["model_name", "slug", "version", "count", "events"]),
+        "ChangePage": {
+            "title": "One page of GET /api/changes: the changes published after `since`, oldest first",
+            "type": "object",
+            "required": ["since", "version", "count", "changes", "next"],
+            "additionalProperties": False,
+            "properties": {
+                "since": {**version, "description": "The version asked about (the llms.json the client holds)."},
+                "version": {**version, "type": ["integer", "null"],
+                            "description": "The current snapshot version: apply every page, then hold this one."},
+                "count": {"type": "integer", "minimum": 0},
+                "changes": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["version", "model_name", "slug", "at", "sequence", "source", "record", "events"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "version": {**version, "minimum": 1},
+                        "model_name": name,
+                        "slug": key,
+                        "at": stamp,
+                        "sequence": {"type": ["string", "null"]},
+                        "source": {"enum": ["stream", "reconcile"]},
+                        "record": {"anyOf": [ref("Model"), {"type": "null"}],
+                                   "description": "The model's whole record after this change; null: removed."},
+                        "events": {"type": "array", "items": ref("Event"),
+                                   "description": "This change as changes.json words it (none when only untracked "
+                                                  "fields such as benchmarks moved)."},
+                    },
+                }},
+                "next": {"type": ["string", "null"], "description": "Cursor of the next page; null on the last."},
+            },
+        },
         "ModelPage": {
             "title": "One page of GET /api/llms",
             "type": "object",

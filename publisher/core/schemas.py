@@ -23,6 +23,7 @@ FILES = {
     "changes.schema.json": "Changes",
     "history.schema.json": "History",
     "model-page.schema.json": "ModelPage",
+    "change-page.schema.json": "ChangePage",
     "provider-list.schema.json": "ProviderList",
     "health.schema.json": "Health",
     "heartbeat.schema.json": "Heartbeat",

@@ -26,9 +26,6 @@ from publisher.local.lambda_shapes import READ_FUNCTION, LambdaContext, decode_r
 log = logging.getLogger(__name__)
 ReadHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
-# The snapshot's exact paths among the routes whose origin group fails over from S3 to the read API
-# (infra/cdn.tf); the other failover routes are per-provider URLs S3 may not hold.
-SNAPSHOT_PATHS = frozenset(p for p in edge_contract.path_patterns(edge_contract.FAILOVER) if not p.endswith("*"))
 # What CloudFront passes on from S3's answer: the object's snapshot version (user metadata).
 VERSION_HEADER = f"x-amz-meta-{VERSION_META}"
 NOT_FOUND = error_document("not_found", "not found")
@@ -109,21 +106,22 @@ class Edge:
                     if failover.status < 500:
                         return failover
             if exc.stale is not None:  # stale-if-error: the last copy, when both origins failed
-                return self._from_cache(request, exc.stale, path in SNAPSHOT_PATHS)
+                return self._from_cache(request, exc.stale)
             return self._json(502, error_document("origin_unavailable", "origin unavailable"))
         if cached is None:
             if origin == edge_contract.FAILOVER:
                 # CloudFront forwards no query string on these behaviours (CachingOptimized policy).
                 return await self._invoke(request, raw_query="")
             return self._json(404, NOT_FOUND)
-        return self._from_cache(request, cached, path in SNAPSHOT_PATHS)
+        return self._from_cache(request, cached)
 
-    def _from_cache(self, request: web.Request, cached: Cached, snapshot: bool) -> web.Response:
+    def _from_cache(self, request: web.Request, cached: Cached) -> web.Response:
         headers = {**EDGE_HEADERS, "ETag": cached.etag, "Cache-Control": cached.cache_control}
         if cached.version is not None:
             headers[VERSION_HEADER] = cached.version
-        if snapshot:
-            headers["X-Snapshot-Source"] = "s3"
+        # Every answer from the bucket says so, as CloudFront's response headers policy does for its
+        # S3-first behaviours (infra/cdn.tf); the read function's answers carry their own value.
+        headers["X-Snapshot-Source"] = "s3"
         body = cached.body
         if compressible(cached.content_type, len(body)):
             headers["Vary"] = "Accept-Encoding"

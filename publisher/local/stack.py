@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 import warnings
@@ -17,6 +18,7 @@ from publisher.core.config import DEFAULT_TABLE_NAME, ENV_REVALIDATE_SECONDS, EN
 from publisher.local.edge import Edge
 from publisher.local.emulator import DEFAULT_EMULATOR_PORT, Emulator, local_aws_env, start_emulator
 from publisher.local.faults import FaultSwitch, wrap_publisher, wrap_read
+from publisher.local.metrics_tap import MetricsTap
 from publisher.local.poller import StreamPoller
 from publisher.local.resources import (
     ensure_bucket,
@@ -59,6 +61,7 @@ class LocalStack:
         self.emulator: Emulator | None = None
         self.poller: StreamPoller | None = None
         self.edge: Edge | None = None
+        self.metrics: MetricsTap | None = None
 
     def configure_environment(self, endpoint: str) -> None:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -66,8 +69,9 @@ class LocalStack:
         os.environ[ENV_TABLE_NAME] = self.options.table
         os.environ[ENV_SITE_BUCKET] = self.options.bucket
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-        # The console shows one line per publish; EMF blobs and INFO logs would drown it.
-        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        # The console shows one line per publish; the functions' EMF lines go to metrics.log (and
+        # their counts into that line: MetricsTap), INFO logs are left out.
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.setdefault("PUBLIC_BASE_URL", f"http://{self.options.host}:{self.options.edge_port}")
         os.environ.setdefault(ENV_REVALIDATE_SECONDS, LOCAL_REVALIDATE_SECONDS)
@@ -75,6 +79,8 @@ class LocalStack:
     def start(self) -> None:
         opts = self.options
         opts.state_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics = MetricsTap(sys.stdout, opts.state_dir / "metrics.log")
+        sys.stdout = self.metrics
         self.emulator = start_emulator(opts.host, opts.emulator_port,
                                        log_path=str(opts.state_dir / "emulator.log"))
         self.configure_environment(self.emulator.endpoint)
@@ -98,7 +104,10 @@ class LocalStack:
             failed = len((response or {}).get("batchItemFailures", [])) if response is not None else size
             state = f"{failed} failed" if failed else "ok"
             version = self._published_version()
-            self.out(f"publish: {size} records in {elapsed * 1000:.0f} ms, snapshot v{version}, {state}")
+            emitted = self.metrics.take("publisher") if self.metrics else {}
+            invalid = int(emitted.get("InvalidRecords", 0))
+            left_out = f"{invalid} invalid left out (InvalidRecords in metrics.log), " if invalid else ""
+            self.out(f"publish: {size} records in {elapsed * 1000:.0f} ms, snapshot v{version}, {left_out}{state}")
 
         def dead_letter(entry: dict[str, Any]) -> None:
             aws.client("sqs").send_message(QueueUrl=dlq_url, MessageBody=json.dumps(entry))
@@ -168,7 +177,33 @@ class LocalStack:
             "Ctrl-C to stop.",
         ])
 
+    def wait_published(self, timeout: float = 60) -> None:
+        """Until the edge serves a published snapshot (`/llms.json` from the bucket, its schema
+        beside it): before the first publish it is the read API's failover document, `version: null`.
+        Without a seed nothing would publish, so an empty table is published by a rebuild."""
+        from publisher.local.launch import http_get
+
+        assert self.edge
+        if not self.options.seed:
+            from publisher.local.lambda_shapes import LambdaContext
+            from publisher.publish import handler as publish_handler
+
+            publish_handler.handler({"action": "rebuild", "reason": "start"}, LambdaContext())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                status, headers, _ = http_get(self.edge.url + "/llms.json")
+                schema, _, _ = http_get(self.edge.url + "/schemas/catalogue.schema.json")
+            except OSError:
+                status, headers, schema = 0, {}, 0
+            if status == 200 and headers.get("X-Snapshot-Source") == "s3" and schema == 200:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"no published snapshot at {self.edge.url} within {timeout:.0f} s")
+
     def stop(self) -> None:
+        if self.metrics and sys.stdout is self.metrics:
+            sys.stdout = self.metrics.console
         if self.poller:
             self.poller.stop()
         if self.edge:
@@ -188,6 +223,7 @@ def run(options: StackOptions) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start()
+        stack.wait_published()
         print(stack.banner(), flush=True)
         while not stopping.is_set():
             stopping.wait(0.5)

@@ -99,7 +99,8 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict(), indent=1))
     else:
         if result.freshness is not None:
-            print(f"freshness {result.freshness:.3f} s (heartbeat {result.run_id} visible at {edge}{HEALTH_PATH})")
+            print(f"freshness {result.freshness:.3f} s (heartbeat {result.run_id} visible at {edge}{HEALTH_PATH}, "
+                  f"published in the same commit as /llms.json, read as a browser reads it)")
         else:
             print(f"freshness unknown (heartbeat {result.run_id} never visible at {edge}{HEALTH_PATH})")
         for check in result.checks:

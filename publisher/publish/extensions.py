@@ -8,7 +8,8 @@ from publisher.publish.publisher import Publisher
 
 def install(publisher: Publisher, cfg: Config) -> None:
     """Attach the extensions a deployed publisher runs with."""
-    from publisher.publish import dated_snapshots, feed
+    from publisher.publish import checkpoints, dated_snapshots, feed
 
     feed.install(publisher, cfg.changes_limit, cfg.history_limit, cfg.public_base_url)
+    checkpoints.install(publisher)
     dated_snapshots.install(publisher)

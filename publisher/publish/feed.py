@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 import uuid
@@ -15,7 +13,8 @@ from xml.sax.saxutils import escape, quoteattr
 from publisher.core import history_shards, identity, schemas
 from publisher.core.config import JSON_CACHE_CONTROL
 from publisher.core.documents import SCHEMA_VERSION, SiteObject, json_object
-from publisher.core.history import TRACKED, canonical
+from publisher.core.events import event_id, events_for  # noqa: F401 - the feed's API, derived in core
+from publisher.core.history import TRACKED, canonical  # noqa: F401
 from publisher.core.identity import history_key
 from publisher.publish import changelog
 from publisher.publish.state import Change, State
@@ -42,51 +41,6 @@ ATOM_CACHE_CONTROL = JSON_CACHE_CONTROL
 FEED_TITLE = "LLM catalogue: changes"
 # Characters XML 1.0 cannot carry at all, even escaped.
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def event_id(version: int, key: str, sequence: str | None, kind: str, field: str | None) -> str:
-    """Deterministic: the same change in the same snapshot version always gets the same id."""
-    digest = hashlib.sha256(json.dumps([key, sequence, kind, field]).encode()).hexdigest()[:16]
-    return f"{version}-{digest}"
-
-
-def _tracked(record: dict[str, Any] | None) -> dict[str, Any]:
-    return {f: record[f] for f in TRACKED if f in record} if record else {}
-
-
-def _event(change: Change, version: int, kind: str, field: str | None, old: Any, new: Any) -> dict[str, Any]:
-    return {
-        "id": event_id(version, change.key, change.sequence, kind, field),
-        "version": version,
-        "at": change.at,
-        "kind": kind,
-        "model_name": change.key,
-        "slug": identity.key(change.key),
-        "field": field,
-        "old": old,
-        "new": new,
-        "sequence": change.sequence,
-    }
-
-
-def events_for(change: Change, version: int) -> list[dict[str, Any]]:
-    """The events of one applied change, in field order; none when no tracked field moved.
-
-    A stream change gives `added`/`removed` (old/new hold the model's tracked fields) or one
-    `changed` per field. A rebuild saw no old image, only the drift between the snapshot and the
-    scan: the same shapes, with kind `reconciled` and the time of the rebuild.
-    """
-    reconciled = change.source == "reconcile"
-    old, new = _tracked(change.old), _tracked(change.new)
-    if change.old is None and change.new is None:
-        return []
-    if change.old is None:
-        return [_event(change, version, "reconciled" if reconciled else "added", None, None, new)]
-    if change.new is None:
-        return [_event(change, version, "reconciled" if reconciled else "removed", None, old, None)]
-    kind = "reconciled" if reconciled else "changed"
-    return [_event(change, version, kind, f, old.get(f), new.get(f))
-            for f in TRACKED if old.get(f) != new.get(f)]
 
 
 def changes_document(version: int, generated_at: str, events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,24 +1,37 @@
 """Restore: publish version N's catalogue again, as a new version, through the publisher's committed path.
 
-Version N's catalogue is rebuilt from the version log (core/version_log.py, the replay the read API's
-as-of reads use), after checking that the log replays to the committed state: a log with a gap could
-not rebuild N either. The restore is then one more publish (conditional state write, render, writes,
-llms.json last) whose changes carry the source "restore": versions still only move forward, the log
-gets the restore's own entry (so it still replays to every published version), histories and the
-change feed record the models it changed back. Finally every provider document version N did not
-have is removed. Running it again finds the catalogue already equal to N's and writes nothing.
+Version N's catalogue is rebuilt from the newest checkpoint at or before N and the version log after
+it (core/replay.py, the replay the read API's as-of reads use), after checking that it replays on to
+the committed state: a log with a gap could not rebuild N either. Starting from a checkpoint keeps a
+restore's cost bounded as the history grows, and keeps it possible once the oldest logs expire. The
+restore is then one more publish (conditional state write, render, writes, llms.json last) whose
+changes carry the source "restore": versions still only move forward, the log gets the restore's own
+entry (so it still replays to every published version), histories and the change feed record the
+models it changed back. Finally every provider document version N did not have is removed. Running
+it again finds the catalogue already equal to N's and writes nothing.
 """
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from publisher.core import identity, version_log
+from publisher.core import identity
 from publisher.core.clock import iso
 from publisher.core.config import PRIVATE_PREFIX
 from publisher.core.documents import log_key, provider_summaries
+from publisher.core.replay import (
+    CHECKPOINT_INDEX_KEY,
+    Logged,
+    Models,
+    apply,
+    checkpoint_key,
+    parse_index,
+    parse_log,
+    parse_time,
+)
 from publisher.publish.feed import LOG_PENDING_KEY
 from publisher.publish.publisher import Publisher
 from publisher.publish.state import Change, State
@@ -64,17 +77,29 @@ class Report:
                 "keys_written": sorted(self.written), "keys_removed": sorted(self.deleted)}
 
 
-def _logs(store: SiteStore, state: State) -> list[version_log.LoggedVersion]:
-    """The logs 1..state.version; an entry whose object has not landed yet is read from the state."""
+def _checkpoint(store: SiteStore, target: int) -> tuple[int, Models]:
+    """The newest readable checkpoint at or before `target` (version 0 and no models: none)."""
+    entries, _ = parse_index(store.get_bytes(CHECKPOINT_INDEX_KEY))
+    for entry in sorted((e for e in entries if e.version <= target), key=lambda e: e.version, reverse=True):
+        body = store.get_bytes(checkpoint_key(entry.version))
+        if body is not None:  # else listed while its write is in flight: the one before it
+            return entry.version, {m["model_name"]: m for m in json.loads(body)["models"]}
+    return 0, {}
+
+
+def _logs(store: SiteStore, state: State, first: int) -> list[Logged]:
+    """The logs first..state.version; an entry whose object has not landed yet is read from the state."""
     pending = {int(e["version"]): e for e in state.extra.get(LOG_PENDING_KEY, [])}
+    versions = range(first, state.version + 1)
     with ThreadPoolExecutor(max_workers=LOG_READERS) as pool:
-        bodies = list(pool.map(lambda v: store.get_bytes(log_key(v)), range(1, state.version + 1)))
+        bodies = list(pool.map(lambda v: store.get_bytes(log_key(v)), versions))
     logs = []
-    for version, body in enumerate(bodies, start=1):
+    for version, body in zip(versions, bodies, strict=True):
         if body is not None:
-            logs.append(version_log.parse_bytes(body))
+            logs.append(parse_log(version, body))
         elif version in pending:
-            logs.append(version_log.parse(pending[version]))
+            entry = pending[version]
+            logs.append(Logged(version, parse_time(entry["committed_at"]), entry["committed_at"], entry["changes"]))
         else:
             raise RestoreError(f"the version log has no entry for version {version} ({log_key(version)}): "
                                "no version can be rebuilt exactly past that gap")
@@ -82,12 +107,17 @@ def _logs(store: SiteStore, state: State) -> list[version_log.LoggedVersion]:
 
 
 def catalogue_at(store: SiteStore, state: State, target: int) -> dict[str, dict[str, Any]]:
-    """Version `target`'s catalogue, replayed from the log, once the log is known to replay to `state`."""
+    """Version `target`'s catalogue, replayed from a checkpoint and the log, once that is known to replay
+    on to `state`."""
     if not 1 <= target <= state.version:
         raise RestoreError(f"version {target} was never published: versions run from 1 to {state.version}")
-    logs = _logs(store, state)
-    models = version_log.replay({}, logs[:target])
-    current = version_log.replay({name: dict(record) for name, record in models.items()}, logs[target:])
+    base, models = _checkpoint(store, target)
+    logs = _logs(store, state, base + 1)
+    for logged in logs[:target - base]:
+        apply(models, logged.changes)
+    current = {name: dict(record) for name, record in models.items()}
+    for logged in logs[target - base:]:
+        apply(current, logged.changes)
     if current != state.models:
         drift = sorted(set(current) ^ set(state.models)
                        | {n for n in set(current) & set(state.models) if current[n] != state.models[n]})

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import unquote
 
 from publisher.core import edge_contract, identity
-from publisher.core.config import API_CACHE_CONTROL, JSON_CACHE_CONTROL
+from publisher.core.config import API_CACHE_CONTROL, AS_OF_SETTLED_CACHE_CONTROL, JSON_CACHE_CONTROL
 from publisher.core.documents import content_digest
 from publisher.core.history_shards import find_document
-from publisher.core.model import MAX_NAME_LEN
-from publisher.read.as_of import VersionLog, split_as_of
+from publisher.read.as_of import SOURCE_LOG, split_as_of
 from publisher.read.catalogue import SOURCE_S3, Catalogue
+from publisher.read.changes import changes_page, parse_changes_query
 from publisher.read.cursor import StaleCursor
 from publisher.read.errors import Ambiguous, ApiError, BadRequest, MethodNotAllowed, NameNotFound, NotFound, NotYet
 from publisher.read.http import (
@@ -28,8 +27,9 @@ from publisher.read.http import (
     preflight,
     rendered,
 )
-from publisher.read.query import ListQuery, check_text, min_version, parse_list_query, reject_parameters
+from publisher.read.query import ListQuery, decode_name, min_version, parse_list_query, reject_parameters
 from publisher.read.source import SnapshotSource, age_seconds
+from publisher.read.versions import VersionLog
 
 # The routes are the edge contract's (publisher/core/edge_contract.json): the OpenAPI document, the
 # local edge and infra/cdn.tf read the same list. Every route answers every method of the contract
@@ -38,21 +38,6 @@ from publisher.read.source import SnapshotSource, age_seconds
 ROUTES = tuple(route.path for route in edge_contract.routes())
 _OPERATION = {route.path: route.operation for route in edge_contract.routes()}
 MAX_PATH = 1024
-
-
-def decode_name(raw: str, parameter: str = "model_name") -> str:
-    """A decoded path segment naming a model or provider, or a 400 for anything that could escape it."""
-    try:
-        name = unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise BadRequest("invalid_model_name", f"{parameter} is not valid UTF-8 after percent-decoding",
-                         parameter) from None
-    if not 1 <= len(name) <= MAX_NAME_LEN:
-        raise BadRequest("invalid_model_name", f"{parameter} must be 1..{MAX_NAME_LEN} characters", parameter)
-    check_text(name, parameter)
-    if "/" in name or "\\" in name or ".." in name or name == ".":
-        raise BadRequest("invalid_model_name", f"{parameter} must not contain '/', '\\' or '..'", parameter)
-    return name
 
 
 def match(path: str) -> tuple[str, dict[str, str]] | None:
@@ -84,16 +69,18 @@ def _ambiguous(what: str, wanted: str, names: tuple[str, ...], url: Callable[[st
 class ReadApi:
     """Routes a request to an answer. `openapi` returns the OpenAPI document's bytes."""
 
-    def __init__(self, source: SnapshotSource, openapi: Callable[[], bytes]) -> None:
+    def __init__(self, source: SnapshotSource, openapi: Callable[[], bytes], retention_days: int | None = None) -> None:
         self.source = source
         self.openapi = openapi
         self._openapi: Rendered | None = None
-        self.versions = VersionLog(lambda key: source.object_bytes(key, fresh=True), source.wall_clock)
+        self.versions = VersionLog(lambda key: source.object_bytes(key, fresh=True), source.wall_clock,
+                                   retention_days)
         # By OpenAPI operationId (the contract names each route's).
         self._handlers: dict[str, Callable[[Request, dict[str, str]], Response]] = {
             "listModels": self.list_models,
             "getModel": self.get_model,
             "getModelHistory": self.history,
+            "listChanges": self.changes,
             "listProviders": self.providers,
             "health": self.health,
             "openapi": self.openapi_document,
@@ -155,7 +142,7 @@ class ReadApi:
                 raise BadRequest("cursor_mismatch", f"cursor comes from a later snapshot than version "
                                  f"{catalogue.version}, which as_of reads; page with the cursors of as-of "
                                  "answers, or start from the first page", "cursor") from None
-            return ok(request, content, catalogue)
+            return ok(request, content, catalogue, self._lifetime(catalogue))
         catalogue = self._current(min_version(request.raw_query))
         try:
             content = catalogue.cached(("list", repr(query)), lambda: self._list_body(catalogue, query))
@@ -203,8 +190,13 @@ class ReadApi:
         catalogue, name, loose = self._find(request, params["model_name"], as_of=True)
         position = catalogue.by_name[name]
         content = catalogue.cached(("model", name), lambda: rendered(catalogue.record_bytes[position]))
-        return ok(request, content, catalogue, by_identity(loose, API_CACHE_CONTROL),
+        return ok(request, content, catalogue, by_identity(loose, self._lifetime(catalogue)),
                   extra={"Link": f'<{identity.model_path(name)}>; rel="canonical"'})
+
+    def _lifetime(self, catalogue: Catalogue) -> str:
+        """An as-of answer of a version a later one followed never changes (commit times do not): long."""
+        settled = catalogue.source == SOURCE_LOG and catalogue.cursor_version < self.source.current().cursor_version
+        return AS_OF_SETTLED_CACHE_CONTROL if settled else API_CACHE_CONTROL
 
     def _history(self, request: Request, catalogue: Catalogue, name: str, cache_control: str) -> Response:
         shard = identity.history_shard_key(name)
@@ -252,6 +244,12 @@ class ReadApi:
                                        ensure_ascii=False, separators=(",", ":")).encode())
 
         return ok(request, catalogue.cached(("providers-body",), build), catalogue)
+
+    def changes(self, request: Request, params: dict[str, str]) -> Response:
+        query = parse_changes_query(request.raw_query)
+        catalogue = self._current(query.min_version)
+        return ok(request, catalogue.cached(("changes", repr(query)), lambda: rendered(
+            changes_page(self.versions, query, catalogue.cursor_version))), catalogue)
 
     def health(self, request: Request, params: dict[str, str]) -> Response:
         catalogue = self._current(reject_parameters(request.raw_query))

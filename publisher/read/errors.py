@@ -65,3 +65,9 @@ class NotYet(ApiError):
     status = 409
     cacheable = False
     retry_after = 1
+
+
+class Gone(ApiError):
+    """410: what was asked for is no longer retained (a `since` before the kept log of versions)."""
+
+    status = 410

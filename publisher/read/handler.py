@@ -37,7 +37,7 @@ def api() -> ReadApi:
         table=cfg.table_name,
         revalidate_seconds=cfg.revalidate_seconds,
     )
-    return ReadApi(source, openapi.document_bytes)
+    return ReadApi(source, openapi.document_bytes, cfg.history_retention_days)
 
 
 def reset() -> None:
@@ -69,8 +69,10 @@ def to_http_response(response: Response) -> dict[str, Any]:
 
 
 def _metrics_enabled() -> bool:
-    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and \
-        os.environ.get(ENV_METRICS_DISABLED, "").lower() != "true"
+    """In Lambda unless disabled; elsewhere only when enabled outright, as the local stack does (its
+    tap keeps the lines off the console: publisher/local/metrics_tap.py)."""
+    setting = os.environ.get(ENV_METRICS_DISABLED, "").lower()
+    return setting == "false" or (bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME")) and setting != "true")
 
 
 def emit_metrics(source: str | None) -> None:

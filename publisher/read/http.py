@@ -10,12 +10,16 @@ from publisher.core import edge_contract
 from publisher.core.answers import etag_matches
 from publisher.core.config import API_CACHE_CONTROL, PREFLIGHT_CACHE_CONTROL
 from publisher.core.documents import JSON_TYPE, content_digest
-from publisher.read.catalogue import Catalogue
+from publisher.read.catalogue import SOURCE_S3, Catalogue
 from publisher.read.errors import ApiError, MethodNotAllowed
 
 ALLOWED_METHODS = edge_contract.methods()
 CLIENT_ERROR_CACHE_CONTROL = "public, max-age=5, s-maxage=5"
 NO_STORE = "no-store"
+# X-Snapshot-Source names who answered, the same in AWS as locally: `s3` only the edge says (the
+# published object, straight from the bucket); the function answers from its copy of that object
+# (`memory`) or from its table scan (`dynamodb`).
+HEADER_SOURCE = {SOURCE_S3: "memory"}
 BASE_HEADERS = {"Content-Type": JSON_TYPE, **edge_contract.cors_headers(), "X-Content-Type-Options": "nosniff"}
 
 
@@ -88,7 +92,7 @@ def ok(request: Request, content: Rendered, catalogue: Catalogue | None,
     source = None
     if catalogue is not None:
         source = catalogue.source
-        headers["X-Snapshot-Source"] = catalogue.source
+        headers["X-Snapshot-Source"] = HEADER_SOURCE.get(catalogue.source, catalogue.source)
         if catalogue.version is not None:
             headers["X-Snapshot-Version"] = str(catalogue.version)
     if etag_matches(request.headers.get("if-none-match"), content.etag):

@@ -8,6 +8,9 @@ from typing import Any
 from publisher.core import edge_contract, schemas, text
 from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
 from publisher.read.as_of import AS_OF, MAX_AS_OF_LEN
+from publisher.read.changes import DEFAULT_LIMIT as CHANGES_DEFAULT_LIMIT
+from publisher.read.changes import MAX_CHANGES_CURSOR_LEN, SINCE
+from publisher.read.changes import MAX_LIMIT as CHANGES_MAX_LIMIT
 from publisher.read.http import ALLOWED_METHODS
 from publisher.read.query import (
     DEFAULT_LIMIT,
@@ -44,6 +47,7 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "No such model, history, provider or route (a name's 404 is never cached: it may be published "
              "any moment).",
         405: "Only the methods of the edge contract are allowed (GET, HEAD, OPTIONS).",
+        410: "since is older than the retained log of versions: reload /llms.json and ask with its version.",
         409: "min_version is newer than the snapshot this server can read yet: retry after Retry-After.",
         500: "Unexpected failure (logged; no details are returned).",
         503: "No data can be read right now (S3 and DynamoDB both failed).",
@@ -164,6 +168,18 @@ _LIST_PARAMETERS = [
 ]
 
 
+_CHANGES_PARAMETERS = [
+    {"name": SINCE, "in": "query", "required": True,
+     "description": "The `version` of the llms.json you hold: answers every change published after it, oldest "
+                    "first (none when it is the current version or newer).",
+     "schema": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION}},
+    {"name": "limit", "in": "query", "description": "Changes per page.",
+     "schema": {"type": "integer", "minimum": 1, "maximum": CHANGES_MAX_LIMIT, "default": CHANGES_DEFAULT_LIMIT}},
+    {"name": "cursor", "in": "query", "description": "The `next` of the previous page (with the same since).",
+     "schema": {"type": "string", "maxLength": MAX_CHANGES_CURSOR_LEN, "pattern": "^\\d{1,12}\\.\\d{1,6}$"}},
+]
+
+
 def _operations() -> dict[str, tuple[Any, ...]]:
     """Each operation of the edge contract's routes, by operationId: summary, responses, parameters."""
     simple = [_MIN_VERSION_PARAMETER]
@@ -182,6 +198,11 @@ def _operations() -> dict[str, tuple[Any, ...]]:
             "The change history of one model",
             {**_ok(_ref("History"), "Its history, newest first."), **_errors(300, 400, 404, 405, 409, 500, 503)},
             [_MODEL_NAME_PARAMETER, *simple],
+        ),
+        "listChanges": (
+            "Every change published after a version, oldest first: catch up without reloading llms.json",
+            {**_ok(_ref("ChangePage"), "One page of changes."), **_errors(400, 405, 409, 410, 500, 503)},
+            [*_CHANGES_PARAMETERS, _MIN_VERSION_PARAMETER],
         ),
         "listProviders": (
             "Providers with their model count and best score",

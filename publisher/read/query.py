@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from urllib.parse import unquote_plus
+from urllib.parse import unquote, unquote_plus
 
 from publisher.core import text
-from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_PROVIDER_LEN
+from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
 from publisher.read.errors import BadRequest
 
 MAX_QUERY_STRING = 4096
@@ -179,3 +179,18 @@ def reject_parameters(raw_query: str) -> int | None:
             raise BadRequest("unknown_parameter",
                              f"unknown parameter {key!r}; this route takes only {MIN_VERSION}", key)
     return min_version(raw_query)
+
+
+def decode_name(raw: str, parameter: str = "model_name") -> str:
+    """A decoded path segment naming a model or provider, or a 400 for anything that could escape it."""
+    try:
+        name = unquote(raw, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("invalid_model_name", f"{parameter} is not valid UTF-8 after percent-decoding",
+                         parameter) from None
+    if not 1 <= len(name) <= MAX_NAME_LEN:
+        raise BadRequest("invalid_model_name", f"{parameter} must be 1..{MAX_NAME_LEN} characters", parameter)
+    check_text(name, parameter)
+    if "/" in name or "\\" in name or ".." in name or name == ".":
+        raise BadRequest("invalid_model_name", f"{parameter} must not contain '/', '\\' or '..'", parameter)
+    return name

@@ -87,9 +87,11 @@ class Records(Sequence[dict[str, Any]]):
         return self
 
 
-def from_records(models: list[dict[str, Any]]) -> Records:
-    """Records from dicts already in published order (a DynamoDB scan): each encoded as the publisher does."""
-    pieces = [dumps(m) for m in models]
+def from_records(models: list[dict[str, Any]], pieces: list[bytes] | None = None) -> Records:
+    """Records from dicts already in published order (a DynamoDB scan): each encoded as the publisher
+    does, unless `pieces` holds those bytes already (an as-of replay keeps them from its checkpoint)."""
+    if pieces is None:
+        pieces = [dumps(m) for m in models]
     records = Records(b",".join(pieces))
     offset = 0
     for model, piece in zip(models, pieces, strict=True):

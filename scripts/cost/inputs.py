@@ -61,8 +61,8 @@ class Inputs:
     canary_memory_mb: int = _in("memory", "canary memory (infra/canary.tf)", 128)
     canary_duration_ms: Decimal = _in("ms", "canary billed duration per run: about CloudFront's s-maxage plus a "
                                             "publish (estimate)", Decimal(12_000))
-    canary_edge_requests: int = _in("count", "CloudFront requests per canary run: 3 checks + a poll every "
-                                             "0.5 s while it waits (estimate)", 27)
+    canary_edge_requests: int = _in("count", "most CloudFront requests per canary run: 4 checks + its polls "
+                                             "(infra/slo.json edge_requests_per_run)", 11)
     canary_log_bytes: int = _in("count", "canary log bytes per run: its EMF line (bench) + one log line "
                                          "(estimate)", 650)
     canary_custom_metrics: int = _in("count", "custom metrics a passing canary sends (bench)", 2)
@@ -76,6 +76,10 @@ class Inputs:
                                            "month the bill is for (estimate: a year in)", 365)
     snapshot_transition_days: int = _in("count", "days before a dated snapshot moves to STANDARD_IA "
                                                  "(infra/variables.tf default)", 30)
+    history_days_kept: int = _in("count", "days of the log of versions and its checkpoints held: a year in, "
+                                          "under infra/variables.tf history_retention_days (400)", 365)
+    log_version_bytes: int = _in("count", "bytes of one version's log, 1 to 5 changes (benchmarks/results/"
+                                          "as_of.json log_bytes / versions)", 1_374)
     free_tier: bool = _in("bool", "apply the always-free allowances to each design", False)
     sources: tuple[str, ...] = ()
 
@@ -127,6 +131,7 @@ def infra_inputs() -> dict[str, Any]:
         "slo_alarm_metrics": sum(windows * len(source["metrics"]) for source in sources.values()),
         "composite_alarms": len(sources) * len(slo["tiers"]),
         "canary_memory_mb": int(canary["memory_mb"]),
+        "canary_edge_requests": int(slo["canary"]["edge_requests_per_run"]),
         "snapshot_transition_days": int(variables["snapshot_transition_days"]),
         "canary_runs_per_month": (runs_per_month(variables["canary_schedule_expression"])
                                   if variables["enable_canary_schedule"] else Decimal(0)),

@@ -110,6 +110,17 @@ def snapshot_copies(t: Traffic, infrequent: bool) -> int:
     return moved if infrequent else days - moved
 
 
+def history_versions(t: Traffic) -> Decimal:
+    """Versions in the log a year in: one per publish with changes (writes), over the days held."""
+    return t.inputs.writes_per_month / DAYS_PER_MONTH * t.inputs.history_days_kept
+
+
+def history_checkpoints(t: Traffic) -> int:
+    from publisher.core.replay import CHECKPOINT_EVERY
+
+    return int(history_versions(t)) // CHECKPOINT_EVERY
+
+
 # (service, item, price key, quantity, working) -- the quantity and its working from the traffic.
 Spec = tuple[str, str, str, Callable[[Traffic], Decimal], Callable[[Traffic], str]]
 _ = fmt_qty
@@ -183,6 +194,14 @@ ORIGIN: Sequence[Spec] = (
                f"{snapshot_bytes(t):,} B"),
     ("S3", "dated snapshot and index PUTs (one day each)", "s3_put_requests", lambda t: 2 * DAYS_PER_MONTH,
      lambda t: "2 x 730/24 days"),
+    ("S3", "version log, a year in (STANDARD)", "s3_standard_storage",
+     lambda t: t.gb(history_versions(t), t.inputs.log_version_bytes),
+     lambda t: f"{_(history_versions(t))} versions x {t.inputs.log_version_bytes:,} B"),
+    ("S3", "version checkpoints, a year in (STANDARD)", "s3_standard_storage",
+     lambda t: t.gb(Decimal(history_checkpoints(t)), snapshot_bytes(t)),
+     lambda t: f"{history_checkpoints(t):,} checkpoints (1 per 32 versions) x {snapshot_bytes(t):,} B"),
+    ("S3", "checkpoint and index PUTs (1 version in 32)", "s3_put_requests",
+     lambda t: 2 * t.inputs.writes_per_month / 32, lambda t: f"2 x {_(t.inputs.writes_per_month)} / 32"),
     ("DynamoDB", "reconcile Scan read units (paginated)", "dynamodb_on_demand_rru",
      lambda t: t.inputs.reconciles_per_month * scan_read_units(t.inputs.table_bytes, single_page=False),
      lambda t: f"{_(t.inputs.reconciles_per_month)} x ceil({t.inputs.table_bytes:,} B / 4 KB) x 0.5"),
@@ -198,51 +217,6 @@ ORIGIN: Sequence[Spec] = (
     ("CloudWatch", "custom metrics billed in a normal month", "cloudwatch_custom_metric",
      lambda t: Decimal(t.inputs.custom_metrics), lambda t: "anomaly metrics bill only in the hours they fire"),
 )
-
-
-# The SLO monitoring: the freshness canary (a scheduled Lambda) with the publish each heartbeat
-# causes, and the burn-rate alerts. A fixed monthly amount whatever the traffic, shown apart.
-def _runs(t: Traffic) -> Decimal:
-    return t.inputs.canary_runs_per_month
-
-
-MONITORING: Sequence[Spec] = (
-    ("CloudWatch", "burn-rate window alarms: metrics read", "cloudwatch_alarm",
-     lambda t: Decimal(t.inputs.slo_alarm_metrics), lambda t: "SLOs x tiers x 2 windows x metrics each"),
-    ("CloudWatch", "composite alarms (one alert per SLO and tier)", "cloudwatch_composite_alarm",
-     lambda t: Decimal(t.inputs.composite_alarms), lambda t: ""),
-    ("Lambda", "canary requests", "lambda_requests", _runs, lambda t: ""),
-    ("Lambda", "canary compute arm64", "lambda_gb_s_arm64",
-     lambda t: lambda_gb_seconds(_runs(t), t.inputs.canary_duration_ms, t.inputs.canary_memory_mb),
-     lambda t: f"{_(_runs(t))} x {math.ceil(t.inputs.canary_duration_ms)} ms x {t.inputs.canary_memory_mb}/1024 GB"),
-    ("DynamoDB", "heartbeat writes (1 WRU each)", "dynamodb_on_demand_wru", _runs, lambda t: ""),
-    ("Lambda", "publisher requests for heartbeats", "lambda_requests", _runs, lambda t: ""),
-    ("Lambda", "publisher compute for heartbeats", "lambda_gb_s_arm64",
-     lambda t: lambda_gb_seconds(_runs(t), t.inputs.heartbeat_publish_ms, t.inputs.publisher_memory_mb),
-     lambda t: f"{_(_runs(t))} x {math.ceil(t.inputs.heartbeat_publish_ms)} ms x "
-               f"{t.inputs.publisher_memory_mb}/1024 GB"),
-    ("X-Ray", "publisher traces for heartbeats", "xray_traces", lambda t: xray_traces(_runs(t)),
-     lambda t: "1/s + 5%: every run at this rate"),
-    ("S3", "health.json PUTs", "s3_put_requests", lambda t: _runs(t) * t.inputs.heartbeat_s3_puts,
-     lambda t: f"{_(_runs(t))} x {t.inputs.heartbeat_s3_puts}"),
-    ("S3", "state GET and HEADs per heartbeat", "s3_get_requests", lambda t: _runs(t) * t.inputs.heartbeat_s3_gets,
-     lambda t: f"{_(_runs(t))} x {t.inputs.heartbeat_s3_gets}"),
-    ("CloudFront", "canary requests (pay-as-you-go price)", "cloudfront_https_requests",
-     lambda t: _runs(t) * t.inputs.canary_edge_requests, lambda t: f"{_(_runs(t))} x {t.inputs.canary_edge_requests}"),
-    ("WAF", "canary requests inspected", "waf_requests", lambda t: _runs(t) * t.inputs.canary_edge_requests,
-     lambda t: f"{_(_runs(t))} x {t.inputs.canary_edge_requests}"),
-    ("CloudWatch", "Logs ingestion (canary)", "cloudwatch_logs_ingestion",
-     lambda t: t.gb(_runs(t), t.inputs.canary_log_bytes + t.inputs.platform_log_bytes),
-     lambda t: f"{_(_runs(t))} x ({t.inputs.canary_log_bytes} + {t.inputs.platform_log_bytes} platform) B"),
-    ("CloudWatch", "canary custom metrics", "cloudwatch_custom_metric",
-     lambda t: Decimal(t.inputs.canary_custom_metrics),
-     lambda t: "probes and freshness; breaches only when they occur"),
-)
-
-
-def synthetics_equivalent(runs: Decimal, prices: Prices) -> Decimal:
-    """What CloudWatch Synthetics would bill for the same runs, before the Lambda it runs on."""
-    return prices["synthetics_canary_run"].cost(runs)[0]
 
 
 def evaluate(specs: Sequence[Spec], traffic: Traffic, prices: Prices) -> list[LineItem]:
@@ -275,5 +249,8 @@ def free_tier_credits(items: Sequence[LineItem], prices: Prices) -> list[LineIte
 
 
 def cheapest_plan(traffic: Traffic, plans: Sequence[FlatRatePlan]) -> FlatRatePlan | None:
-    fitting = [p for p in plans if p.requests >= traffic.requests and p.data_transfer_gb >= traffic.transfer_gb]
+    from cost.monitoring import monitoring_edge_requests
+
+    requests = traffic.requests + monitoring_edge_requests(traffic.inputs)
+    fitting = [p for p in plans if p.requests >= requests and p.data_transfer_gb >= traffic.transfer_gb]
     return min(fitting, key=lambda p: p.usd) if fitting else None

@@ -114,7 +114,7 @@ def test_api_answers_carry_cors_and_cache_headers(local_stack: RunningStack) -> 
     _, headers, _ = local_stack.get("/api/llms")
     assert headers["Access-Control-Allow-Origin"] == "*"
     assert "max-age=" in headers["Cache-Control"] and "stale-while-revalidate=" in headers["Cache-Control"]
-    assert headers["X-Snapshot-Source"] in ("s3", "dynamodb")
+    assert headers["X-Snapshot-Source"] in ("memory", "dynamodb")
 
 
 def test_health_reports_the_snapshot(local_stack: RunningStack) -> None:

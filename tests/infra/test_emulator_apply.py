@@ -64,7 +64,7 @@ def test_functions_run_python313_on_arm64_with_tracing(local_stack: LocalStack, 
     assert lam.get_function_concurrency(FunctionName=name)["ReservedConcurrentExecutions"] >= 1
 
 
-def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stack: LocalStack) -> None:
+def test_the_canary_runs_every_5_minutes_against_the_cdn_without_retries(local_stack: LocalStack) -> None:
     lam = local_stack.client("lambda")
     name = local_stack.outputs["canary_function"]
     config = lam.get_function_configuration(FunctionName=name)
@@ -78,7 +78,7 @@ def test_the_canary_runs_every_minute_against_the_cdn_without_retries(local_stac
     invoke = lam.get_function_event_invoke_config(FunctionName=name)
     assert (invoke["MaximumRetryAttempts"], invoke["MaximumEventAgeInSeconds"]) == (0, 60)
     schedule = local_stack.client("scheduler").get_schedule(Name="llm-catalogue-canary")
-    assert schedule["ScheduleExpression"] == "rate(1 minute)"
+    assert schedule["ScheduleExpression"] == "rate(5 minutes)"
     assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
     assert schedule["Target"]["Arn"] == config["FunctionArn"]
     assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
@@ -183,6 +183,25 @@ def test_dated_snapshots_move_to_infrequent_access_after_30_days(local_stack: Lo
     assert rule["Transitions"] == [{"Days": 30, "StorageClass": "STANDARD_IA"}]
     # Only the dated snapshots: the catalogue's live objects stay in STANDARD.
     assert all("Transitions" not in r for r in rules if r is not rule)
+
+
+def test_the_version_log_and_its_checkpoints_expire_after_the_retention_the_read_api_is_told(
+        local_stack: LocalStack) -> None:
+    from publisher.core.config import DEFAULT_HISTORY_RETENTION_DAYS
+    from publisher.core.documents import LOG_PREFIX
+    from publisher.core.replay import CHECKPOINT_INDEX_KEY, CHECKPOINT_PREFIX
+
+    rules = local_stack.client("s3").get_bucket_lifecycle_configuration(
+        Bucket=local_stack.outputs["site_bucket"])["Rules"]
+    expiring = {r["Filter"]["Prefix"]: r for r in rules if "Expiration" in r}
+    assert set(expiring) == {LOG_PREFIX, CHECKPOINT_PREFIX}
+    for rule in expiring.values():
+        assert rule["Status"] == "Enabled"
+        assert rule["Expiration"] == {"Days": DEFAULT_HISTORY_RETENTION_DAYS}
+    # The index is rewritten, never expired: it lies outside both prefixes.
+    assert not any(CHECKPOINT_INDEX_KEY.startswith(prefix) for prefix in expiring)
+    read = local_stack.client("lambda").get_function_configuration(FunctionName=local_stack.outputs["read_function"])
+    assert read["Environment"]["Variables"]["HISTORY_RETENTION_DAYS"] == str(DEFAULT_HISTORY_RETENTION_DAYS)
 
 
 def test_site_bucket_answers_cors_preflights_from_the_edge_contract(local_stack: LocalStack) -> None:
@@ -442,8 +461,8 @@ def test_the_canary_has_its_own_cause_alarms(local_stack: LocalStack) -> None:
     assert (silent["MetricName"], silent["ComparisonOperator"], silent["TreatMissingData"]) == (
         SLO["canary"]["metrics"]["probes"], "LessThanThreshold", "breaching")
     checks = metric["llm-catalogue-canary-checks"]
-    assert (checks["MetricName"], checks["EvaluationPeriods"], checks["DatapointsToAlarm"]) == (
-        SLO["canary"]["metrics"]["check_failures"], 3, 3)
+    assert (checks["MetricName"], checks["Period"], checks["EvaluationPeriods"], checks["DatapointsToAlarm"]) == (
+        SLO["canary"]["metrics"]["check_failures"], 300, 2, 2)
     for alarm in (silent, checks):
         assert alarm["AlarmActions"] == [local_stack.outputs["alarm_topic_arn"]]
 

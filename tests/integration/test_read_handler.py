@@ -71,7 +71,8 @@ def test_filters_from_the_s3_snapshot(
     rebuild(lambda_context)
     response = handler(load_event("url_list_models"), lambda_context)
     assert response["statusCode"] == 200
-    assert response["headers"]["X-Snapshot-Source"] == "s3"
+    # The function's copy of the published object: `s3` is what the edge says for the object itself.
+    assert response["headers"]["X-Snapshot-Source"] == "memory"
     page = body(response)
     expected = sorted(
         (m for m in seeded if m["provider"].lower() in {"openai", "anthropic"} and m["score"] >= 90),
@@ -126,10 +127,12 @@ def test_failover_llms_is_byte_for_byte_what_the_publisher_writes(
     published = s3.get_object(Bucket=TEST_BUCKET, Key="llms")
     assert array["body"].encode() == published["Body"].read()
     # Served from its S3 copy, each failover answer carries the ETag S3 gave the same object.
-    assert handler(event("/api/llms", "min_version=1"), lambda_context)["headers"]["X-Snapshot-Source"] == "s3"
+    assert handler(event("/api/llms", "min_version=1"), lambda_context)["headers"]["X-Snapshot-Source"] == "memory"
     for path in ("/llms", "/llms.json"):
         answer = handler(event(path), lambda_context)
         assert answer["headers"]["ETag"] == s3.head_object(Bucket=TEST_BUCKET, Key=path[1:])["ETag"]
+        # The failover answer never claims to be the S3 object the edge could not serve.
+        assert answer["headers"]["X-Snapshot-Source"] == "memory"
     document = json.loads(fallback["body"])
     assert document["schema_version"] == 1 and document["count"] == len(seeded)
 
@@ -138,7 +141,7 @@ def test_failover_prefers_a_fresh_look_at_s3(
     seeded: list[dict[str, Any]], lambda_context: Any, handler: Any
 ) -> None:
     rebuild(lambda_context)
-    assert handler(event("/api/health"), lambda_context)["headers"]["X-Snapshot-Source"] == "s3"
+    assert handler(event("/api/health"), lambda_context)["headers"]["X-Snapshot-Source"] == "memory"
     aws.client("s3").delete_object(Bucket=TEST_BUCKET, Key="llms.json")
     response = handler(event("/llms.json"), lambda_context)
     assert response["statusCode"] == 200 and response["headers"]["X-Snapshot-Source"] == "dynamodb"
@@ -290,6 +293,20 @@ def test_metrics_are_embedded_metric_format_in_lambda(
     assert metric["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "LlmCatalogue"
     assert metric["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
     assert (metric["service"], metric["FallbackAnswers"]) == ("read-api", 1)
+
+
+def test_the_local_stack_sees_the_read_functions_metric(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Outside Lambda the EMF line is written only when metrics are enabled outright (`make run`)."""
+    from publisher.read.handler import _metrics_enabled
+
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    monkeypatch.delenv("POWERTOOLS_METRICS_DISABLED", raising=False)
+    assert not _metrics_enabled()
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    assert _metrics_enabled()
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "read-api")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    assert not _metrics_enabled()
 
 
 def test_answers_from_the_snapshot_emit_no_custom_metric(capsys: pytest.CaptureFixture[str]) -> None:

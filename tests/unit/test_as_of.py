@@ -10,8 +10,9 @@ import pytest
 from publisher.core.documents import log_key
 from publisher.publish.changelog import document, entry
 from publisher.publish.state import Change
-from publisher.read.as_of import VersionLog, parse_instant, split_as_of
+from publisher.read.as_of import parse_instant, split_as_of
 from publisher.read.errors import BadRequest
+from publisher.read.versions import VersionLog
 
 START = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 

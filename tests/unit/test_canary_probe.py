@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
+import zlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from publisher.canary.handler import METRIC_BREACHES, METRIC_CHECK_FAILURES, METRIC_PROBES, metrics_document
+from publisher.canary.handler import (
+    BROWSER_ACCEPT_ENCODING,
+    METRIC_BREACHES,
+    METRIC_CHECK_FAILURES,
+    METRIC_PROBES,
+    accept_encoding,
+    decode,
+    metrics_document,
+)
 from publisher.canary.probe import Probe, ProbeSettings, snapshot_problem
 from publisher.core.heartbeat import HEARTBEAT_KEY
 
@@ -23,8 +35,9 @@ class FakeEdge:
     """An edge whose health.json shows a written heartbeat after `delay` seconds of the fake clock."""
 
     def __init__(self, versions: list[int], delay: float | None = 1.0, previous: dict[str, Any] | None = None,
-                 api_status: int = 200) -> None:
-        self.versions, self.delay, self.api_status = list(versions), delay, api_status
+                 api_status: int = 200, source: str = "s3") -> None:
+        self.versions, self.delay, self.api_status, self.source = list(versions), delay, api_status, source
+        self.requests: list[tuple[float, str]] = []
         self.time = 0.0
         self.written: dict[str, Any] | None = None
         self.written_at_time = 0.0
@@ -40,7 +53,12 @@ class FakeEdge:
         self.written = {k: next(iter(v.values())) for k, v in item.items()}
         self.written_at_time = self.time
 
-    def fetch(self, path: str) -> tuple[int, bytes]:
+    def fetch(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+        self.requests.append((self.time, path))
+        status, body = self._answer(path)
+        return status, body, {"x-snapshot-source": self.source} if path == "/llms.json" else {}
+
+    def _answer(self, path: str) -> tuple[int, bytes]:
         if path == "/llms.json":
             return 200, snapshot(self.versions.pop(0) if len(self.versions) > 1 else self.versions[0])
         if path == "/api/health":
@@ -57,7 +75,7 @@ class FakeEdge:
 
 
 def probe(edge: FakeEdge, **settings: Any) -> Probe:
-    return Probe(ProbeSettings(**{"poll_interval": 0.25, **settings}), edge.fetch, edge.put, clock=edge.clock,
+    return Probe(ProbeSettings(**settings), edge.fetch, edge.put, clock=edge.clock,
                  sleep=edge.sleep, now=lambda: datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC), run_id="r1")
 
 
@@ -97,6 +115,35 @@ def test_a_stalled_pipeline_fails_after_the_timeout_and_is_a_bad_event() -> None
     assert METRIC_CHECK_FAILURES not in document
 
 
+def test_a_snapshot_answered_by_the_failover_fails_the_snapshot_check() -> None:
+    """llms.json missing in S3: CloudFront asks the read function, which answers 200 from its copy.
+    Readers still get a catalogue, so only this check (and its canary-checks alarm) says so."""
+    for source in ("memory", "dynamodb", None):
+        result = probe(FakeEdge([7], source=source)).run()  # type: ignore[arg-type]
+        (failure,) = result.failures
+        assert failure.name == "snapshot" and f"X-Snapshot-Source: {source}" in failure.detail
+
+
+def test_polls_are_sparse_reader_requests_within_the_cost_budget() -> None:
+    """No tight loop that keeps the edge's copy warm: a run sends at most `edge_requests` requests,
+    and at the canary's schedule that is at most 10% of CloudFront's Free plan (1M a month)."""
+    stalled = FakeEdge([7], delay=None)
+    result = probe(stalled).run()
+    settings = ProbeSettings()
+    assert not result.freshness_good and len(stalled.requests) == settings.edge_requests
+    polls = [at for at, path in stalled.requests if path == "/health.json"][1:]
+    assert polls == [t for t in settings.polls()] and polls[-1] == settings.timeout
+    assert min(b - a for a, b in zip(polls, polls[1:], strict=False)) >= 1
+    variables = (Path(__file__).resolve().parents[2] / "infra" / "variables.tf").read_text()
+    every = re.search(r'variable "canary_schedule_expression" \{[^}]*default\s*=\s*"rate\((\d+) minutes?\)"',
+                      variables)
+    assert every, "the canary's schedule is a rate() in minutes"
+    runs_per_month = 730 * 60 / int(every.group(1))
+    assert runs_per_month * settings.edge_requests <= 0.10 * 1_000_000
+    fresh = FakeEdge([7], delay=2.5)
+    assert probe(fresh).run().freshness == pytest.approx(3.0) and len(fresh.requests) == 4 + 2
+
+
 def test_a_later_heartbeat_on_the_same_key_counts_as_ours() -> None:
     later = (datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC) + timedelta(seconds=1)).strftime(
         "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -105,13 +152,13 @@ def test_a_later_heartbeat_on_the_same_key_counts_as_ours() -> None:
     result = probe(edge)
     original = edge.fetch
 
-    def fetch(path: str) -> tuple[int, bytes]:
+    def fetch(path: str) -> tuple[int, bytes, dict[str, str]]:
         if path == "/health.json" and edge.written is not None and edge.time >= 2:
-            return 200, json.dumps({"heartbeat": {"run_id": "another", "written_at": later}}).encode()
+            return 200, json.dumps({"heartbeat": {"run_id": "another", "written_at": later}}).encode(), {}
         return original(path)
 
     result.fetch = fetch
-    assert result.run().freshness == pytest.approx(2.0)
+    assert result.run().freshness == pytest.approx(3.0)  # the first poll at or after 2 s
 
 
 def test_versions_going_backward_between_runs_fail() -> None:
@@ -148,10 +195,10 @@ def test_a_failed_heartbeat_write_is_reported_by_name() -> None:
 def test_an_unreachable_edge_fails_every_read_check() -> None:
     edge = FakeEdge([7])
 
-    def down(path: str) -> tuple[int, bytes]:
+    def down(path: str) -> tuple[int, bytes, dict[str, str]]:
         raise ConnectionRefusedError("refused")
 
-    result = Probe(ProbeSettings(timeout=1, poll_interval=0.5), down, edge.put, clock=edge.clock,
+    result = Probe(ProbeSettings(timeout=1), down, edge.put, clock=edge.clock,
                    sleep=edge.sleep).run()
     assert {c.name for c in result.failures} == {"snapshot", "api-health", "freshness"}
 
@@ -172,3 +219,16 @@ def test_an_invalid_snapshot_is_named(body: bytes, problem: str) -> None:
 
 def test_a_valid_snapshot_has_no_problem() -> None:
     assert snapshot_problem(snapshot(3)) == (3, None)
+
+
+def test_the_canary_asks_as_a_browser_and_decodes_what_it_gets() -> None:
+    body = snapshot(7)
+    assert decode(gzip.compress(body), "gzip") == body and decode(zlib.compress(body), "deflate") == body
+    assert decode(body, None) == body
+    with pytest.raises(ValueError, match="cannot decode Content-Encoding zstd"):
+        decode(body, "zstd")
+    # health.json and /api/health are under CloudFront's 1,000-byte compression floor: a browser's
+    # header gets their browser copy, uncompressed.
+    assert accept_encoding("/health.json") == BROWSER_ACCEPT_ENCODING == "gzip, deflate, br, zstd"
+    brotli = pytest.importorskip("brotli")
+    assert decode(brotli.compress(body), "br") == body and accept_encoding("/llms.json") == BROWSER_ACCEPT_ENCODING

@@ -112,6 +112,20 @@ def test_dated_snapshots_are_billed_by_storage_class_hand_computed():
     assert _line(items, "dated snapshot and index PUTs").quantity == 2 * (Decimal(730) / 24)
 
 
+def test_the_version_history_a_year_in_is_billed_hand_computed():
+    # 10,000 writes a month = 10,000 / (730/24) a day; a year (365 days) of them is 120,000 versions:
+    # logs of 1,374 B each, and one checkpoint (a copy of llms.json, 1,540,200 B) per 32 versions.
+    inputs = dataclasses.replace(DEFAULTS, table_items=10_000, snapshot_model_bytes=154, history_days_kept=365,
+                                 log_version_bytes=1_374, writes_per_month=Decimal(10_000))
+    items = evaluate(ORIGIN, _traffic(1_000_000, inputs), PRICES)
+    versions = Decimal(10_000) / (Decimal(730) / 24) * 365
+    assert round(versions) == 120_000
+    assert _line(items, "version log, a year in").quantity == versions * 1_374 / GIB
+    assert _line(items, "version checkpoints, a year in").quantity == Decimal(3_750 * 1_540_200) / GIB
+    assert _line(items, "version checkpoints, a year in").usd == Decimal(3_750 * 1_540_200) / GIB * Decimal("0.023")
+    assert _line(items, "checkpoint and index PUTs").quantity == 2 * Decimal(10_000) / 32
+
+
 def test_small_dated_snapshots_stay_in_standard():
     # 29 models: 4,666 B a copy, under S3's 128 KB floor for transitions, so nothing moves to IA.
     inputs = dataclasses.replace(DEFAULTS, table_items=29, snapshot_model_bytes=154, snapshot_days_kept=365)
@@ -140,7 +154,8 @@ def test_inputs_come_from_infra_and_the_benchmark():
     # edge: one metric (5xxErrorRate); API and freshness: bad and total.
     assert DEFAULTS.slo_alarm_metrics == 2 * len(slo["tiers"]) * (1 + 2 + 2)
     assert DEFAULTS.composite_alarms == len(slo["slos"]) * len(slo["tiers"])
-    assert DEFAULTS.canary_runs_per_month == 730 * 60  # rate(1 minute)
+    assert DEFAULTS.canary_runs_per_month == 730 * 12  # rate(5 minutes)
+    assert DEFAULTS.canary_edge_requests == slo["canary"]["edge_requests_per_run"]
     assert DEFAULTS.heartbeat_s3_puts == measured["s3_requests_per_heartbeat"]["PutObject"]
     assert DEFAULTS.canary_custom_metrics == len(measured["canary_custom_metrics_normal_month"])
     assert DEFAULTS.waf_rules == (SCRIPTS.parent / "infra" / "waf.tf").read_text().count("\n  rule {\n")
@@ -165,7 +180,8 @@ def test_scan_units_and_lambda_rounding():
 
 
 def test_floor_is_the_cheaper_of_pay_as_you_go_and_the_covering_plan():
-    ten = cm.build_scenario("t", Decimal(10_000_000), DEFAULTS, PRICES)
+    # 9.9M of traffic and the canary's ~0.1M fit Pro's 10M; 10M and the canary do not.
+    ten = cm.build_scenario("t", Decimal(9_900_000), DEFAULTS, PRICES)
     assert (ten.cdn_choice, ten.floor_usd) == ("Pro", Decimal(15))
     assert ten.cdn_payg_usd > 15
     hundred = cm.build_scenario("h", Decimal(100_000_000), DEFAULTS, PRICES)
@@ -186,7 +202,9 @@ def test_design_is_within_ten_percent_of_the_floor_from_100m(requests):
 
 
 def test_design_is_cheaper_than_the_poc_at_ten_million_on_the_pro_plan():
-    scenario = cm.build_scenario("t", Decimal(10**7), DEFAULTS, PRICES)
+    # 9.9M: Pro's 10M holds the traffic and the canary's ~0.1M (exactly 10M of traffic does not).
+    scenario = cm.build_scenario("t", Decimal(9_900_000), DEFAULTS, PRICES)
+    assert scenario.cdn_choice == "Pro"
     assert scenario.new_usd < scenario.total(scenario.poc)
 
 
@@ -225,11 +243,11 @@ def test_json_rows_carry_the_floor_and_the_choice(capsys):
 
 
 def test_text_output_shows_the_working(capsys):
-    code, out, _ = _run(capsys, "--requests", "1M", "--rps", "0")
+    code, out, _ = _run(capsys, "--requests", "500k", "--rps", "0")
     assert code == 0
-    assert "1,000,000 x $0.20/1M = $0.20" in out
-    assert "CDN bought as Free" in out
-    assert re.search(r"\| 1M/month \| 1,000,000 \| \$\d", out)
+    assert "500,000 x $0.20/1M = $0.10" in out
+    assert "CDN bought as Free" in out  # 500k and the canary's ~0.1M fit the Free plan's 1M
+    assert re.search(r"\| 500k/month \| 500,000 \| \$\d", out)
 
 
 def test_flags_are_generated_from_the_inputs(capsys):
@@ -278,7 +296,7 @@ def test_slo_monitoring_is_a_fixed_monthly_amount_apart_from_serving():
     assert _line(small.monitoring, "burn-rate window alarms").usd == Decimal("0.10") * DEFAULTS.slo_alarm_metrics
     row = small.as_json()
     assert row["new_with_slo_monitoring_usd_month"] == pytest.approx(row["new_usd_month"]
-                                                                     + row["slo_monitoring_usd_month"])
+                                                                     + row["slo_monitoring_usd_month"], abs=0.011)
     assert "slo_monitoring_line_items" in row
 
 
@@ -313,3 +331,20 @@ def test_solution_states_the_slo_monitoring_figures_make_cost_computes():
     assert f"The SLO monitoring adds ${cm.to_cents(scenario.monitoring_usd)} a month" in cost
     assert (f"${cm.to_cents(alerts)} of alerts ({DEFAULTS.slo_alarm_metrics} window-alarm metrics at $0.10, "
             f"{DEFAULTS.composite_alarms} composites at $0.50) and ${cm.to_cents(canary)} for the canary") in cost
+
+
+def test_the_plan_picked_holds_the_traffic_and_the_canary_at_every_level():
+    """The canary's CloudFront requests count against a plan's allowance: at 1M a month of traffic
+    the Free plan (1M) is full, so the plan picked is the next one, and the canary alone stays
+    within 10% of the Free plan."""
+    canary = DEFAULTS.canary_runs_per_month * DEFAULTS.canary_edge_requests
+    free = min(PRICES.plans, key=lambda p: p.requests)
+    assert 0 < canary <= free.requests / 10
+    for requests in (10**5, 10**6, 10**7, 10**8, 10**9, 2 * 10**9, 35 * 10**8, 6 * 10**9):
+        scenario = cm.build_scenario("x", Decimal(requests), DEFAULTS, PRICES)
+        assert scenario.as_json()["monitoring_edge_requests_month"] == canary
+        if scenario.plan is not None:
+            assert scenario.plan.requests >= requests + canary, requests
+            cheaper = [p for p in PRICES.plans if p.usd < scenario.plan.usd]
+            assert all(p.requests < requests + canary for p in cheaper), requests
+    assert cm.build_scenario("x", Decimal(10**6), DEFAULTS, PRICES).plan.name == "Pro"

@@ -112,7 +112,7 @@ def test_success_carries_etag_cache_control_cors_and_source() -> None:
     # The CDN keeps it as long as the snapshot; a browser revalidates every time.
     assert "max-age=0," in headers["Cache-Control"] and "s-maxage=10" in headers["Cache-Control"]
     assert headers["Access-Control-Allow-Origin"] == "*"
-    assert headers["X-Snapshot-Source"] == "s3" and headers["X-Snapshot-Version"] == "4"
+    assert headers["X-Snapshot-Source"] == "memory" and headers["X-Snapshot-Version"] == "4"
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ PATHS = {
     "/api/llms": "/api/llms",
     "/api/llms/{model_name}": "/api/llms/GPT-4",
     "/api/llms/{model_name}/history": "/api/llms/GPT-4/history",
+    "/api/changes": "/api/changes?since=4",
     "/api/providers": "/api/providers",
     "/api/health": "/api/health",
     "/api/openapi.json": "/api/openapi.json",

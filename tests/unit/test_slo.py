@@ -107,7 +107,7 @@ def test_solution_states_one_freshness_bound_per_path_from_the_settings() -> Non
 
     assert "max-age=0," in API_CACHE_CONTROL
     text = (REPO / "SOLUTION.md").read_text()
-    section = text[text.index("**One freshness bound per read path**"):text.index("The freshness SLO (section 7)")]
+    section = text[text.index("**One freshness estimate per read path**"):text.index("The freshness SLO (section 7)")]
     rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith(("| path", "| ---"))]
     assert [row.split("|")[2].strip() for row in rows] == [
         f"{origin} s", f"{cdn} s", f"{api} s", f"its path's bound + {browser} s (`/api/*`: + {api_browser} s)"]
