@@ -47,7 +47,7 @@ class Inputs:
     api_response_bytes: int = _in("count", "bytes out per /api/* read, body + headers (bench)", 5000)
     s3_puts_per_publish: int = _in("count", "S3 PUTs of a publish after one write (bench)", 5)
     s3_gets_per_publish: int = _in("count", "S3 GET/HEADs of a publish after one write (bench)", 2)
-    s3_puts_per_reconcile: int = _in("count", "S3 PUTs of a reconcile without drift (bench)", 1)
+    s3_puts_per_reconcile: int = _in("count", "S3 PUTs and LISTs of a reconcile without drift (bench)", 1)
     s3_gets_per_reconcile: int = _in("count", "S3 GET/HEADs of a reconcile without drift (bench)", 2)
     custom_metrics: int = _in("count", "custom metrics billed in a normal month (bench: EMF emitted)", 5)
     alarms: int = _in("count", "alarm metrics of the cause alarms (infra/: one per metric alarm)", 8)
@@ -154,9 +154,10 @@ def measured_inputs(cost_json: Path = COST_INPUTS_JSON) -> dict[str, Any]:
     return {
         "snapshot_response_bytes": edge["snapshot"]["body"] + edge["snapshot"]["headers"],
         "api_response_bytes": edge["api_list"]["body"] + edge["api_list"]["headers"],
-        "s3_puts_per_publish": stream.get("PutObject", 0),
+        # S3 bills a LIST at the PUT price (the rebuild lists providers/ to sweep what no model names).
+        "s3_puts_per_publish": stream.get("PutObject", 0) + stream.get("ListObjectsV2", 0),
         "s3_gets_per_publish": stream.get("GetObject", 0) + stream.get("HeadObject", 0),
-        "s3_puts_per_reconcile": reconcile.get("PutObject", 0),
+        "s3_puts_per_reconcile": reconcile.get("PutObject", 0) + reconcile.get("ListObjectsV2", 0),
         "s3_gets_per_reconcile": reconcile.get("GetObject", 0) + reconcile.get("HeadObject", 0),
         "custom_metrics": len(raw["custom_metrics_normal_month"]),
         "read_log_bytes": int(raw["read_log_bytes_per_request"]),
