@@ -68,11 +68,15 @@ def test_as_of_is_documented_with_the_servers_own_pattern() -> None:
 
 def test_the_schemathesis_exception_covers_exactly_the_operations_taking_a_cursor_or_as_of() -> None:
     config = tomllib.loads((ROOT / "schemathesis.toml").read_text())
-    (widened,) = config["operations"]
+    widened, preflights = config["operations"]
     statuses = widened["checks"]["positive_data_acceptance"]["expected-statuses"]
     # schemathesis' default set plus 400, nothing else, and no other check or top-level setting touched.
     assert set(statuses) == {"2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"}
     assert set(config) == {"operations"} and set(widened) == {"include-operation-id", "checks"}
+    # The one other setting: nothing a preflight accepted is reused as a known-good value elsewhere.
+    assert preflights == {"include-method": "OPTIONS", "phases": {
+        "examples": {"enabled": False}, "coverage": {"enabled": False},
+        "fuzzing": {"extra-data-sources": {"responses": False}}}}
     assert set(widened["checks"]) == {"positive_data_acceptance"}
     taking = {operation["operationId"] for item in document()["paths"].values()
               for method, operation in item.items() if method in ("get", "head")
@@ -83,3 +87,16 @@ def test_the_schemathesis_exception_covers_exactly_the_operations_taking_a_curso
         for method, operation in item.items():
             if method == "get" and operation["operationId"] in taking:
                 assert "cursor this server did not issue" in operation["responses"]["400"]["description"]
+
+
+def test_the_name_schemathesis_reused_from_a_preflight_is_schema_invalid() -> None:
+    """Why schemathesis.toml records nothing from preflights: the ST202 it reported was for a model_name
+    (U+0018 then 'h') a preflight had accepted, which the documented pattern refuses: the 400 was right."""
+    (schema,) = {str(p["schema"]): p["schema"] for p in _path_parameters("model_name")}.values()
+    assert not re.fullmatch(schema["pattern"], "\x18h")
+    assert re.fullmatch(schema["pattern"], "o1")
+
+
+def _path_parameters(name: str) -> list[dict]:
+    return [parameter for item in document()["paths"].values() for parameter in item.get("parameters", [])
+            if parameter["name"] == name]
