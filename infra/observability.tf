@@ -14,13 +14,11 @@ resource "aws_sns_topic" "alarms" {
   kms_master_key_id = aws_kms_key.this.arn
 }
 
-resource "aws_sns_topic_subscription" "alarm_email" {
-  count = var.alarm_email != "" ? 1 : 0
-
-  topic_arn = aws_sns_topic.alarms.arn
-  protocol  = "email"
-  endpoint  = var.alarm_email
-}
+# No e-mail subscription here: its endpoint (a person's address) would sit in this stack's state,
+# which the plan role of every same-repo pull request reads. On-call subscribes once with its own
+# credentials (infra/README.md, "Alert e-mails"); the subscriptions live on the topics, outside
+# any state, and infra/moved.tf's `removed` blocks let an older deployment forget its own without
+# unsubscribing anyone.
 
 resource "aws_sns_topic" "edge_alarms" {
   count    = local.edge_in_home_region ? 0 : 1
@@ -28,15 +26,6 @@ resource "aws_sns_topic" "edge_alarms" {
 
   name              = "${var.name}-edge-alarms"
   kms_master_key_id = local.edge_key_arn
-}
-
-resource "aws_sns_topic_subscription" "edge_alarm_email" {
-  count    = !local.edge_in_home_region && var.alarm_email != "" ? 1 : 0
-  provider = aws.us_east_1
-
-  topic_arn = aws_sns_topic.edge_alarms[0].arn
-  protocol  = "email"
-  endpoint  = var.alarm_email
 }
 
 # --- publisher ---------------------------------------------------------------------------------

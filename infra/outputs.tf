@@ -48,6 +48,11 @@ output "ticket_topic_arn" {
   value       = aws_sns_topic.tickets.arn
 }
 
+output "alert_topic_arns" {
+  description = "Every topic an alert notifies (on-call subscribes to each once with its own credentials: infra/README.md, Alert e-mails)."
+  value       = distinct([aws_sns_topic.alarms.arn, aws_sns_topic.tickets.arn, local.edge_alarm_topic, local.edge_ticket_topic])
+}
+
 output "dashboard_name" {
   description = "CloudWatch dashboard of the service."
   value       = aws_cloudwatch_dashboard.this.dashboard_name

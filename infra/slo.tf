@@ -106,29 +106,12 @@ resource "aws_sns_topic" "tickets" {
   kms_master_key_id = aws_kms_key.this.arn
 }
 
-resource "aws_sns_topic_subscription" "ticket_email" {
-  count = var.ticket_email != "" ? 1 : 0
-
-  topic_arn = aws_sns_topic.tickets.arn
-  protocol  = "email"
-  endpoint  = var.ticket_email
-}
-
 resource "aws_sns_topic" "edge_tickets" {
   # checkov:skip=CKV_AWS_26:Exists only when the stack is outside us-east-1; the service key is regional and the topic carries alarm state changes only, no data.
   count    = local.edge_in_home_region ? 0 : 1
   provider = aws.us_east_1
 
   name = "${var.name}-edge-tickets"
-}
-
-resource "aws_sns_topic_subscription" "edge_ticket_email" {
-  count    = !local.edge_in_home_region && var.ticket_email != "" ? 1 : 0
-  provider = aws.us_east_1
-
-  topic_arn = aws_sns_topic.edge_tickets[0].arn
-  protocol  = "email"
-  endpoint  = var.ticket_email
 }
 
 # --- the windows (no actions of their own) ------------------------------------------------------

@@ -477,28 +477,6 @@ variable "waf_failover_rate_limit" {
 
 # --- observability ----------------------------------------------------------------------------
 
-variable "alarm_email" {
-  description = "Email address subscribed to the alarm topic (confirm the subscription mail). Empty: no subscription."
-  type        = string
-  default     = ""
-
-  validation {
-    condition     = var.alarm_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.alarm_email))
-    error_message = "alarm_email must be empty or an email address."
-  }
-}
-
-variable "ticket_email" {
-  description = "Email address subscribed to the ticket topic (slow-burn SLO alerts and other non-urgent alarms). Empty: no subscription."
-  type        = string
-  default     = ""
-
-  validation {
-    condition     = var.ticket_email == "" || can(regex("^[^@\\s]+@[^@\\s]+$", var.ticket_email))
-    error_message = "ticket_email must be empty or an email address."
-  }
-}
-
 variable "iterator_age_alarm_ms" {
   description = "Alarm when the publisher's stream iterator age (oldest unprocessed record) exceeds this (ms)."
   type        = number

@@ -438,10 +438,12 @@ data "aws_iam_policy_document" "plan" {
     resources = ["*"]
   }
 
+  # No subscription read (GetSubscriptionAttributes, ListSubscriptionsByTopic): the main stack holds
+  # no subscription, and their endpoints are on-call's e-mail addresses.
   statement {
     sid       = "QueueAndTopics"
-    actions   = ["sqs:GetQueueAttributes", "sqs:ListQueueTags", "sns:GetTopicAttributes", "sns:ListTagsForResource", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic"]
-    resources = concat(local.queues, local.topics, local.subscriptions)
+    actions   = ["sqs:GetQueueAttributes", "sqs:ListQueueTags", "sns:GetTopicAttributes", "sns:ListTagsForResource"]
+    resources = concat(local.queues, local.topics)
   }
 
   statement {

@@ -28,3 +28,9 @@ def reason(field: str, value: str) -> str | None:
     """Why `value` is refused as `field` (naming the rule and the code point), or None."""
     found = forbidden_character(value)
     return None if found is None else f"{field} must not contain {RULE} (found {found})"
+
+
+def visible(value: str | None) -> str | None:
+    """`value` with each forbidden character written as `<U+XXXX>`: safe to log or print, where the raw
+    character would reorder or hide what the operator reads (a refused name is reported as it was sent)."""
+    return None if value is None else _FORBIDDEN.sub(lambda found: f"<U+{ord(found.group()):04X}>", value)

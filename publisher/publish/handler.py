@@ -11,7 +11,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from publisher.core import aws
+from publisher.core import aws, text
 from publisher.core.clock import parse_iso
 from publisher.core.config import METRICS_NAMESPACE, Config
 from publisher.core.ddb import scan_items
@@ -69,7 +69,7 @@ def _record_metrics(result: PublishResult, malformed: int) -> None:
         metrics.add_metric(name="WriteConflicts", unit=MetricUnit.Count, value=result.conflicts)
     for rejected in result.rejected:
         logger.warning("invalid item left out of the snapshot",
-                       extra={"model_name": rejected.key, "reason": rejected.reason})
+                       extra={"model_name": text.visible(rejected.key), "reason": rejected.reason})
 
 
 def _log_published(result: PublishResult, kind: str, received: int = 0) -> None:

@@ -23,7 +23,9 @@ CATALOGUES_KEPT = 8
 AS_OF_RESPONSE_BYTES = RESPONSE_CACHE_BYTES // CATALOGUES_KEPT
 # A date, a 'T', a time (seconds and a fraction optional), then Z or an offset: a bare date or a
 # naive time would leave the instant to the reader's guess.
-_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2})")
+# The same text is the OpenAPI parameter's pattern (ECMA-262 reads it alike).
+INSTANT_PATTERN = r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2})"
+_INSTANT = re.compile(INSTANT_PATTERN)
 
 
 def _iso_ms(moment: datetime) -> str:

@@ -34,7 +34,9 @@ MAX_LIMIT = 1000
 PAGE_VERSIONS = CHECKPOINT_EVERY
 MAX_CHANGES_CURSOR_LEN = 32
 # `<version>.<offset>`: the next change is the offset-th of that version's log.
-_CURSOR = re.compile(r"(\d{1,12})\.(\d{1,6})")
+# The OpenAPI parameter states the same pattern.
+CURSOR_PATTERN = r"(\d{1,12})\.(\d{1,6})"
+_CURSOR = re.compile(CURSOR_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,13 @@ import json
 from publisher.read.errors import BadRequest
 from publisher.read.query import MAX_CURSOR_LEN, ListQuery
 
+# Every cursor `encode` issues, exactly as far as a pattern can say it: the base64url of
+# `{"o":<offset>,"v":<version>,"f":"<16 hex>"}` always starts with the encoding of `{"o":` (a digit or
+# '-' follows, whose top bits are the same), and is 48 characters (offset 0, version 0) to 75 (offset
+# 10**9, version MAX_VERSION) long. Whether it names a page of this snapshot and query no pattern can say.
+PATTERN = "^eyJvIjo[A-Za-z0-9_-]{41,68}$"
+MIN_LEN, MAX_LEN = 48, 75
+
 
 class StaleCursor(Exception):
     """The cursor comes from a newer snapshot than this copy: the caller should revalidate and retry."""

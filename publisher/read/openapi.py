@@ -7,14 +7,15 @@ from typing import Any
 
 from publisher.core import edge_contract, schemas, text
 from publisher.core.model import MAX_CONTEXT_WINDOW, MAX_NAME_LEN, MAX_PROVIDER_LEN
-from publisher.read.as_of import AS_OF, MAX_AS_OF_LEN
+from publisher.read import cursor
+from publisher.read.as_of import AS_OF, INSTANT_PATTERN, MAX_AS_OF_LEN
+from publisher.read.changes import CURSOR_PATTERN as CHANGES_CURSOR_PATTERN
 from publisher.read.changes import DEFAULT_LIMIT as CHANGES_DEFAULT_LIMIT
 from publisher.read.changes import MAX_CHANGES_CURSOR_LEN, SINCE
 from publisher.read.changes import MAX_LIMIT as CHANGES_MAX_LIMIT
 from publisher.read.http import ALLOWED_METHODS
 from publisher.read.query import (
     DEFAULT_LIMIT,
-    MAX_CURSOR_LEN,
     MAX_LIMIT,
     MAX_PROVIDERS,
     MAX_Q_LEN,
@@ -39,7 +40,12 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
+# What no schema can say (schemathesis.toml expects this 400 of these operations' valid-looking input).
+_UNKNOWABLE_400 = (" A value that matches its schema can still be refused: a cursor this server did not issue "
+                   "for this query and snapshot, or an as_of instant outside the retained history.")
+
+
+def _errors(*statuses: int, unknowable: bool = False) -> dict[str, Any]:
     text = {
         300: "Ambiguous: a case-insensitive or slug lookup matched several names; `candidates` lists each "
              "with its own URL.",
@@ -52,6 +58,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         500: "Unexpected failure (logged; no details are returned).",
         503: "No data can be read right now (S3 and DynamoDB both failed).",
     }
+    if unknowable:
+        text[400] += _UNKNOWABLE_400
     return {str(status): _json(_ref("Error"), text[status]) for status in statuses}
 
 
@@ -106,8 +114,10 @@ _AS_OF_PARAMETER = {
     "description": "Answer from the catalogue exactly as published at this ISO 8601 instant (with its offset): "
                    "the newest version committed at or before it, replayed from the log of versions (the "
                    "answer's `version` and X-Snapshot-Version name it). Before the first version, in the "
-                   "future or malformed: a 400 whose message names the available range.",
-    "schema": {"type": "string", "maxLength": MAX_AS_OF_LEN, "format": "date-time"},
+                   "future or malformed: a 400 whose message names the available range (no schema can "
+                   "state that range: it moves with every publish and every expiry).",
+    "schema": {"type": "string", "maxLength": MAX_AS_OF_LEN, "format": "date-time",
+               "pattern": f"^{INSTANT_PATTERN}$"},
 }
 
 _MODEL_NAME_PARAMETER = {
@@ -161,9 +171,10 @@ _LIST_PARAMETERS = [
     {
         "name": "cursor", "in": "query",
         "description": "Opaque: the `next` of the previous page. Bound to the filters, sort and snapshot; "
-                       "a cursor from an older snapshot is a 400 (start again from the first page).",
-        "schema": {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LEN,
-                   "pattern": "^[A-Za-z0-9_-]+$"},
+                       "a cursor from an older snapshot, or any cursor this server did not issue for these "
+                       "filters, is a 400 (start again from the first page).",
+        "schema": {"type": "string", "minLength": cursor.MIN_LEN, "maxLength": cursor.MAX_LEN,
+                   "pattern": cursor.PATTERN},
     },
 ]
 
@@ -175,8 +186,10 @@ _CHANGES_PARAMETERS = [
      "schema": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION}},
     {"name": "limit", "in": "query", "description": "Changes per page.",
      "schema": {"type": "integer", "minimum": 1, "maximum": CHANGES_MAX_LIMIT, "default": CHANGES_DEFAULT_LIMIT}},
-    {"name": "cursor", "in": "query", "description": "The `next` of the previous page (with the same since).",
-     "schema": {"type": "string", "maxLength": MAX_CHANGES_CURSOR_LEN, "pattern": "^\\d{1,12}\\.\\d{1,6}$"}},
+    {"name": "cursor", "in": "query",
+     "description": "The `next` of the previous page (with the same since): `<version>.<offset>`; one that names "
+                    "no page of this since is a 400.",
+     "schema": {"type": "string", "maxLength": MAX_CHANGES_CURSOR_LEN, "pattern": f"^{CHANGES_CURSOR_PATTERN}$"}},
 ]
 
 
@@ -186,12 +199,12 @@ def _operations() -> dict[str, tuple[Any, ...]]:
     return {
         "listModels": (
             "Models matching the filters, one page at a time",
-            {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 409, 500, 503)},
+            {**_ok(_ref("ModelPage"), "One page of models."), **_errors(400, 405, 409, 500, 503, unknowable=True)},
             [*_LIST_PARAMETERS, _AS_OF_PARAMETER, _MIN_VERSION_PARAMETER],
         ),
         "getModel": (
             "One model by name",
-            {**_ok(_ref("Model"), "The model."), **_errors(300, 400, 404, 405, 409, 500, 503)},
+            {**_ok(_ref("Model"), "The model."), **_errors(300, 400, 404, 405, 409, 500, 503, unknowable=True)},
             [_MODEL_NAME_PARAMETER, _AS_OF_PARAMETER, *simple],
         ),
         "getModelHistory": (
@@ -201,7 +214,8 @@ def _operations() -> dict[str, tuple[Any, ...]]:
         ),
         "listChanges": (
             "Every change published after a version, oldest first: catch up without reloading llms.json",
-            {**_ok(_ref("ChangePage"), "One page of changes."), **_errors(400, 405, 409, 410, 500, 503)},
+            {**_ok(_ref("ChangePage"), "One page of changes."),
+             **_errors(400, 405, 409, 410, 500, 503, unknowable=True)},
             [*_CHANGES_PARAMETERS, _MIN_VERSION_PARAMETER],
         ),
         "listProviders": (

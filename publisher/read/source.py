@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from publisher.core import text
 from publisher.core.aws import S3_ABSENT, S3_NOT_MODIFIED, error_code
 from publisher.core.clock import EPOCH, iso
 from publisher.core.documents import DIGEST_META, VERSION_META
@@ -234,7 +235,8 @@ class SnapshotSource:
                     records.append(to_record(item))
                 except InvalidItem as exc:
                     skipped += 1
-                    log.warning("invalid item left out", extra={"model_name": exc.key, "reason": exc.reason})
+                    log.warning("invalid item left out",
+                                extra={"model_name": text.visible(exc.key), "reason": exc.reason})
         except _aws_errors() as exc:
             raise SourceError(f"scanning {self.table}: {error_code(exc) or type(exc).__name__}") from exc
         # The publisher's version and time live in its private state, which this function may not

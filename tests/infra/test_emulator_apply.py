@@ -18,7 +18,7 @@ pytestmark = pytest.mark.infra
 
 EXPECTED_OUTPUTS = {
     "cdn_url", "read_function_url", "table_name", "site_bucket", "publisher_function", "read_function",
-    "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function", "ticket_topic_arn",
+    "dlq_url", "alarm_topic_arn", "dashboard_name", "canary_function", "ticket_topic_arn", "alert_topic_arns",
 }
 SLO = json.loads((Path(__file__).resolve().parents[2] / "infra" / "slo.json").read_text())
 # The SLOs whose burn-rate alarms infra/ builds, by the prefix of their alarm names.
@@ -30,6 +30,9 @@ def test_outputs_are_complete(local_stack: LocalStack) -> None:
     assert set(local_stack.outputs) == EXPECTED_OUTPUTS
     assert local_stack.outputs["table_name"] == "llm_scores"
     assert local_stack.outputs["cdn_url"].startswith("https://")
+    # What on-call subscribes to by hand (infra/README.md): in us-east-1, the two topics themselves.
+    assert sorted(local_stack.outputs["alert_topic_arns"]) == sorted(
+        [local_stack.outputs["alarm_topic_arn"], local_stack.outputs["ticket_topic_arn"]])
 
 
 def test_table_has_stream_pitr_and_kms(local_stack: LocalStack) -> None:

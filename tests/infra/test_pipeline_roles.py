@@ -259,8 +259,11 @@ def test_deploy_role_can_still_apply_the_stack(policies: dict[str, Any], action:
     ("iam:GetRole", SERVICE_ROLE, True),
     ("secretsmanager:GetSecretValue", "*", False),
     ("lambda:UpdateFunctionCode", f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{NAME}-publisher", False),
-    # An e-mail subscription's ARN is its topic's and an ID.
-    ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms:0f1e2d3c", True),
+    # No subscription of the stack's own topics either: their endpoints are on-call's e-mail addresses
+    # (an e-mail subscription's ARN is its topic's and an ID).
+    ("sns:GetTopicAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms", True),
+    ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms:0f1e2d3c", False),
+    ("sns:ListSubscriptionsByTopic", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-alarms", False),
     ("sns:GetSubscriptionAttributes", f"arn:aws:sns:us-east-1:{ACCOUNT}:{NAME}-prod-alarms:0f1e2d3c", False),
 ])
 def test_plan_role_reads_only_this_stack(policies: dict[str, Any], action: str, resource: str,

@@ -108,7 +108,10 @@ def test_names_with_bidi_overrides_or_zero_width_characters_are_left_out_logged_
     assert [m["model_name"] for m in read_site_json("llms.json")["models"]] == ["Fine Model"]
     assert emf_metrics(capsys.readouterr().out)["InvalidRecords"] == 3
     reasons = {r.model_name: r.reason for r in caplog.records if "invalid item" in r.getMessage()}
-    assert "U+202E" in reasons[names[0]] and "U+200B" in reasons[names[1]] and "U+2066" in reasons[names[2]]
+    # Logged with each such character written out, so the log line itself cannot be reordered.
+    assert set(reasons) == {"Evil <U+202E>4-TPG", "GPT<U+200B>-4", "Isolated <U+2066>x<U+2069>"}
+    assert "U+202E" in reasons["Evil <U+202E>4-TPG"] and "U+200B" in reasons["GPT<U+200B>-4"]
+    assert "U+2066" in reasons["Isolated <U+2066>x<U+2069>"]
     assert all("bidi" in reason for reason in reasons.values())
 
 

@@ -225,6 +225,21 @@ def test_invalid_items_are_skipped_and_logged_with_key_and_reason(
     assert any(name == "NoProvider" and "provider" in reason for name, reason in skipped)
 
 
+def test_a_bidi_or_zero_width_name_is_skipped_and_logged_with_the_character_made_visible(
+    parts: tuple[FakeS3, FakeDynamoDB, Clock], caplog: pytest.LogCaptureFixture
+) -> None:
+    s3, ddb, clock = parts
+    ddb.items.append(av({"model_name": "Evil\u202emodel", "provider": "X", "score": 50}))
+    ddb.items.append(av({"model_name": "GPT\u200b-4o", "provider": "X", "score": 50}))
+    with caplog.at_level(logging.WARNING, logger="publisher.read.source"):
+        catalogue = make(s3, ddb, clock).current()
+    assert catalogue.count == 2
+    skipped = {r.model_name: r.reason for r in caplog.records if hasattr(r, "model_name")}  # type: ignore[attr-defined]
+    # Logged as sent but readable: the raw U+202E would reverse the rest of the operator's line.
+    assert set(skipped) == {"Evil<U+202E>model", "GPT<U+200B>-4o"}
+    assert "U+202E" in skipped["Evil<U+202E>model"] and "U+200B" in skipped["GPT<U+200B>-4o"]
+
+
 def test_the_scanned_document_keeps_the_last_seen_version_and_says_it_is_a_fallback(
         parts: tuple[FakeS3, FakeDynamoDB, Clock]) -> None:
     s3, ddb, clock = parts
