@@ -142,7 +142,8 @@ class GameDay:
             [sys.executable, "-m", "publisher", "dlq", "--queue-url", self.dlq_url(), "--redrive",
              "--endpoint", self.endpoint], cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
             check=False)
-        return f"redrive exited {done.returncode}"
+        last_error = (done.stderr.strip().splitlines() or [""])[-1][:200] if done.returncode else ""
+        return f"redrive exited {done.returncode}" + (f": {last_error}" if last_error else "")
 
     def _log_since(self, offset: int) -> str:
         if self.log_path is None:
