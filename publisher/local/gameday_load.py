@@ -61,19 +61,12 @@ class Writer(threading.Thread):
         self.ledger = ledger
         self.interval = interval
         self.stopping = threading.Event()
-        self.paused = threading.Event()  # set: no write starts until it is cleared
-        self.idle = threading.Event()  # set while paused and no write is in flight
 
     def run(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         rng = random.Random(len(self.ledger.acked))
         while not self.stopping.is_set():
-            if self.paused.is_set():
-                self.idle.set()
-                self.stopping.wait(0.05)
-                continue
-            self.idle.clear()
             seq = len(self.ledger.acked) + 1
             item = {"model_name": {"S": writer_name(seq)}, "provider": {"S": WRITER_PROVIDER},
                     "score": {"N": f"{rng.uniform(10, 99):.1f}"}, "context_window": {"N": "8192"}}

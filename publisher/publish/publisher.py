@@ -103,13 +103,19 @@ class Publisher:
         keep the stream's value (state.reconcile), and provider files no model names are deleted.
         """
         scan: Scan = items if callable(items) else (lambda fixed=list(items): fixed)
+        taken: list[tuple[str, list[dict[str, Any]]]] = []
+
+        def take_scan() -> None:
+            # Before the state is read, not between the read and the commit: a scan of a big table
+            # is slow, and inside that window it lost every race to a busy stream (game day, issue 24).
+            started = iso(self.now())
+            taken[:] = [(started, list(scan()))]
 
         def mutate(state: State) -> tuple[list[Change], list[Rejected]]:
-            started = iso(self.now())
-            scanned = list(scan())
+            started, scanned = taken[0]
             return reconcile(state, scanned, iso(self.now()), started)
 
-        result = self._transact(mutate, force_render=True, sweep=True)
+        result = self._transact(mutate, force_render=True, sweep=True, before_load=take_scan)
         for hook in self.rebuild_hooks:
             hook()
         return result
@@ -120,11 +126,13 @@ class Publisher:
 
     def _transact(
         self, mutate: Callable[[State], tuple[list[Change], list[Rejected]]], force_render: bool,
-        sweep: bool = False,
+        sweep: bool = False, before_load: Callable[[], None] | None = None,
     ) -> PublishResult:
         started = time.perf_counter()
         conflicts = 0
         for attempt in range(MAX_STATE_ATTEMPTS):
+            if before_load is not None:
+                before_load()
             phases: dict[str, float] = {}
             mark = time.perf_counter()
             state, etag = self.store.load_state()

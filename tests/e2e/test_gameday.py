@@ -16,11 +16,9 @@ from publisher.core.slo import FRESHNESS_TARGET_SECONDS
 from publisher.local.gameday import SCENARIOS, GameDay, Timing
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 
-# The writer holds while the operator's redrive runs: a rebuild racing the stream drops writes
-# published between its scan and its commit (SOLUTION.md section 17, a known defect of the publisher
-# that `make gameday` shows); drop `hold_writes_during_redrive` once it is fixed.
-SHORT = Timing(warmup=1.5, fault=3.0, settle=3.0, readers=8, write_interval=0.3, bulk_models=400,
-               hold_writes_during_redrive=True)
+# The writer keeps writing while the operator's redrive runs, as in `make gameday`: a rebuild racing
+# the stream must not drop a write published between its scan and its commit.
+SHORT = Timing(warmup=1.5, fault=3.0, settle=3.0, readers=8, write_interval=0.3, bulk_models=400)
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 

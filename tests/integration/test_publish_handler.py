@@ -219,3 +219,38 @@ def test_publish_lag_counts_applied_records_only(
     assert 2 <= lag < 60
     publish.handler({"Records": [fresh]}, lambda_context)  # a replay, hours later for all it matters
     assert "PublishLagSeconds" not in emf_metrics(capsys.readouterr().out)
+
+
+def test_a_redrive_rebuild_keeps_a_model_written_and_published_after_its_scan(
+    table: str, bucket: str, lambda_context: Any, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Game day's crash-loop scenario lost two acknowledged writes this way (issue 24): the DLQ
+    redrive's rebuild scanned the table, a new model was written and published through the stream,
+    then the rebuild committed its older scan and removed the model from llms.json."""
+    from time import time
+
+    ddb = aws.client("dynamodb")
+    a = {"model_name": "Model A", "provider": "Lab", "score": Decimal("50")}
+    b = {"model_name": "Model B", "provider": "Lab", "score": Decimal("60")}
+    seed(ddb, "llm_scores", [a])
+    assert publish.handler({"Records": [stream_record("INSERT", 1, "Model A", a, at=time())]},
+                           lambda_context) == {"batchItemFailures": []}
+    real_scan = publish.scan_items
+    scans: list[list[str]] = []
+
+    def scan_then_race(*args: Any) -> list[dict[str, Any]]:
+        items = list(real_scan(*args))
+        scans.append(sorted(i["model_name"] for i in items))
+        if len(scans) == 1:
+            # B is acknowledged by DynamoDB and published by another publisher instance (a second
+            # Lambda), after the rebuild's scan and before its commit.
+            seed(ddb, "llm_scores", [b])
+            publish.publisher.cache_clear()
+            assert publish.handler({"Records": [stream_record("INSERT", 2, "Model B", b, at=time())]},
+                                   lambda_context) == {"batchItemFailures": []}
+        return items
+
+    monkeypatch.setattr(publish, "scan_items", scan_then_race)
+    publish.handler(load_event("rebuild"), lambda_context)
+    assert scans[0] == ["Model A"], "the race needs a scan that ran before B was written"
+    assert [m["model_name"] for m in read_site_json("llms.json")["models"]] == ["Model B", "Model A"]

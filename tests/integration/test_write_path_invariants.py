@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from publisher.core import aws
 from publisher.core.clock import iso
+from publisher.core.config import STATE_KEY
 from publisher.core.documents import json_object
 from publisher.publish import handler as publish
 from publisher.publish.publisher import Publisher
@@ -146,7 +147,8 @@ def test_the_rebuild_removes_a_provider_file_no_model_names(bucket: str) -> None
 
 
 def test_a_rebuild_racing_the_stream_scans_again_and_never_reverts_a_newer_value(bucket: str) -> None:
-    pub = publisher()
+    s3 = Recording(aws.client("s3"))
+    pub = publisher(s3)
     pub.apply_stream([change(1, item("M", "Lab", "50"))])
     # "Lost" is drift (its stream record went to the DLQ): the rebuild must commit.
     table = {"M": item("M", "Lab", "50"), "Lost": item("Lost", "Lab", "10")}
@@ -154,13 +156,15 @@ def test_a_rebuild_racing_the_stream_scans_again_and_never_reverts_a_newer_value
 
     def scan() -> list[dict[str, Any]]:
         seen = [dict(v) for v in table.values()]
-        if not scans:
-            # Between the scan and the rebuild's commit the stream publishes a newer score.
-            table["M"] = item("M", "Lab", "77")
-            publisher().apply_stream([change(2, table["M"], at=NOW + timedelta(seconds=1))])
         scans.append(str(seen[0]["score"]))
         return seen
 
+    def stream_publishes_a_newer_score() -> None:
+        table["M"] = item("M", "Lab", "77")
+        publisher().apply_stream([change(2, table["M"], at=NOW + timedelta(seconds=1))])
+
+    # Between the rebuild's read of the state and its commit the stream publishes a newer score.
+    s3.before[("put_object", STATE_KEY)] = stream_publishes_a_newer_score
     pub.now = lambda: NOW + timedelta(seconds=1)
     pub.rebuild(scan)
     catalogue = json.loads(aws.client("s3").get_object(Bucket=TEST_BUCKET, Key="llms.json")["Body"].read())
@@ -179,6 +183,32 @@ def test_a_rebuild_keeps_a_value_the_stream_wrote_during_its_scan_even_without_a
     pub.rebuild(stale_scan)
     catalogue = json.loads(aws.client("s3").get_object(Bucket=TEST_BUCKET, Key="llms.json")["Body"].read())
     assert [m["score"] for m in catalogue["models"]] == [77.0]
+
+
+def test_a_rebuild_commits_while_the_stream_publishes_during_every_scan(bucket: str) -> None:
+    """The game day's redrive (issue 24) scanned 3,000+ models inside its read-to-commit window while
+    the stream published a bulk seed's backlog: every attempt lost its race and the redrive failed,
+    leaving the DLQ's writes unpublished. The scan now runs before the state is read."""
+    pub = publisher()
+    pub.apply_stream([change(1, item("M", "Lab", "50"))])
+    table = {"M": item("M", "Lab", "50"), "Lost": item("Lost", "Lab", "10")}
+    scans = 0
+
+    def slow_scan() -> list[dict[str, Any]]:
+        nonlocal scans
+        scans += 1
+        seen = [dict(v) for v in table.values()]
+        # While this scan runs the stream publishes a new model (not in what the scan returns).
+        name = f"New {scans}"
+        table[name] = item(name, "Lab", "60")
+        publisher().apply_stream([change(1 + scans, table[name], key=name, at=NOW + timedelta(seconds=2))])
+        return seen
+
+    pub.now = lambda: NOW + timedelta(seconds=1)
+    pub.rebuild(slow_scan)
+    catalogue = json.loads(aws.client("s3").get_object(Bucket=TEST_BUCKET, Key="llms.json")["Body"].read())
+    assert sorted(m["model_name"] for m in catalogue["models"]) == sorted(table)
+    assert [e["kind"] for e in read_history("Lost")["events"]] == ["reconciled"]
 
 
 def test_a_rebuild_with_nothing_changed_writes_no_object(bucket: str) -> None:
