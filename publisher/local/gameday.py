@@ -7,6 +7,7 @@ runbook's redrive (`python -m publisher dlq --redrive`) runs, as the `publisher-
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -76,6 +77,11 @@ class Timing:
     write_interval: float = 0.3
     bulk_models: int = 3000
     reader_pause: float = 0.05
+    # Start an S3 outage only once the read function answers from the version the edge shows. Without
+    # it, an outage that begins within the function's revalidation interval of a publish leaves its
+    # copy one version behind the edge's, and the failover paths can answer that older version (an
+    # open limit, SOLUTION section 17): `make gameday` keeps that race; the short test sets this.
+    align_read_copy: bool = False
 
 
 @dataclass
@@ -194,9 +200,12 @@ class GameDay:
             set_trigger(self.client("ssm"), enabled=False)
         if scenario.bulk:
             threading.Thread(target=self._bulk, args=(t.bulk_models, bulk), daemon=True).start()
+        if t.align_read_copy and any("s3" in phase for phase in scenario.phases):
+            self._align_read_copy(writer)
         for phase in scenario.phases:
             clear_faults(self.endpoint)
             set_faults(self.endpoint, **phase)
+            writer.running.set()
             time.sleep(t.fault / len(scenario.phases))
         clear_faults(self.endpoint)
         if scenario.trigger_off:
@@ -226,6 +235,23 @@ class GameDay:
         recovery = None if recovered is None else max(0.0, recovered - fault_end)
         result = summarise(scenario.name, figures, acked, lost, recovery, signals, notes)
         return {**result, "aws": scenario.aws, "alarms_if_sustained": list(scenario.if_sustained)}
+
+    def _align_read_copy(self, writer: Any, timeout: float = 15.0) -> None:
+        """Hold the writer until the read function's copy is the version the edge serves (the writer
+        resumes once the fault is on)."""
+        writer.running.clear()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                edge_version = json.loads(self.edge_get("/llms.json")[2])["version"]
+                status, headers, _ = self.edge_get("/api/llms?limit=1")
+            except (OSError, ValueError, KeyError):
+                edge_version, status, headers = None, 0, {}
+            read_version = {k.lower(): v for k, v in headers.items()}.get("x-snapshot-version")
+            if status == 200 and edge_version is not None and read_version == str(edge_version):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the read function did not reach the edge's version within {timeout} s")
 
     def _recover(self, scenario: Scenario, fault_end: float, bulk: dict[str, Any], bulk_before: int,
                  notes: list[str]) -> tuple[float | None, int]:

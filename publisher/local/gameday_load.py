@@ -61,12 +61,16 @@ class Writer(threading.Thread):
         self.ledger = ledger
         self.interval = interval
         self.stopping = threading.Event()
+        self.running = threading.Event()  # cleared: the writer holds its next write until set again
+        self.running.set()
 
     def run(self) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         rng = random.Random(len(self.ledger.acked))
         while not self.stopping.is_set():
+            if not self.running.wait(0.1):
+                continue
             seq = len(self.ledger.acked) + 1
             item = {"model_name": {"S": writer_name(seq)}, "provider": {"S": WRITER_PROVIDER},
                     "score": {"N": f"{rng.uniform(10, 99):.1f}"}, "context_window": {"N": "8192"}}

@@ -17,8 +17,12 @@ from publisher.local.gameday import SCENARIOS, GameDay, Timing
 from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 
 # The writer keeps writing while the operator's redrive runs, as in `make gameday`: a rebuild racing
-# the stream must not drop a write published between its scan and its commit.
-SHORT = Timing(warmup=1.5, fault=3.0, settle=3.0, readers=8, write_interval=0.3, bulk_models=400)
+# the stream must not drop a write published between its scan and its commit. The origin outage
+# starts once the read function's copy is the edge's version (`align_read_copy`): an outage begun
+# within its revalidation interval of a publish lets the failover paths answer the version before
+# (an open limit, SOLUTION section 17, that `make gameday` still measures).
+SHORT = Timing(warmup=1.5, fault=3.0, settle=3.0, readers=8, write_interval=0.3, bulk_models=400,
+               align_read_copy=True)
 BY_NAME = {s.name: s for s in SCENARIOS}
 
 
