@@ -52,6 +52,10 @@ class SiteObject:
     # Set for objects merged into what the bucket holds (history shards): after a conflicting
     # write the store reads the object again and merges into that, instead of comparing versions.
     merge: Callable[[bytes | None], bytes] | None = field(default=None, compare=False, repr=False)
+    # Set for a document whose bytes depend on the catalogue without naming its version (the bare
+    # `llms` array). Its version marker is what stops a slower publisher overwriting it, so equal
+    # bytes under an older marker (a catalogue back to what it was, A -> B -> A) are written again.
+    marks_version: bool = False
 
     @cached_property
     def digest(self) -> str:

@@ -161,7 +161,8 @@ def render_site(
         snapshot,
         # The PoC's contract: a bare array of the same model objects, i.e. the same bytes as the
         # document's list (models is its last key): sliced, not encoded a second time.
-        SiteObject("llms", snapshot.body[snapshot.body.index(b'"models":[') + 9:-1], JSON_TYPE, JSON_CACHE_CONTROL),
+        SiteObject("llms", snapshot.body[snapshot.body.index(b'"models":[') + 9:-1], JSON_TYPE, JSON_CACHE_CONTROL,
+                   marks_version=True),
     ]
     by_provider: dict[str, list[dict[str, Any]]] = {}
     for record in models:

@@ -149,8 +149,10 @@ class SiteStore:
                 current = _from_prior(prior)
             else:
                 current = self.head(obj.key)
-            if current is not None and (current.digest == obj.digest
-                                        or (obj.merge is None and current.version > version)):
+            same = current is not None and current.digest == obj.digest
+            if same and obj.marks_version and current is not None and current.version < version:
+                same = False
+            if current is not None and (same or (obj.merge is None and current.version > version)):
                 return False, conflicts, None
             written_version = max(version, current.version) if current is not None else version
             condition = {"IfMatch": f'"{current.etag}"'} if current else {"IfNoneMatch": "*"}

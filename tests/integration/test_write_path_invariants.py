@@ -225,3 +225,24 @@ def test_a_rebuild_with_nothing_changed_writes_no_object(bucket: str) -> None:
     result = pub.rebuild(table)
     assert s3.writes == []
     assert result.written == 0 and result.changed == 0
+
+
+def test_a_catalogue_back_to_earlier_bytes_still_marks_llms_with_its_version_so_a_slower_publisher_cannot_win(
+        bucket: str) -> None:
+    # `llms` (the bare array) names no version in its bytes: when version 3's catalogue equals version
+    # 1's, skipping the equal bytes left the marker at 1, and a paused version-2 publisher then
+    # overwrote it, so /llms showed version 2's catalogue beside version 3's llms.json for good.
+    from publisher.core.documents import JSON_CACHE_CONTROL, JSON_TYPE, SiteObject
+
+    raw = aws.client("s3")
+    store = SiteStore(raw, TEST_BUCKET)
+
+    def llms(body: bytes) -> SiteObject:
+        return SiteObject("llms", body, JSON_TYPE, JSON_CACHE_CONTROL, marks_version=True)
+
+    assert store.put_if_newer(llms(b'[{"model_name":"A"}]'), 1)[0]
+    assert store.put_if_newer(llms(b'[{"model_name":"A"}]'), 3)[0], "equal bytes of a newer version"
+    assert store.head("llms").version == 3
+    assert not store.put_if_newer(llms(b'[{"model_name":"B"}]'), 2)[0], "a slower publisher overwrote"
+    assert raw.get_object(Bucket=TEST_BUCKET, Key="llms")["Body"].read() == b'[{"model_name":"A"}]'
+    assert not store.put_if_newer(llms(b'[{"model_name":"A"}]'), 3)[0], "a retry of the same version rewrites"

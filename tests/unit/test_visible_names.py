@@ -3,8 +3,6 @@ U+202E would reverse the rest of the operator's line and a U+200B would hide its
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from publisher.core import text
@@ -23,14 +21,30 @@ def test_visible_writes_out_every_forbidden_character(raw: str | None, shown: st
     assert shown is None or text.forbidden_character(shown) is None
 
 
-def test_the_publishers_report_of_a_refused_name_is_visible(capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_publishers_report_of_a_refused_name_is_visible() -> None:
+    import logging
+
     from publisher.publish import handler
     from publisher.publish.publisher import PublishResult
 
-    reason = text.reason("model_name", "Evil\u202emodel")
-    assert reason is not None
-    handler._record_metrics(PublishResult(1, 0, [Rejected("Evil\u202emodel", reason)]), malformed=0)
-    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    (warning,) = [line for line in lines if line.get("message") == "invalid item left out of the snapshot"]
-    assert warning["model_name"] == "Evil<U+202E>model"
-    assert "U+202E" in warning["reason"]
+    class Records(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.records: list[logging.LogRecord] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.records.append(record)
+
+    # A handler of our own on the function's logger: its JSON lines go to the stream it was given at
+    # import, which another test's capture may have replaced by the time this one runs.
+    seen = Records()
+    handler.logger.addHandler(seen)
+    try:
+        reason = text.reason("model_name", "Evil\u202emodel")
+        assert reason is not None
+        handler._record_metrics(PublishResult(1, 0, [Rejected("Evil\u202emodel", reason)]), malformed=0)
+    finally:
+        handler.logger.removeHandler(seen)
+    (warning,) = [r for r in seen.records if r.getMessage() == "invalid item left out of the snapshot"]
+    assert warning.model_name == "Evil<U+202E>model"  # type: ignore[attr-defined]
+    assert "U+202E" in warning.reason  # type: ignore[attr-defined]
