@@ -237,8 +237,8 @@ class GameDay:
         return {**result, "aws": scenario.aws, "alarms_if_sustained": list(scenario.if_sustained)}
 
     def _align_read_copy(self, writer: Any, timeout: float = 15.0) -> None:
-        """Hold the writer until the read function's copy is the version the edge serves (the writer
-        resumes once the fault is on)."""
+        """Hold the writer until every acknowledged write is public and the read function's copy is
+        the version the edge serves (the writer resumes once the fault is on)."""
         writer.running.clear()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -248,7 +248,9 @@ class GameDay:
             except (OSError, ValueError, KeyError):
                 edge_version, status, headers = None, 0, {}
             read_version = {k.lower(): v for k, v in headers.items()}.get("x-snapshot-version")
-            if status == 200 and edge_version is not None and read_version == str(edge_version):
+            held = self.published()  # every acknowledged write public: no publish is still on its way
+            if (status == 200 and edge_version is not None and read_version == str(edge_version)
+                    and held is not None and held[0] >= len(self.ledger.acked)):
                 return
             time.sleep(0.2)
         raise RuntimeError(f"the read function did not reach the edge's version within {timeout} s")
