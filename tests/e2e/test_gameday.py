@@ -21,7 +21,7 @@ from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 # starts once the read function's copy is the edge's version (`align_read_copy`): an outage begun
 # within its revalidation interval of a publish lets the failover paths answer the version before
 # (an open limit, SOLUTION section 17, that `make gameday` still measures).
-SHORT = Timing(warmup=1.5, fault=3.0, settle=3.0, readers=8, write_interval=0.3, bulk_models=400,
+SHORT = Timing(warmup=1.5, fault=6.0, settle=3.0, readers=8, write_interval=0.3, bulk_models=400,
                align_read_copy=True)
 BY_NAME = {s.name: s for s in SCENARIOS}
 
